@@ -1,0 +1,13 @@
+/** Who did something, from where: stamped on every audit event. */
+export interface Actor {
+  userId: string | null;
+  email: string | null;
+  roles: string[];
+  ip: string | null;
+  traceId: string | null;
+}
+
+/** The panel itself (start-up, the reconciler, scheduled jobs). */
+export function systemActor(traceId: string | null = null): Actor {
+  return { userId: null, email: "system", roles: [], ip: null, traceId };
+}

@@ -1,0 +1,266 @@
+/**
+ * The panel's configuration, parsed once from the environment with zod.
+ *
+ * This is the only module that reads `process.env`. Everything else receives a `Config`.
+ * A bad value stops start-up with one line naming the variable and what is wrong with it.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { z } from "zod";
+import { ROLES, type Role } from "./auth/roles.ts";
+
+const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+
+/** Seconds, given either as a plain integer ("28800") or with a unit ("8h", "30m"). */
+const durationSeconds = z
+  .string()
+  .regex(/^\d+\s*[smhd]?$/, "must be a number of seconds or a duration such as 8h, 30m, 90s")
+  .transform((raw) => {
+    const match = /^(\d+)\s*([smhd]?)$/.exec(raw)!;
+    return Number(match[1]) * DURATION_UNITS[match[2] || "s"]!;
+  })
+  .refine((seconds) => seconds > 0, "must be greater than zero");
+
+const port = z
+  .string()
+  .regex(/^\d+$/, "must be an integer between 0 and 65535")
+  .transform(Number)
+  .refine((n) => n >= 0 && n <= 65535, "must be an integer between 0 and 65535");
+
+const postgresUrl = z.string().refine((value) => {
+  try {
+    const url = new URL(value);
+    return (url.protocol === "postgresql:" || url.protocol === "postgres:") && url.hostname !== "";
+  } catch {
+    return false;
+  }
+}, "must be a URL of the form postgresql://user:password@host:5432/database");
+
+const redisUrl = z.string().refine((value) => {
+  try {
+    const url = new URL(value);
+    return url.protocol === "redis:" || url.protocol === "rediss:";
+  } catch {
+    return false;
+  }
+}, "must be a URL of the form redis://host:6379");
+
+const httpUrl = z.string().refine((value) => {
+  try {
+    const url = new URL(value);
+    return url.protocol === "http:" || url.protocol === "https:";
+  } catch {
+    return false;
+  }
+}, "must be an http:// or https:// URL");
+
+const booleanFlag = z
+  .enum(["1", "0", "true", "false", "yes", "no", "on", "off"], { error: "must be true or false" })
+  .transform((v) => ["1", "true", "yes", "on"].includes(v));
+
+/**
+ * OIDC_ROLE_MAP maps identity-provider groups to Greenlight roles, either as JSON
+ * (`{"platform-leads":["release_manager","approver"]}`) or as a list (`platform-leads=release_manager+approver,sre=oncall`).
+ */
+const roleMap = z.string().transform((raw, ctx) => {
+  const map: Record<string, Role[]> = {};
+  const add = (group: string, roles: unknown) => {
+    const list = Array.isArray(roles) ? roles : [roles];
+    for (const role of list) {
+      if (!ROLES.includes(role as Role)) {
+        ctx.addIssue({ code: "custom", message: `maps group "${group}" to unknown role "${String(role)}" (known: ${ROLES.join(", ")})` });
+        return;
+      }
+    }
+    map[group] = [...new Set([...(map[group] ?? []), ...(list as Role[])])];
+  };
+  const trimmed = raw.trim();
+  if (trimmed.startsWith("{")) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(trimmed);
+    } catch {
+      ctx.addIssue({ code: "custom", message: "is not valid JSON" });
+      return z.NEVER;
+    }
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+      ctx.addIssue({ code: "custom", message: "must be a JSON object of group to role list" });
+      return z.NEVER;
+    }
+    for (const [group, roles] of Object.entries(parsed)) add(group, roles);
+  } else if (trimmed !== "") {
+    for (const pair of trimmed.split(",")) {
+      const [group, roles] = pair.split("=").map((s) => s.trim());
+      if (!group || !roles) {
+        ctx.addIssue({ code: "custom", message: `entry "${pair}" must look like group=role or group=role1+role2` });
+        return z.NEVER;
+      }
+      add(group, roles.split("+").map((r) => r.trim()));
+    }
+  }
+  return map;
+});
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("production"),
+  PORT: port.default(3000),
+  HOST: z.string().min(1).default("0.0.0.0"),
+  DATABASE_URL: postgresUrl.optional(),
+  DATA_DIR: z.string().min(1).default("./data"),
+  NEXTAUTH_SECRET: z.string().min(32, "must be at least 32 characters (try: openssl rand -base64 32)").optional(),
+  NEXTAUTH_URL: httpUrl.optional(),
+  SESSION_MAX_AGE: durationSeconds.default(8 * 3600),
+  OIDC_ISSUER: httpUrl.optional(),
+  OIDC_CLIENT_ID: z.string().min(1).optional(),
+  OIDC_CLIENT_SECRET: z.string().min(1).optional(),
+  OIDC_ROLE_MAP: roleMap.default({}),
+  OIDC_GROUPS_CLAIM: z.string().min(1).default("groups"),
+  REDIS_URL: redisUrl.optional(),
+  LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+  LOG_FILE: z.string().min(1).optional(),
+  TRUST_PROXY: booleanFlag.default(false),
+  SEED_DEMO_USERS: booleanFlag.optional(),
+  SERVE_UI: booleanFlag.default(true),
+  HEALTH_MIN_FREE_DISK_MB: z.string().regex(/^\d+$/, "must be a whole number of megabytes").transform(Number).default(512),
+  HEALTH_MAX_HEAP_PERCENT: z
+    .string()
+    .regex(/^\d+$/, "must be a whole percentage")
+    .transform(Number)
+    .refine((n) => n > 0 && n <= 100, "must be between 1 and 100")
+    .default(95),
+  SIGNIN_MAX_FAILURES: z.string().regex(/^\d+$/, "must be a whole number").transform(Number).default(5),
+  SIGNIN_FAILURE_WINDOW: durationSeconds.default(60),
+});
+
+export type Config = {
+  env: "development" | "production" | "test";
+  dev: boolean;
+  port: number;
+  host: string;
+  version: string;
+  /** Directory of the Next.js app (the repository root). */
+  rootDir: string;
+  database: { kind: "pglite"; dataDir: string } | { kind: "postgres"; url: string };
+  dataDir: string;
+  auth: {
+    /** Undefined on the embedded default until the data directory provides one (see auth/secret.ts). */
+    secret: string | undefined;
+    publicUrl: string | undefined;
+    sessionMaxAgeSeconds: number;
+    oidc: { issuer: string; clientId: string; clientSecret: string; roleMap: Record<string, Role[]>; groupsClaim: string } | undefined;
+    signInThrottle: { maxFailures: number; windowSeconds: number };
+  };
+  redisUrl: string | undefined;
+  log: { level: string; file: string | undefined };
+  trustProxy: boolean;
+  seedDemoUsers: boolean;
+  /** False runs the API, auth and real time without Next.js pages (used by integration tests). */
+  serveUi: boolean;
+  health: { minFreeDiskMb: number; maxHeapPercent: number };
+};
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    readonly problem: string,
+  ) {
+    super(`Configuration error: ${variable} ${problem}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Empty strings count as unset, as shells and .env files commonly produce them. */
+function nonEmpty(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) if (value !== undefined && value !== "") out[key] = value;
+  return out;
+}
+
+export function parseConfig(env: NodeJS.ProcessEnv, rootDir = process.cwd()): Config {
+  const result = envSchema.safeParse(nonEmpty(env));
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const variable = String(issue.path[0] ?? "environment");
+    const raw = env[variable];
+    const shown = raw === undefined || /SECRET|PASSWORD|TOKEN/.test(variable) ? "" : ` (got "${raw}")`;
+    throw new ConfigError(variable, `${issue.message}${shown}`);
+  }
+  const e = result.data;
+  const oidcParts = [e.OIDC_ISSUER, e.OIDC_CLIENT_ID, e.OIDC_CLIENT_SECRET];
+  if (oidcParts.some(Boolean) && !oidcParts.every(Boolean)) {
+    const missing = ["OIDC_ISSUER", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET"].filter((_, i) => !oidcParts[i]);
+    throw new ConfigError(missing[0]!, "must be set too: OIDC sign-in needs OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET together");
+  }
+  if (e.DATABASE_URL && !e.NEXTAUTH_SECRET) {
+    throw new ConfigError(
+      "NEXTAUTH_SECRET",
+      "must be set when DATABASE_URL is set, so that every panel instance signs sessions with the same key (try: openssl rand -base64 32)",
+    );
+  }
+  const dataDir = path.resolve(rootDir, e.DATA_DIR);
+  return {
+    env: e.NODE_ENV,
+    dev: e.NODE_ENV === "development",
+    port: e.PORT,
+    host: e.HOST,
+    version: env.npm_package_version ?? readPackageVersion(rootDir),
+    rootDir,
+    database: e.DATABASE_URL ? { kind: "postgres", url: e.DATABASE_URL } : { kind: "pglite", dataDir: path.join(dataDir, "pglite") },
+    dataDir,
+    auth: {
+      secret: e.NEXTAUTH_SECRET,
+      publicUrl: e.NEXTAUTH_URL,
+      sessionMaxAgeSeconds: e.SESSION_MAX_AGE,
+      oidc:
+        e.OIDC_ISSUER && e.OIDC_CLIENT_ID && e.OIDC_CLIENT_SECRET
+          ? { issuer: e.OIDC_ISSUER, clientId: e.OIDC_CLIENT_ID, clientSecret: e.OIDC_CLIENT_SECRET, roleMap: e.OIDC_ROLE_MAP, groupsClaim: e.OIDC_GROUPS_CLAIM }
+          : undefined,
+      signInThrottle: { maxFailures: e.SIGNIN_MAX_FAILURES, windowSeconds: e.SIGNIN_FAILURE_WINDOW },
+    },
+    redisUrl: e.REDIS_URL,
+    log: { level: e.LOG_LEVEL, file: e.LOG_FILE },
+    trustProxy: e.TRUST_PROXY,
+    // Demo users are seeded on the embedded default only, unless explicitly asked for.
+    seedDemoUsers: e.SEED_DEMO_USERS ?? !e.DATABASE_URL,
+    serveUi: e.SERVE_UI,
+    health: { minFreeDiskMb: e.HEALTH_MIN_FREE_DISK_MB, maxHeapPercent: e.HEALTH_MAX_HEAP_PERCENT },
+  };
+}
+
+function readPackageVersion(rootDir: string): string {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(rootDir, "package.json"), "utf8")).version ?? "0.0.0";
+  } catch {
+    return "0.0.0";
+  }
+}
+
+/** Loads the configuration of this process. */
+export function loadConfig(): Config {
+  return parseConfig(process.env);
+}
+
+/*
+ * Libraries that insist on reading their settings from the environment get them from here, so the
+ * environment still has one owner.
+ */
+
+/** Next.js and React pick their production or development builds from NODE_ENV when first loaded. */
+export function exportNodeEnv(env: Config["env"]): void {
+  (process.env as Record<string, string>).NODE_ENV = env;
+  process.env.NEXT_TELEMETRY_DISABLED = "1";
+}
+
+/** next-auth builds its redirect URLs from NEXTAUTH_URL, known once the server listens. */
+export function exportNextAuthUrl(url: string): void {
+  process.env.NEXTAUTH_URL = url;
+}
+
+/** Variables that test harnesses pass to the panel processes they spawn. */
+export function testEnvironment(): { databaseUrl: string | undefined; redisUrl: string | undefined; chromiumPath: string } {
+  return {
+    databaseUrl: process.env.TEST_DATABASE_URL || undefined,
+    redisUrl: process.env.TEST_REDIS_URL || undefined,
+    chromiumPath: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
+  };
+}

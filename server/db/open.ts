@@ -1,0 +1,108 @@
+/**
+ * Opens the system of record: PGlite (PostgreSQL in WebAssembly, in-process, files under DATA_DIR)
+ * when no DATABASE_URL is given, PostgreSQL through @prisma/adapter-pg otherwise. Both speak the
+ * same SQL and get the same migrations.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { PGlite } from "@electric-sql/pglite";
+import { PrismaPg } from "@prisma/adapter-pg";
+import { PrismaPGlite } from "pglite-prisma-adapter";
+import { PrismaClient } from "./generated/client.ts";
+import { applyMigrations, type MigrationResult } from "./migrate.ts";
+import { pgliteSession, postgresSession, type SqlSession } from "./sql.ts";
+
+export type Prisma = PrismaClient;
+export type DatabaseTarget = { kind: "pglite"; dataDir: string | null } | { kind: "postgres"; url: string };
+
+export interface Database {
+  kind: "pglite" | "postgres";
+  prisma: PrismaClient;
+  /** Opens a raw SQL session (migrations, advisory locks). The caller closes it. */
+  openSession(): Promise<SqlSession>;
+  close(): Promise<void>;
+}
+
+export const MIGRATIONS_DIR = path.resolve(__dirname, "../../prisma/migrations");
+
+// Interactive transactions queue behind each other on PGlite's single connection; generous limits
+// keep a burst of writers from failing while they wait their turn.
+const TRANSACTION_OPTIONS = { maxWait: 10_000, timeout: 20_000 };
+
+export async function openDatabase(target: DatabaseTarget): Promise<Database> {
+  if (target.kind === "postgres") {
+    const adapter = new PrismaPg({ connectionString: target.url, application_name: "greenlight", max: 10 });
+    const prisma = new PrismaClient({ adapter, transactionOptions: TRANSACTION_OPTIONS });
+    return {
+      kind: "postgres",
+      prisma,
+      openSession: () => postgresSession(target.url),
+      close: () => prisma.$disconnect(),
+    };
+  }
+  const releaseLock = target.dataDir ? lockDataDir(target.dataDir) : () => {};
+  try {
+    const pglite = new PGlite(target.dataDir ?? undefined);
+    await pglite.waitReady;
+    const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite), transactionOptions: TRANSACTION_OPTIONS });
+    return {
+      kind: "pglite",
+      prisma,
+      openSession: async () => pgliteSession(pglite),
+      async close() {
+        await prisma.$disconnect();
+        await pglite.close();
+        releaseLock();
+      },
+    };
+  } catch (error) {
+    releaseLock();
+    throw error;
+  }
+}
+
+export async function migrateDatabase(db: Database, onApplied?: (name: string, ms: number) => void): Promise<MigrationResult> {
+  const session = await db.openSession();
+  try {
+    return await applyMigrations(session, MIGRATIONS_DIR, onApplied);
+  } finally {
+    await session.close();
+  }
+}
+
+export class DataDirInUseError extends Error {
+  constructor(dir: string, pid: number) {
+    super(`The data directory ${dir} is in use by another Greenlight process (pid ${pid}). Stop it, set DATA_DIR to another directory, or use DATABASE_URL to share a PostgreSQL database.`);
+    this.name = "DataDirInUseError";
+  }
+}
+
+/**
+ * PGlite is a single-process database: two processes on one directory would corrupt it.
+ * A pid file refuses the second one; a file left by a process that has died is taken over.
+ */
+function lockDataDir(dataDir: string): () => void {
+  fs.mkdirSync(dataDir, { recursive: true });
+  const lockFile = path.join(path.dirname(dataDir), `${path.basename(dataDir)}.lock`);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      fs.writeFileSync(lockFile, String(process.pid), { flag: "wx" });
+      return () => fs.rmSync(lockFile, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      const pid = Number(fs.readFileSync(lockFile, "utf8").trim());
+      if (pid && pid !== process.pid && isAlive(pid)) throw new DataDirInUseError(dataDir, pid);
+      fs.rmSync(lockFile, { force: true });
+    }
+  }
+  throw new Error(`Could not lock ${dataDir}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * `npm start`: the panel as one process. Prints the URL and, on the first start of the embedded
+ * default, the demo sign-ins; stops cleanly on SIGINT/SIGTERM.
+ */
+import { formatDemoCredentials } from "./auth/demo-users.ts";
+import { ConfigError, loadConfig } from "./config.ts";
+import { MigrationError } from "./db/migrate.ts";
+import { DataDirInUseError } from "./db/open.ts";
+import { MissingBuildError, startPanel } from "./panel.ts";
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const config = loadConfig();
+  const panel = await startPanel(config);
+  const lines = [
+    "",
+    `  Greenlight ${config.version} is running at ${panel.url}  (started in ${((Date.now() - started) / 1000).toFixed(1)} s)`,
+    `  Database: ${config.database.kind === "pglite" ? `embedded PGlite in ${config.database.dataDir}` : "PostgreSQL (DATABASE_URL)"}`,
+  ];
+  if (panel.demoUsers.length > 0) lines.push("", formatDemoCredentials(panel.demoUsers).replace(/^/gm, "  "));
+  process.stdout.write(`${lines.join("\n")}\n\n`);
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    panel.services.log.info({ action: "panel.stopping", metadata: { signal } }, `Stopping on ${signal}`);
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    void panel.close().then(() => process.exit(0));
+  };
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+}
+
+main().catch((error: unknown) => {
+  // Known start-up problems get one clear line; anything else gets its stack.
+  const known = error instanceof ConfigError || error instanceof MigrationError || error instanceof DataDirInUseError || error instanceof MissingBuildError;
+  process.stderr.write(known ? `${(error as Error).message}\n` : `Greenlight failed to start: ${(error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,136 @@
+/**
+ * Starting and stopping one panel instance: logger, database (migrated), session secret, demo users,
+ * Next.js, the HTTP front door and Socket.io, all on one port. Used by main.ts and by tests that run
+ * a panel in-process.
+ */
+import fs from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import type { DestinationStream } from "pino";
+import { seedDemoUsers, type DemoCredential } from "./auth/demo-users.ts";
+import { loadOrCreateSecret } from "./auth/secret.ts";
+import { readSession } from "./auth/session.ts";
+import { pruneSignInFailures } from "./auth/throttle.ts";
+import { exportNextAuthUrl, exportNodeEnv, type Config } from "./config.ts";
+import { migrateDatabase, openDatabase } from "./db/open.ts";
+import { createRequestHandler } from "./http/handler.ts";
+import type { NextRequestHandler } from "./http/pages.ts";
+import { createPanelEvents } from "./realtime/events.ts";
+import { attachRealtime } from "./realtime/server.ts";
+import type { Services } from "./services.ts";
+import { createLogger, openRotatingLogFile } from "./telemetry/logger.ts";
+import { createMetrics } from "./telemetry/metrics.ts";
+
+export interface Panel {
+  url: string;
+  port: number;
+  services: Services;
+  /** Demo sign-ins created by this start (first start of the embedded default), else empty. */
+  demoUsers: DemoCredential[];
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Extra log destinations (tests capture log lines here). */
+  logStreams?: DestinationStream[];
+  /** Set false to keep log lines off standard output. */
+  logToStdout?: boolean;
+}
+
+export class MissingBuildError extends Error {
+  constructor(dir: string) {
+    super(`No production build in ${dir}. Run "npm run build" first (npm start does this for you).`);
+    this.name = "MissingBuildError";
+  }
+}
+
+export async function startPanel(config: Config, options: StartOptions = {}): Promise<Panel> {
+  exportNodeEnv(config.env);
+  const streams = [...(options.logStreams ?? [])];
+  if (config.log.file) streams.push(await openRotatingLogFile(config.log.file));
+  const log = createLogger({ level: config.log.level, streams, stdout: options.logToStdout });
+  const closers: (() => Promise<unknown>)[] = [];
+  const closeAll = async () => {
+    for (const close of closers.reverse()) await close().catch((error) => log.warn({ action: "panel.close_error", metadata: { error } }, "Error while stopping"));
+  };
+
+  try {
+    if (config.serveUi && !config.dev && !fs.existsSync(path.join(config.rootDir, ".next", "BUILD_ID"))) throw new MissingBuildError(path.join(config.rootDir, ".next"));
+
+    const db = await openDatabase(config.database.kind === "pglite" ? { kind: "pglite", dataDir: config.database.dataDir } : config.database);
+    closers.push(() => db.close());
+    const migrations = await migrateDatabase(db, (name, ms) => log.info({ action: "db.migration_applied", metadata: { name, ms } }, `Applied migration ${name}`));
+    log.info({ action: "db.ready", metadata: { kind: db.kind, applied: migrations.applied.length, alreadyApplied: migrations.alreadyApplied } }, `Database ready (${db.kind})`);
+
+    const secret = config.auth.secret ?? loadOrCreateSecret(config.dataDir).secret;
+    const demoUsers = config.seedDemoUsers ? await seedDemoUsers(db.prisma, { onlyIfEmpty: true }) : [];
+
+    const services: Services = {
+      config,
+      log,
+      db,
+      prisma: db.prisma,
+      // Completed once the server listens and its URL is known.
+      auth: { secret, publicUrl: config.auth.publicUrl ?? "", secureCookies: (config.auth.publicUrl ?? "").startsWith("https:"), maxAgeSeconds: config.auth.sessionMaxAgeSeconds },
+      metrics: createMetrics(),
+      events: createPanelEvents(),
+      realtime: null,
+    };
+
+    const server = http.createServer({ keepAliveTimeout: 65_000 });
+    let next: NextRequestHandler | null = null;
+    if (config.serveUi) {
+      const { default: createNext } = await import("next");
+      const app = createNext({ dev: config.dev, dir: config.rootDir, turbopack: config.dev ? true : undefined, httpServer: server });
+      await app.prepare();
+      next = app.getRequestHandler();
+      if (config.dev) {
+        const upgrade = app.getUpgradeHandler();
+        server.on("upgrade", (req, socket, head) => {
+          if (!req.url?.startsWith("/socket.io/")) void upgrade(req, socket, head);
+        });
+      }
+      closers.push(() => app.close());
+    }
+
+    server.on("request", createRequestHandler(services, { next }));
+    // Attached after the request listener: Socket.io takes over its own path and passes the rest on.
+    const realtime = await attachRealtime(server, {
+      authenticate: (cookie) => readSession(db.prisma, cookie, { secret, maxAgeSeconds: services.auth.maxAgeSeconds, secureCookies: services.auth.secureCookies }),
+      redisUrl: config.redisUrl,
+      log,
+      metrics: services.metrics,
+    });
+    services.realtime = realtime;
+    services.events.attach(realtime);
+    closers.push(() => realtime.close());
+
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(config.port, config.host, () => resolve());
+    });
+    closers.push(
+      () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+    );
+    const port = (server.address() as AddressInfo).port;
+    const url = config.auth.publicUrl ?? `http://localhost:${port}`;
+    services.auth.publicUrl = url;
+    services.auth.secureCookies = url.startsWith("https:");
+    exportNextAuthUrl(url);
+
+    const pruneTimer = setInterval(() => void pruneSignInFailures(db.prisma, config.auth.signInThrottle).catch(() => {}), 10 * 60_000);
+    pruneTimer.unref();
+    closers.push(async () => clearInterval(pruneTimer));
+
+    log.info({ action: "panel.started", metadata: { url, version: config.version, database: db.kind, ui: config.serveUi } }, `Greenlight ${config.version} listening on ${url}`);
+    return { url, port, services, demoUsers, close: closeAll };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}

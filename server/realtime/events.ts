@@ -1,0 +1,31 @@
+/**
+ * The events the panel pushes to browsers. Browsers treat them as hints (TanStack Query refetches),
+ * so a missed event never leaves a stale screen. Before the realtime server is attached, events go
+ * nowhere.
+ */
+import type { SessionUser } from "../auth/session.ts";
+import type { Realtime, RoomName } from "./server.ts";
+
+export interface PanelEvents {
+  attach(realtime: Realtime): void;
+  emit(room: RoomName, event: string, payload: unknown): void;
+  usersChanged(): void;
+  securityRefusal(details: { path: string; user: SessionUser; ip: string }): void;
+}
+
+export function createPanelEvents(): PanelEvents {
+  let realtime: Realtime | null = null;
+  const emit = (room: RoomName, event: string, payload: unknown) => realtime?.emit(room, event, payload);
+  return {
+    attach(r) {
+      realtime = r;
+    },
+    emit,
+    usersChanged() {
+      emit("role:admin", "users:changed", { at: new Date().toISOString() });
+    },
+    securityRefusal({ path, user, ip }) {
+      emit("role:admin", "security:refusal", { at: new Date().toISOString(), path, userEmail: user.email, ip });
+    },
+  };
+}

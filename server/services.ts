@@ -1,0 +1,27 @@
+/** The long-lived parts of a running panel, handed to request handlers and procedures. */
+import type { Logger } from "pino";
+import type { Config } from "./config.ts";
+import type { Database } from "./db/open.ts";
+import type { PrismaClient } from "./db/generated/client.ts";
+import type { PanelEvents } from "./realtime/events.ts";
+import type { Realtime } from "./realtime/server.ts";
+import type { PanelMetrics } from "./telemetry/metrics.ts";
+
+export interface AuthSettings {
+  secret: string;
+  /** The URL people reach the panel at; next-auth builds its redirects from it. */
+  publicUrl: string;
+  secureCookies: boolean;
+  maxAgeSeconds: number;
+}
+
+export interface Services {
+  config: Config;
+  log: Logger;
+  db: Database;
+  prisma: PrismaClient;
+  auth: AuthSettings;
+  metrics: PanelMetrics;
+  events: PanelEvents;
+  realtime: Realtime | null;
+}

@@ -1,0 +1,50 @@
+/**
+ * Prometheus metrics (prom-client), one registry per panel instance: HTTP durations by route,
+ * open WebSocket connections, and the process metrics prom-client collects by default.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+
+export interface PanelMetrics {
+  registry: Registry;
+  httpDuration: Histogram<"method" | "route" | "status_code">;
+  openSockets: Gauge;
+  auditEvents: Counter<"action">;
+}
+
+export function createMetrics(): PanelMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    httpDuration: new Histogram({
+      name: "http_request_duration_seconds",
+      help: "Duration of HTTP requests served by the panel, by route",
+      labelNames: ["method", "route", "status_code"],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    openSockets: new Gauge({ name: "greenlight_websocket_connections", help: "Open Socket.io connections", registers: [registry] }),
+    auditEvents: new Counter({ name: "greenlight_audit_events_total", help: "Audit events written, by action", labelNames: ["action"], registers: [registry] }),
+  };
+}
+
+/**
+ * A low-cardinality route label for a request path: API routes keep their shape, everything the
+ * UI serves collapses to a few buckets. Unknown paths never create new label values.
+ */
+export function routeLabel(pathname: string, knownProcedures: ReadonlySet<string>): string {
+  if (pathname === "/health" || pathname === "/metrics" || pathname === "/api/v1/health/database") return pathname;
+  if (pathname.startsWith("/api/trpc/")) {
+    const names = decodeURIComponent(pathname.slice("/api/trpc/".length)).split(",");
+    if (names.length > 1) return "/api/trpc/(batch)";
+    return knownProcedures.has(names[0]!) ? `/api/trpc/${names[0]}` : "/api/trpc/(unknown)";
+  }
+  if (pathname.startsWith("/api/auth/")) {
+    const action = pathname.split("/")[3] ?? "";
+    return ["signin", "signout", "callback", "session", "csrf", "providers", "error"].includes(action) ? `/api/auth/${action}` : "/api/auth/(unknown)";
+  }
+  if (pathname.startsWith("/api/")) return "/api/(other)";
+  if (pathname.startsWith("/_next/")) return "/_next";
+  if (pathname.startsWith("/socket.io/")) return "/socket.io";
+  return "(page)";
+}

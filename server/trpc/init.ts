@@ -1,0 +1,77 @@
+/**
+ * tRPC setup and the one procedure builder every route uses. The builder enforces the permission
+ * table (server/auth/permissions.ts) by procedure path before input is even parsed: no session is
+ * 401, a role outside the table is 403 (and audited), a procedure missing from the table is 403.
+ * Domain errors become 4xx answers whose message names the field.
+ */
+import { initTRPC, TRPCError } from "@trpc/server";
+import superjson from "superjson";
+import { ZodError } from "zod";
+import { recordAudit } from "../audit/record.ts";
+import { decide, rolesAllowed } from "../auth/permissions.ts";
+import { DomainError, type DomainErrorKind } from "../errors.ts";
+import { actorFor, type Context } from "./context.ts";
+
+const TRPC_CODE: Record<DomainErrorKind, TRPCError["code"]> = {
+  invalid: "BAD_REQUEST",
+  not_found: "NOT_FOUND",
+  conflict: "CONFLICT",
+  forbidden: "FORBIDDEN",
+  precondition: "PRECONDITION_FAILED",
+};
+
+/** "email: must be a valid e-mail address; roles.0: must be one of …" */
+export function describeZodError(error: ZodError): string {
+  return error.issues.map((issue) => `${issue.path.length ? issue.path.join(".") : "input"}: ${issue.message}`).join("; ");
+}
+
+const t = initTRPC.context<Context>().create({
+  transformer: superjson,
+  errorFormatter({ shape, error }) {
+    const zod = error.cause instanceof ZodError ? error.cause : null;
+    const domain = error.cause instanceof DomainError ? error.cause : null;
+    return {
+      ...shape,
+      message: zod ? describeZodError(zod) : shape.message,
+      data: {
+        ...shape.data,
+        // Stack traces stay on the server.
+        stack: undefined,
+        field: zod ? String(zod.issues[0]?.path[0] ?? "input") : (domain?.field ?? null),
+        fieldErrors: zod ? Object.fromEntries(zod.issues.map((i) => [i.path.join(".") || "input", i.message])) : null,
+      },
+    };
+  },
+});
+
+export const createRouter = t.router;
+export const createCallerFactory = t.createCallerFactory;
+
+const translateDomainErrors = t.middleware(async ({ next }) => {
+  const result = await next();
+  if (!result.ok && result.error.cause instanceof DomainError) {
+    const cause = result.error.cause;
+    throw new TRPCError({ code: TRPC_CODE[cause.kind], message: cause.message, cause });
+  }
+  return result;
+});
+
+const enforcePermission = t.middleware(async ({ ctx, path, next }) => {
+  if (!ctx.user) throw new TRPCError({ code: "UNAUTHORIZED", message: "Sign in to continue" });
+  const decision = decide(path, ctx.user.roles);
+  if (decision !== "allowed") {
+    const message =
+      decision === "no-entry"
+        ? `${path} has no entry in the permission table, so nobody may call it`
+        : `${path} is for ${rolesAllowed(path).join(", ")}; you are ${ctx.user.roles.join(", ")}`;
+    await ctx.services.prisma.$transaction((tx) =>
+      recordAudit(tx, actorFor(ctx), { action: "auth.forbidden", entityType: "Procedure", entityId: path, after: { roles: ctx.user!.roles } }),
+    );
+    ctx.services.events.securityRefusal({ path, user: ctx.user, ip: ctx.ip });
+    throw new TRPCError({ code: "FORBIDDEN", message });
+  }
+  return next({ ctx: { ...ctx, user: ctx.user, actor: actorFor(ctx) } });
+});
+
+/** Every procedure is built from this: permission-checked, with domain errors translated. */
+export const procedure = t.procedure.use(translateDomainErrors).use(enforcePermission);
