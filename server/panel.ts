@@ -13,7 +13,7 @@ import { loadOrCreateSecret } from "./auth/secret.ts";
 import { readSession } from "./auth/session.ts";
 import { pruneSignInFailures } from "./auth/throttle.ts";
 import { exportNextAuthUrl, exportNodeEnv, type Config } from "./config.ts";
-import { migrateDatabase, openDatabase } from "./db/open.ts";
+import { migrateDatabase, openDatabase, type Database } from "./db/open.ts";
 import { createRequestHandler } from "./http/handler.ts";
 import type { NextRequestHandler } from "./http/pages.ts";
 import { createPanelEvents } from "./realtime/events.ts";
@@ -36,6 +36,8 @@ export interface StartOptions {
   logStreams?: DestinationStream[];
   /** Set false to keep log lines off standard output. */
   logToStdout?: boolean;
+  /** An already-open database to use instead of the configured one (tests); the panel closes it. */
+  database?: Database;
 }
 
 export class MissingBuildError extends Error {
@@ -58,7 +60,7 @@ export async function startPanel(config: Config, options: StartOptions = {}): Pr
   try {
     if (config.serveUi && !config.dev && !fs.existsSync(path.join(config.rootDir, ".next", "BUILD_ID"))) throw new MissingBuildError(path.join(config.rootDir, ".next"));
 
-    const db = await openDatabase(config.database.kind === "pglite" ? { kind: "pglite", dataDir: config.database.dataDir } : config.database);
+    const db = options.database ?? (await openDatabase(config.database.kind === "pglite" ? { kind: "pglite", dataDir: config.database.dataDir } : config.database));
     closers.push(() => db.close());
     const migrations = await migrateDatabase(db, (name, ms) => log.info({ action: "db.migration_applied", metadata: { name, ms } }, `Applied migration ${name}`));
     log.info({ action: "db.ready", metadata: { kind: db.kind, applied: migrations.applied.length, alreadyApplied: migrations.alreadyApplied } }, `Database ready (${db.kind})`);

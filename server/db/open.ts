@@ -13,13 +13,18 @@ import { applyMigrations, type MigrationResult } from "./migrate.ts";
 import { pgliteSession, postgresSession, type SqlSession } from "./sql.ts";
 
 export type Prisma = PrismaClient;
-export type DatabaseTarget = { kind: "pglite"; dataDir: string | null } | { kind: "postgres"; url: string };
+export type DatabaseTarget =
+  /** dataDir null keeps the database in memory; `template` starts it from a dump (tests use a migrated one). */
+  | { kind: "pglite"; dataDir: string | null; template?: Blob }
+  | { kind: "postgres"; url: string };
 
 export interface Database {
   kind: "pglite" | "postgres";
   prisma: PrismaClient;
   /** Opens a raw SQL session (migrations, advisory locks). The caller closes it. */
   openSession(): Promise<SqlSession>;
+  /** PGlite only: the whole database as a tarball (test templates, backups of the embedded default). */
+  dump?(): Promise<Blob>;
   close(): Promise<void>;
 }
 
@@ -42,13 +47,14 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
   }
   const releaseLock = target.dataDir ? lockDataDir(target.dataDir) : () => {};
   try {
-    const pglite = new PGlite(target.dataDir ?? undefined);
+    const pglite = new PGlite({ dataDir: target.dataDir ?? undefined, loadDataDir: target.template });
     await pglite.waitReady;
     const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite), transactionOptions: TRANSACTION_OPTIONS });
     return {
       kind: "pglite",
       prisma,
       openSession: async () => pgliteSession(pglite),
+      dump: () => pglite.dumpDataDir("none"),
       async close() {
         await prisma.$disconnect();
         await pglite.close();

@@ -1,0 +1,13 @@
+import { PGlite } from "@electric-sql/pglite";
+let t = Date.now();
+const a = new PGlite();
+await a.waitReady;
+console.log("memory new", Date.now() - t);
+await a.exec("create table x(a int)");
+t = Date.now();
+const dump = await a.dumpDataDir("none");
+console.log("dump", Date.now() - t, dump.size);
+t = Date.now();
+const b = new PGlite({ loadDataDir: dump });
+await b.waitReady;
+console.log("load", Date.now() - t, (await b.query("select count(*) from x")).rows);

@@ -1,0 +1,108 @@
+/**
+ * A real panel for integration tests: in-process, API only (no Next.js build needed), on an
+ * OS-chosen port, over a fresh test database, with its log lines captured. Requests go over real
+ * HTTP; sign-ins go through next-auth like a browser's.
+ */
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { Writable } from "node:stream";
+import { systemActor } from "../../server/audit/actor.ts";
+import type { Role } from "../../server/auth/roles.ts";
+import { createUser } from "../../server/auth/users.ts";
+import { parseConfig } from "../../server/config.ts";
+import { startPanel, type Panel } from "../../server/panel.ts";
+import { openTestDatabase, testBackend } from "./database.ts";
+
+export interface TestUser {
+  id: string;
+  email: string;
+  password: string;
+  cookie: string;
+}
+
+export interface TestPanel {
+  url: string;
+  panel: Panel;
+  prisma: Panel["services"]["prisma"];
+  logs: string[];
+  signIn(email: string, password: string): Promise<string>;
+  createUser(roles: Role[], name?: string): Promise<TestUser>;
+  close(): Promise<void>;
+}
+
+export function logCapture(): { lines: string[]; stream: Writable } {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk, _encoding, callback) {
+      lines.push(...String(chunk).split("\n").filter(Boolean));
+      callback();
+    },
+  });
+  return { lines, stream };
+}
+
+export async function startTestPanel(env: Record<string, string> = {}): Promise<TestPanel> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "greenlight-test-"));
+  const database = await openTestDatabase();
+  const config = parseConfig({
+    NODE_ENV: "test",
+    PORT: "0",
+    HOST: "127.0.0.1",
+    DATA_DIR: dataDir,
+    SERVE_UI: "false",
+    SEED_DEMO_USERS: "false",
+    LOG_LEVEL: "debug",
+    NEXTAUTH_SECRET: randomBytes(32).toString("hex"),
+    ...(testBackend() === "postgres" && database.url ? { DATABASE_URL: database.url } : {}),
+    ...env,
+  });
+  const capture = logCapture();
+  const panel = await startPanel(config, { database, logStreams: [capture.stream], logToStdout: false });
+  const url = `http://127.0.0.1:${panel.port}`;
+  let counter = 0;
+
+  async function signIn(email: string, password: string): Promise<string> {
+    const cookie = await signInOverHttp(url, email, password);
+    if (!cookie) throw new Error(`Sign-in failed for ${email}`);
+    return cookie;
+  }
+
+  return {
+    url,
+    panel,
+    prisma: panel.services.prisma,
+    logs: capture.lines,
+    signIn,
+    async createUser(roles, name) {
+      counter++;
+      const email = `${roles.join("-").replace(/_/g, "-")}-${counter}-${randomBytes(3).toString("hex")}@example.test`;
+      const { user, initialPassword } = await createUser(panel.services.prisma, systemActor(), { email, name: name ?? `Test ${roles.join(" ")}`, roles });
+      return { id: user.id, email, password: initialPassword, cookie: await signIn(email, initialPassword) };
+    },
+    async close() {
+      await panel.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** next-auth's credentials flow as a browser runs it; the session cookie, or null when refused. */
+export async function signInOverHttp(baseUrl: string, email: string, password: string): Promise<string | null> {
+  const response = await postCredentials(baseUrl, email, password);
+  const session = response.headers.getSetCookie().find((c) => c.startsWith("next-auth.session-token="));
+  return session ? session.split(";")[0]! : null;
+}
+
+export async function postCredentials(baseUrl: string, email: string, password: string, headers: Record<string, string> = {}): Promise<Response> {
+  const csrf = await fetch(`${baseUrl}/api/auth/csrf`, { headers });
+  const csrfCookie = csrf.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
+  const { csrfToken } = (await csrf.json()) as { csrfToken: string };
+  return fetch(`${baseUrl}/api/auth/callback/credentials`, {
+    method: "POST",
+    redirect: "manual",
+    headers: { "Content-Type": "application/x-www-form-urlencoded", Cookie: csrfCookie, ...headers },
+    body: new URLSearchParams({ email, password, csrfToken, json: "true" }),
+  });
+}

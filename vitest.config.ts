@@ -1,0 +1,32 @@
+/**
+ * Test tiers: `unit` (pure rules), `pglite` (integration on the embedded database, in-process),
+ * `postgres` (the same integration suites plus multi-connection tests, on TEST_DATABASE_URL) and
+ * `redis` (two panel instances fanning out over TEST_REDIS_URL). A tier whose variable is unset is
+ * left out with one "skipped because …" line.
+ */
+import { defineConfig } from "vitest/config";
+import { testEnvironment } from "./server/config";
+
+// The "skipped because …" lines are printed once, by test/global-setup.ts.
+const env = testEnvironment();
+
+export default defineConfig({
+  test: {
+    globalSetup: ["test/global-setup.ts"],
+    testTimeout: 60_000,
+    hookTimeout: 180_000,
+    pool: "forks",
+    maxWorkers: 2,
+    fileParallelism: true,
+    projects: [
+      { extends: true, test: { name: "unit", include: ["test/unit/**/*.test.ts"] } },
+      { extends: true, test: { name: "pglite", include: ["test/integration/**/*.test.ts"], provide: { backend: "pglite" } } },
+      ...(env.databaseUrl
+        ? [{ extends: true as const, test: { name: "postgres", include: ["test/integration/**/*.test.ts", "test/postgres/**/*.test.ts"], provide: { backend: "postgres" as const } } }]
+        : []),
+      ...(env.databaseUrl && env.redisUrl
+        ? [{ extends: true as const, test: { name: "redis", include: ["test/redis/**/*.test.ts"], provide: { backend: "postgres" as const } } }]
+        : []),
+    ],
+  },
+});
