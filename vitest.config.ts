@@ -21,6 +21,8 @@ export default defineConfig({
     projects: [
       { extends: true, test: { name: "unit", include: ["test/unit/**/*.test.ts"] } },
       { extends: true, test: { name: "pglite", include: ["test/integration/**/*.test.ts"], provide: { backend: "pglite" } } },
+      // The panel as a real child process: start-up, shutdown, restarts.
+      { extends: true, test: { name: "process", include: ["test/process/**/*.test.ts"], provide: { backend: "pglite" } } },
       ...(env.databaseUrl
         ? [{ extends: true as const, test: { name: "postgres", include: ["test/integration/**/*.test.ts", "test/postgres/**/*.test.ts"], provide: { backend: "postgres" as const } } }]
         : []),
