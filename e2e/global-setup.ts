@@ -7,11 +7,14 @@ import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { testEnvironment } from "../server/config";
 import { PANEL_INFO_FILE, type PanelInfo } from "./panel-info";
 
 const ROOT = path.resolve(__dirname, "..");
 
 export default async function globalSetup(): Promise<() => Promise<void>> {
+  const chromium = testEnvironment().chromiumPath;
+  if (!fs.existsSync(chromium)) throw new Error(`Chromium was not found at ${chromium}. Install it (Debian: apt-get install -y chromium) or set CHROMIUM_PATH.`);
   const build = spawnSync(process.execPath, [path.join(ROOT, "scripts/ensure-build.mjs")], { cwd: ROOT, stdio: "inherit" });
   if (build.status !== 0) throw new Error("The production build failed");
 
