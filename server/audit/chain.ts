@@ -44,12 +44,30 @@ export function canonicalJson(value: unknown): string {
 
 /**
  * Turns a before/after snapshot into the plain JSON that the database will hand back (dates as ISO
- * strings, bigints as strings, undefined dropped), so the hash computed at write time is the one
- * recomputed when verifying.
+ * strings, bigints as strings, undefined dropped, unpaired surrogates as U+FFFD), so the hash
+ * computed at write time is the one recomputed when verifying.
  */
 export function toStoredJson(value: unknown): unknown {
   if (value === undefined || value === null) return null;
-  return JSON.parse(canonicalJson(value));
+  return wellFormed(JSON.parse(canonicalJson(value)));
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * A string as the database stores it: UTF-8 cannot hold an unpaired surrogate, so a text column
+ * gets U+FFFD in its place (and JSONB refuses it). Hashing the original would make the event look
+ * altered when verified.
+ */
+export function toStoredText<T extends string | null>(value: T): T {
+  return (value === null ? null : value.replace(LONE_SURROGATE, "\uFFFD")) as T;
+}
+
+function wellFormed(value: unknown): unknown {
+  if (typeof value === "string") return toStoredText(value);
+  if (Array.isArray(value)) return value.map(wellFormed);
+  if (value !== null && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [toStoredText(k), wellFormed(v)]));
+  return value;
 }
 
 export function hashEvent(prevHash: string, fields: ChainedFields): string {
@@ -113,7 +131,14 @@ export class ChainChecker {
   }
 
   /** The head records the last sequence number written: rows cut from the end show up here. */
-  finish(headSeq: number): void {
+  /**
+   * The head also records the newest event's hash: newest events rewritten with fresh hashes (which
+   * the links alone cannot show) no longer match it.
+   */
+  finish(headSeq: number, headHash?: string): void {
+    if (headHash !== undefined && headSeq === this.expectedSeq - 1 && headSeq > 0 && headHash !== this.prevHash) {
+      this.breaks.push({ seq: headSeq, kind: "relinked", detail: `event ${headSeq} does not match the chain head: the newest events were rewritten` });
+    }
     if (headSeq >= this.expectedSeq) {
       this.breaks.push({
         seq: this.expectedSeq,

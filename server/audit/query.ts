@@ -2,15 +2,20 @@
 import { z } from "zod";
 import type { Prisma, PrismaClient } from "../db/generated/client.ts";
 
+// What PostgreSQL can compare against: timestamps start in 4713 BC. (NUL characters, which it
+// cannot store, are refused for every procedure by the procedure builder.)
+const date = z.coerce.date({ error: "must be a date" }).min(new Date("0001-01-01T00:00:00.000Z"), "must be in the year 1 or later");
+const text = (max: number) => z.string().trim().max(max, `must be at most ${max} characters`);
+
 export const auditFilterInput = z
   .object({
-    from: z.coerce.date({ error: "must be a date" }).optional(),
-    to: z.coerce.date({ error: "must be a date" }).optional(),
-    actor: z.string().trim().max(200, "must be at most 200 characters").optional(),
-    action: z.string().trim().max(100, "must be at most 100 characters").optional(),
-    entityType: z.string().trim().max(100, "must be at most 100 characters").optional(),
-    entityId: z.string().trim().max(200, "must be at most 200 characters").optional(),
-    text: z.string().trim().max(200, "must be at most 200 characters").optional(),
+    from: date.optional(),
+    to: date.optional(),
+    actor: text(200).optional(),
+    action: text(100).optional(),
+    entityType: text(100).optional(),
+    entityId: text(200).optional(),
+    text: text(200).optional(),
   })
   .refine((f) => !f.from || !f.to || f.from <= f.to, { message: "must not be after 'to'", path: ["from"] });
 

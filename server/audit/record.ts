@@ -5,7 +5,7 @@
  */
 import type { Prisma } from "../db/generated/client.ts";
 import type { Actor } from "./actor.ts";
-import { hashEvent, toStoredJson } from "./chain.ts";
+import { hashEvent, toStoredJson, toStoredText } from "./chain.ts";
 
 export type AuditTx = Prisma.TransactionClient;
 
@@ -23,16 +23,16 @@ export async function recordAudit(tx: AuditTx, actor: Actor, entry: AuditEntry):
   const fields = {
     seq: Number(head.seq) + 1,
     at: new Date(),
-    actorId: actor.userId,
-    actorEmail: actor.email,
-    actorRoles: [...actor.roles],
-    action: entry.action,
-    entityType: entry.entityType,
-    entityId: entry.entityId ?? null,
+    actorId: toStoredText(actor.userId),
+    actorEmail: toStoredText(actor.email),
+    actorRoles: actor.roles.map(toStoredText),
+    action: toStoredText(entry.action),
+    entityType: toStoredText(entry.entityType),
+    entityId: toStoredText(entry.entityId ?? null),
     before: toStoredJson(entry.before),
     after: toStoredJson(entry.after),
-    ip: actor.ip,
-    traceId: actor.traceId,
+    ip: toStoredText(actor.ip),
+    traceId: toStoredText(actor.traceId),
   };
   const hash = hashEvent(head.hash, fields);
   await tx.auditEvent.create({

@@ -23,7 +23,7 @@ export async function verifyAuditChain(prisma: PrismaClient): Promise<ChainVerif
     after = rows[rows.length - 1]!.seq;
   }
   const head = await prisma.auditChainHead.findUnique({ where: { id: 1 } });
-  checker.finish(Number(head?.seq ?? 0));
+  checker.finish(Number(head?.seq ?? 0), head?.hash);
   const verifiedAt = new Date();
   if (checker.breaks.length === 0) return { ok: true, checked: checker.checked, lastSeq, verifiedAt };
   const firstBrokenSeq = Math.min(...checker.breaks.map((b) => b.seq));

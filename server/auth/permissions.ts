@@ -1,7 +1,7 @@
 /**
  * Who may call what: the one place that decides. Every tRPC procedure has an entry, keyed by its
  * path; the procedure builder (server/trpc/init.ts) enforces it on the server for every call, and
- * test/auth/permissions.test.ts fails if a procedure has no entry or the table is not enforced.
+ * test/integration/permissions.test.ts fails if a procedure has no entry or the table is not enforced.
  *
  * Administrators manage people and configuration; they do not get every other power by default,
  * so approvals and emergency authorisations keep their separation of duties.

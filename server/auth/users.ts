@@ -75,6 +75,9 @@ export async function updateUser(prisma: PrismaClient, actor: Actor, input: z.in
     const active = input.active ?? before.active;
     const losesAdmin = before.active && before.roles.includes("admin") && (!active || !roles.includes("admin"));
     if (losesAdmin) {
+      // Serialise every change that can remove an administrator, so two admins demoting each
+      // other at the same moment cannot leave the panel with none.
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext('greenlight:last-admin'))`;
       const otherAdmins = await tx.user.count({ where: { id: { not: before.id }, active: true, roles: { has: "admin" } } });
       if (otherAdmins === 0) throw preconditionFailed(`${input.active === false ? "active" : "roles"}: ${before.email} is the last active administrator; make someone else an administrator first`);
     }

@@ -134,7 +134,8 @@ export async function applyMigrations(
             [id, migrationChecksum(file.script), file.name],
           );
           await tx.exec(file.script);
-          await tx.query(`UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = 1 WHERE id = $1`, [id]);
+          // now() is fixed at the start of the transaction: the clock says when the script finished.
+          await tx.query(`UPDATE "_prisma_migrations" SET finished_at = clock_timestamp(), applied_steps_count = 1 WHERE id = $1`, [id]);
         });
       } catch (error) {
         throw new MigrationError(`Migration ${file.name} failed and was rolled back: ${(error as Error).message}`, file.name);

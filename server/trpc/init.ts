@@ -28,11 +28,14 @@ export function describeZodError(error: ZodError): string {
 const t = initTRPC.context<Context>().create({
   transformer: superjson,
   errorFormatter({ shape, error }) {
-    const zod = error.cause instanceof ZodError ? error.cause : null;
+    // An unexpected error's message (a database error, with Prisma's excerpt of our source) is
+    // logged by the HTTP route, never sent.
+    const internal = error.code === "INTERNAL_SERVER_ERROR";
+    const zod = !internal && error.cause instanceof ZodError ? error.cause : null;
     const domain = error.cause instanceof DomainError ? error.cause : null;
     return {
       ...shape,
-      message: zod ? describeZodError(zod) : shape.message,
+      message: internal ? "Internal server error" : zod ? describeZodError(zod) : shape.message,
       data: {
         ...shape.data,
         // Stack traces stay on the server.
@@ -73,5 +76,25 @@ const enforcePermission = t.middleware(async ({ ctx, path, next }) => {
   return next({ ctx: { ...ctx, user: ctx.user, actor: actorFor(ctx) } });
 });
 
+/** The dotted path of the first string containing a NUL character (PostgreSQL cannot store one), or null. */
+export function findNulCharacter(value: unknown, path = ""): string | null {
+  if (typeof value === "string") return value.includes("\u0000") ? path : null;
+  if (value === null || typeof value !== "object") return null;
+  for (const [key, child] of Object.entries(value)) {
+    const found = findNulCharacter(child, path ? `${path}.${key}` : key);
+    if (found !== null) return found;
+  }
+  return null;
+}
+
+const rejectNulCharacters = t.middleware(async ({ getRawInput, next }) => {
+  const path = findNulCharacter(await getRawInput());
+  if (path !== null) {
+    const field = path.split(".")[0] || "input";
+    throw new TRPCError({ code: "BAD_REQUEST", message: `${path || "input"}: must not contain a NUL character`, cause: new DomainError("invalid", `${path || "input"}: must not contain a NUL character`, field) });
+  }
+  return next();
+});
+
 /** Every procedure is built from this: permission-checked, with domain errors translated. */
-export const procedure = t.procedure.use(translateDomainErrors).use(enforcePermission);
+export const procedure = t.procedure.use(translateDomainErrors).use(enforcePermission).use(rejectNulCharacters);

@@ -28,7 +28,7 @@ afterAll(() => {
 });
 
 /** Only what the panel needs from the parent's environment, so a developer's settings do not leak in. */
-function baseEnvironment(): NodeJS.ProcessEnv {
+function baseEnvironment(): Record<string, string | undefined> {
   const keep = ["PATH", "HOME", "TMPDIR", "LANG", "TZ"];
   return Object.fromEntries(keep.filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]]));
 }
