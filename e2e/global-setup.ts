@@ -20,7 +20,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
 
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "greenlight-e2e-"));
   const keep = ["PATH", "HOME", "LANG", "TZ"].filter((k) => process.env[k] !== undefined);
-  const child = spawn(path.join(ROOT, "node_modules/.bin/tsx"), ["server/main.ts"], {
+  const child = spawn(process.execPath, ["--import", "tsx", "server/main.ts"], {
     cwd: ROOT,
     env: { ...Object.fromEntries(keep.map((k) => [k, process.env[k]])), NODE_ENV: "production", DATA_DIR: dataDir, PORT: "0", LOG_LEVEL: "warn" },
     stdio: ["ignore", "pipe", "pipe"],

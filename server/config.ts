@@ -121,6 +121,19 @@ const envSchema = z.object({
   TRUST_PROXY: booleanFlag.default(false),
   SEED_DEMO_USERS: booleanFlag.optional(),
   SERVE_UI: booleanFlag.default(true),
+  LOCAL_TARGET_COMMAND: z
+    .string()
+    .transform((raw, ctx) => {
+      try {
+        const parsed: unknown = JSON.parse(raw);
+        if (Array.isArray(parsed) && parsed.length > 0 && parsed.every((p) => typeof p === "string")) return parsed as string[];
+      } catch {
+        /* reported below */
+      }
+      ctx.addIssue({ code: "custom", message: 'must be a JSON array of strings, e.g. ["node","service.js"]' });
+      return z.NEVER;
+    })
+    .optional(),
   HEALTH_MIN_FREE_DISK_MB: z.string().regex(/^\d+$/, "must be a whole number of megabytes").transform(Number).default(512),
   HEALTH_MAX_HEAP_PERCENT: z
     .string()
@@ -156,6 +169,8 @@ export type Config = {
   seedDemoUsers: boolean;
   /** False runs the API, auth and real time without Next.js pages (used by integration tests). */
   serveUi: boolean;
+  /** The command the local target runs in each slot (default: the bundled demo service). */
+  localTarget: { command: string[] | undefined };
   health: { minFreeDiskMb: number; maxHeapPercent: number };
 };
 
@@ -223,6 +238,7 @@ export function parseConfig(env: NodeJS.ProcessEnv, rootDir = process.cwd()): Co
     // Demo users are seeded on the embedded default only, unless explicitly asked for.
     seedDemoUsers: e.SEED_DEMO_USERS ?? !e.DATABASE_URL,
     serveUi: e.SERVE_UI,
+    localTarget: { command: e.LOCAL_TARGET_COMMAND },
     health: { minFreeDiskMb: e.HEALTH_MIN_FREE_DISK_MB, maxHeapPercent: e.HEALTH_MAX_HEAP_PERCENT },
   };
 }

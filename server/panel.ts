@@ -17,6 +17,10 @@ import { migrateDatabase, openDatabase, type Database } from "./db/open.ts";
 import { createRequestHandler } from "./http/handler.ts";
 import type { NextRequestHandler } from "./http/pages.ts";
 import { createPanelEvents } from "./realtime/events.ts";
+import { Reconciler } from "./releases/reconciler.ts";
+import { LocalTarget } from "./targets/local/local-target.ts";
+import { createTargetRegistry } from "./targets/registry.ts";
+import { MetricsPipeline } from "./telemetry/samples.ts";
 import { attachRealtime } from "./realtime/server.ts";
 import type { Services } from "./services.ts";
 import { createLogger, openRotatingLogFile } from "./telemetry/logger.ts";
@@ -68,6 +72,20 @@ export async function startPanel(config: Config, options: StartOptions = {}): Pr
     const secret = config.auth.secret ?? loadOrCreateSecret(config.dataDir).secret;
     const demoUsers = config.seedDemoUsers ? await seedDemoUsers(db.prisma, { onlyIfEmpty: true }) : [];
 
+    const events = createPanelEvents();
+    // The local target's processes and proxies come back first: live environments serve again
+    // before any deployment is reconciled.
+    const local = new LocalTarget({ prisma: db.prisma, log, ...(config.localTarget.command ? { command: config.localTarget.command } : {}) });
+    closers.push(() => local.stop());
+    await local.start();
+    const targets = createTargetRegistry({ local, prisma: db.prisma, log });
+    for (const env of await db.prisma.environment.findMany()) await targets.prepareEnvironment(env);
+    const metricsPipeline = new MetricsPipeline({ prisma: db.prisma, log, events });
+    local.onSecond((sample) => metricsPipeline.record(sample));
+    metricsPipeline.start();
+    closers.push(() => metricsPipeline.stop());
+    const reconciler = new Reconciler({ prisma: db.prisma, log, events, drivers: (kind) => targets.driver(kind) });
+
     const services: Services = {
       config,
       log,
@@ -76,8 +94,12 @@ export async function startPanel(config: Config, options: StartOptions = {}): Pr
       // Completed once the server listens and its URL is known.
       auth: { secret, publicUrl: config.auth.publicUrl ?? "", secureCookies: (config.auth.publicUrl ?? "").startsWith("https:"), maxAgeSeconds: config.auth.sessionMaxAgeSeconds },
       metrics: createMetrics(),
-      events: createPanelEvents(),
+      events,
       realtime: null,
+      targets,
+      reconciler,
+      metricsPipeline,
+      startGuards: [],
     };
 
     const server = http.createServer({ keepAliveTimeout: 65_000 });
@@ -124,6 +146,9 @@ export async function startPanel(config: Config, options: StartOptions = {}): Pr
     services.auth.publicUrl = url;
     services.auth.secureCookies = url.startsWith("https:");
     exportNextAuthUrl(url);
+
+    reconciler.start();
+    closers.push(() => reconciler.stop());
 
     const pruneTimer = setInterval(() => void pruneSignInFailures(db.prisma, config.auth.signInThrottle).catch(() => {}), 10 * 60_000);
     pruneTimer.unref();

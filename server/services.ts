@@ -5,7 +5,11 @@ import type { Database } from "./db/open.ts";
 import type { PrismaClient } from "./db/generated/client.ts";
 import type { PanelEvents } from "./realtime/events.ts";
 import type { Realtime } from "./realtime/server.ts";
+import type { StartGuard } from "./releases/commands.ts";
+import type { Reconciler } from "./releases/reconciler.ts";
+import type { TargetRegistry } from "./targets/registry.ts";
 import type { PanelMetrics } from "./telemetry/metrics.ts";
+import type { MetricsPipeline } from "./telemetry/samples.ts";
 
 export interface AuthSettings {
   secret: string;
@@ -24,4 +28,9 @@ export interface Services {
   metrics: PanelMetrics;
   events: PanelEvents;
   realtime: Realtime | null;
+  targets: TargetRegistry;
+  reconciler: Reconciler;
+  metricsPipeline: MetricsPipeline;
+  /** Checks a deployment must pass to start, beyond the engine's own (governance adds its here). */
+  startGuards: StartGuard[];
 }

@@ -1,12 +1,8 @@
-import { EmptyState } from "@/components/EmptyState";
+import { mayUse } from "../_lib/access";
+import { requirePageSession } from "../_lib/session";
+import { Overview } from "./Overview";
 
-export default function OverviewPage() {
-  return (
-    <>
-      <h1>Overview</h1>
-      <EmptyState title="No services yet">
-        <p>Services and their environments appear here with the live version, health and any deployment in progress.</p>
-      </EmptyState>
-    </>
-  );
+export default async function OverviewPage() {
+  const session = await requirePageSession();
+  return <Overview canCreateService={mayUse(session, "services.create")} />;
 }

@@ -25,6 +25,32 @@ export const PERMISSIONS = {
   "users.update": ["admin"],
   "users.resetPassword": ["admin"],
 
+  // Services, environments and releases: everyone signed in may look; release managers change them.
+  "services.overview": SIGNED_IN,
+  "services.list": SIGNED_IN,
+  "services.get": SIGNED_IN,
+  "services.create": ["release_manager", "admin"],
+  "environments.metrics": SIGNED_IN,
+  "environments.availability": SIGNED_IN,
+  "environments.alerts": SIGNED_IN,
+  "environments.updatePolicy": ["release_manager"],
+  "environments.updateAlertThresholds": ["release_manager", "admin"],
+  "environments.setTrafficGenerator": ["release_manager"],
+  // Hooks call URLs and flush caches: configuration for administrators only.
+  "environments.setRollbackHooks": ["admin"],
+  "releases.create": ["release_manager"],
+
+  // Deployments. Anyone who may stop harm (on-call, CTO) may pause or roll back; only release
+  // managers move a release forward.
+  "deployments.list": SIGNED_IN,
+  "deployments.get": SIGNED_IN,
+  "deployments.start": ["release_manager"],
+  "deployments.pause": ["release_manager", "oncall", "cto"],
+  "deployments.resume": ["release_manager"],
+  "deployments.promote": ["release_manager"],
+  "deployments.rollback": ["release_manager", "oncall", "cto"],
+  "deployments.abort": ["release_manager"],
+
   // The audit log: read-only for everyone who may see it.
   "audit.list": ["auditor", "admin"],
   "audit.verify": ["auditor", "admin"],

@@ -11,6 +11,17 @@ export interface PanelEvents {
   emit(room: RoomName, event: string, payload: unknown): void;
   usersChanged(): void;
   securityRefusal(details: { path: string; user: SessionUser; ip: string }): void;
+  /** Hands something worth telling people to the notification channels (set once they exist). */
+  notify?: (notice: Notice) => void;
+}
+
+export interface Notice {
+  kind: string;
+  severity: "info" | "warning" | "critical";
+  title: string;
+  body: string;
+  environmentId?: string;
+  deploymentId?: string;
 }
 
 export function createPanelEvents(): PanelEvents {

@@ -1,6 +1,10 @@
 /** The app router: every procedure the panel serves at /api/trpc. */
 import { createRouter } from "./init.ts";
 import { auditRouter } from "./routers/audit.ts";
+import { deploymentsRouter } from "./routers/deployments.ts";
+import { environmentsRouter } from "./routers/environments.ts";
+import { releasesRouter } from "./routers/releases.ts";
+import { servicesRouter } from "./routers/services.ts";
 import { meRouter } from "./routers/me.ts";
 import { usersRouter } from "./routers/users.ts";
 
@@ -8,6 +12,10 @@ export const appRouter = createRouter({
   me: meRouter,
   users: usersRouter,
   audit: auditRouter,
+  services: servicesRouter,
+  environments: environmentsRouter,
+  releases: releasesRouter,
+  deployments: deploymentsRouter,
 });
 
 export type AppRouter = typeof appRouter;

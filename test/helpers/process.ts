@@ -8,7 +8,8 @@ import { afterAll } from "vitest";
 import { waitFor } from "./wait.ts";
 
 export const ROOT = path.resolve(__dirname, "../..");
-const TSX = path.join(ROOT, "node_modules/.bin/tsx");
+// `node --import tsx` runs the panel as this one process (the tsx wrapper would run it as a
+// grandchild, out of reach of a SIGKILL sent to the process we spawned).
 
 export interface PanelProcess {
   child: ChildProcess;
@@ -34,7 +35,7 @@ function baseEnvironment(): Record<string, string | undefined> {
 }
 
 export function spawnPanel(env: Record<string, string>, script = "server/main.ts"): PanelProcess {
-  const child = spawn(TSX, [script], { cwd: ROOT, env: { ...baseEnvironment(), NODE_ENV: "production", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", "tsx", script], { cwd: ROOT, env: { ...baseEnvironment(), NODE_ENV: "production", ...env }, stdio: ["ignore", "pipe", "pipe"] });
   running.add(child);
   let out = "";
   let err = "";

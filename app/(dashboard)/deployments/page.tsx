@@ -1,15 +1,14 @@
 import type { Metadata } from "next";
-import { EmptyState } from "@/components/EmptyState";
+import { DeploymentList } from "./DeploymentList";
 
 export const metadata: Metadata = { title: "Deployments" };
 
-export default function DeploymentsPage() {
+export default async function DeploymentsPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
+  const params = await searchParams;
   return (
     <>
       <h1>Deployments</h1>
-      <EmptyState title="No deployments yet">
-        <p>Every blue/green deployment, in progress or finished, is listed here with its timeline and gate results.</p>
-      </EmptyState>
+      <DeploymentList serviceId={typeof params.service === "string" ? params.service : undefined} />
     </>
   );
 }

@@ -1,0 +1,140 @@
+"use client";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import Link from "next/link";
+import { useCallback, useState, type FormEvent } from "react";
+import { EmptyState } from "@/components/EmptyState";
+import { Notice } from "@/components/Notice";
+import { StatusBadge } from "@/components/StatusBadge";
+import { errorMessage, useRealtimeEvent, useTRPC } from "../_lib/trpc";
+
+export function Overview({ canCreateService }: { canCreateService: boolean }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const overview = useQuery({ ...trpc.services.overview.queryOptions(), refetchInterval: 5000 });
+  const refresh = useCallback(() => void queryClient.invalidateQueries({ queryKey: trpc.services.overview.queryKey() }), [queryClient, trpc]);
+  useRealtimeEvent("deployment:changed", refresh, ["overview"]);
+  useRealtimeEvent("alert", refresh, ["overview"]);
+  useRealtimeEvent("alert:resolved", refresh, ["overview"]);
+  useRealtimeEvent("service:created", refresh, ["overview"]);
+  const [creating, setCreating] = useState(false);
+
+  return (
+    <>
+      <div className="section-head">
+        <h1>Overview</h1>
+        {canCreateService && (
+          <button type="button" className="primary" onClick={() => setCreating((v) => !v)}>
+            {creating ? "Close" : "New service"}
+          </button>
+        )}
+      </div>
+      {creating && <CreateService onCreated={() => setCreating(false)} />}
+      {overview.error && <Notice kind="error">{errorMessage(overview.error)}</Notice>}
+      {overview.data && overview.data.length === 0 && (
+        <EmptyState title="No services yet">
+          <p>
+            {canCreateService
+              ? "Add a service to get its development, staging and production environments, each with blue and green slots."
+              : "A release manager adds services; they appear here with the live version, health and any deployment in progress."}
+          </p>
+        </EmptyState>
+      )}
+      <div className="grid">
+        {overview.data?.map((service) => (
+          <section key={service.id} className="card" aria-label={service.name}>
+            <div className="section-head">
+              <h2 style={{ margin: 0 }}>
+                <Link href={`/services/${service.id}`}>{service.name}</Link>
+              </h2>
+            </div>
+            <div className="env-grid" style={{ marginTop: "0.75rem" }}>
+              {service.environments.map((env) => (
+                <div key={env.id} className="env-card" data-testid={`env-${service.slug}-${env.name}`}>
+                  <h3>
+                    <span>{env.name}</span>
+                    <span className="muted" style={{ fontSize: "0.8rem", fontWeight: 400 }}>
+                      {env.target}
+                    </span>
+                  </h3>
+                  <dl className="kv">
+                    <dt>Live</dt>
+                    <dd data-testid="live-version">{env.liveVersion ? `${env.liveVersion} on ${env.liveSlot}` : "nothing yet"}</dd>
+                    <dt>Health</dt>
+                    <dd>
+                      {env.health.requests === 0
+                        ? "no traffic"
+                        : `${env.health.rps} req/s · ${env.health.errorRatePercent ?? 0}% errors · p95 ${env.health.p95Ms ?? "–"} ms`}
+                    </dd>
+                    <dt>Availability</dt>
+                    <dd>
+                      {env.availability.percent === null ? "no traffic yet" : `${env.availability.percent}%`} <span className="muted">(30 d, target {env.availability.target}%)</span>
+                    </dd>
+                    <dt>Deploying</dt>
+                    <dd>
+                      {env.activeDeployment ? (
+                        <Link href={`/deployments/${env.activeDeployment.id}`}>
+                          {env.activeDeployment.version} <StatusBadge status={env.activeDeployment.status} />
+                        </Link>
+                      ) : (
+                        "—"
+                      )}
+                    </dd>
+                  </dl>
+                  {env.alerts.map((alert) => (
+                    <Notice key={alert.id} kind="error">
+                      {alert.message}
+                    </Notice>
+                  ))}
+                </div>
+              ))}
+            </div>
+          </section>
+        ))}
+      </div>
+    </>
+  );
+}
+
+function CreateService({ onCreated }: { onCreated: () => void }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const create = useMutation(
+    trpc.services.create.mutationOptions({
+      onSuccess: () => {
+        void queryClient.invalidateQueries({ queryKey: trpc.services.overview.queryKey() });
+        onCreated();
+      },
+    }),
+  );
+  function onSubmit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    const environments = String(form.get("environments") ?? "")
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
+    create.mutate({ name: String(form.get("name")), description: String(form.get("description") ?? ""), environments: environments.length ? environments : undefined });
+  }
+  return (
+    <form className="card" onSubmit={onSubmit} aria-label="New service" style={{ marginBottom: "1rem" }}>
+      {create.error && <Notice kind="error">{errorMessage(create.error)}</Notice>}
+      <div className="row">
+        <div className="field">
+          <label htmlFor="svc-name">Name</label>
+          <input id="svc-name" name="name" required />
+        </div>
+        <div className="field">
+          <label htmlFor="svc-envs">Environments, in promotion order</label>
+          <input id="svc-envs" name="environments" defaultValue="development, staging, production" />
+        </div>
+        <div className="field" style={{ flex: 1 }}>
+          <label htmlFor="svc-desc">Description</label>
+          <input id="svc-desc" name="description" style={{ width: "100%" }} />
+        </div>
+      </div>
+      <button className="primary" type="submit" disabled={create.isPending}>
+        Create service
+      </button>
+    </form>
+  );
+}

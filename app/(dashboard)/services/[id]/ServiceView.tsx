@@ -1,0 +1,207 @@
+"use client";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import Link from "next/link";
+import { useRouter } from "next/navigation";
+import { useState, type FormEvent } from "react";
+import { Notice } from "@/components/Notice";
+import { errorMessage, useTRPC } from "../../../_lib/trpc";
+import { EnvironmentSettings } from "./EnvironmentSettings";
+
+export interface Permissions {
+  createRelease: boolean;
+  deploy: boolean;
+  editPolicy: boolean;
+  editThresholds: boolean;
+  traffic: boolean;
+  hooks: boolean;
+}
+
+export function ServiceView({ serviceId, can }: { serviceId: string; can: Permissions }) {
+  const trpc = useTRPC();
+  const router = useRouter();
+  const queryClient = useQueryClient();
+  const service = useQuery(trpc.services.get.queryOptions({ id: serviceId }));
+  const invalidate = () => queryClient.invalidateQueries({ queryKey: trpc.services.get.queryKey({ id: serviceId }) });
+  const deploy = useMutation(trpc.deployments.start.mutationOptions({ onSuccess: (d) => router.push(`/deployments/${d.id}`) }));
+  const traffic = useMutation(trpc.environments.setTrafficGenerator.mutationOptions({ onSuccess: () => void invalidate() }));
+  const [settingsFor, setSettingsFor] = useState<string | null>(null);
+
+  if (service.error) return <Notice kind="error">{errorMessage(service.error)}</Notice>;
+  if (!service.data) return <p className="muted">Loading…</p>;
+  const s = service.data;
+  const error = deploy.error ?? traffic.error;
+
+  return (
+    <>
+      <h1>{s.name}</h1>
+      {s.description && <p className="muted">{s.description}</p>}
+      {error && <Notice kind="error">{errorMessage(error)}</Notice>}
+
+      <h2>Environments</h2>
+      <div className="env-grid">
+        {s.environments.map((env) => (
+          <div key={env.id} className="env-card" data-testid={`environment-${env.name}`}>
+            <h3>
+              <span>
+                {env.position + 1}. {env.name}
+              </span>
+              <span className="muted" style={{ fontSize: "0.8rem", fontWeight: 400 }}>
+                {env.target}
+                {env.production ? " · production" : ""}
+              </span>
+            </h3>
+            <dl className="kv">
+              <dt>Live</dt>
+              <dd>{env.liveRelease ? `${env.liveRelease.version} on ${env.liveSlot}` : "nothing yet"}</dd>
+              {env.endpoint && (
+                <>
+                  <dt>Endpoint</dt>
+                  <dd className="mono">{env.endpoint}</dd>
+                </>
+              )}
+              <dt>Steps</dt>
+              <dd>
+                {env.policy.steps.join(" → ")}% · bake {env.policy.bakeSeconds} s
+              </dd>
+              {env.target === "local" && (
+                <>
+                  <dt>Traffic</dt>
+                  <dd>
+                    {env.trafficGenerator ? `generator on (${env.trafficRate}/s)` : "generator off"}{" "}
+                    {can.traffic && (
+                      <button
+                        type="button"
+                        disabled={traffic.isPending}
+                        onClick={() => traffic.mutate({ environmentId: env.id, enabled: !env.trafficGenerator })}
+                      >
+                        {env.trafficGenerator ? "Stop traffic" : "Start traffic"}
+                      </button>
+                    )}
+                  </dd>
+                </>
+              )}
+            </dl>
+            <p style={{ marginBottom: 0 }}>
+              <button type="button" onClick={() => setSettingsFor(settingsFor === env.id ? null : env.id)}>
+                {settingsFor === env.id ? "Hide settings" : "Settings"}
+              </button>
+            </p>
+          </div>
+        ))}
+      </div>
+      {settingsFor && (
+        <EnvironmentSettings key={settingsFor} environment={s.environments.find((e) => e.id === settingsFor)!} can={can} onSaved={() => void invalidate()} />
+      )}
+
+      <div className="section-head">
+        <h2>Releases</h2>
+      </div>
+      {can.createRelease && <NewRelease serviceId={serviceId} onCreated={() => void invalidate()} />}
+      <table aria-label="Releases">
+        <thead>
+          <tr>
+            <th>Version</th>
+            <th>Artifact</th>
+            <th>Commit</th>
+            <th>Settings</th>
+            <th>Succeeded in</th>
+            <th>Deploy</th>
+          </tr>
+        </thead>
+        <tbody>
+          {s.releases.map((release) => (
+            <tr key={release.id} data-testid={`release-${release.version}`}>
+              <td>
+                <strong>{release.version}</strong>
+                {release.notes && <div className="muted">{release.notes}</div>}
+              </td>
+              <td className="mono">{release.artifact}</td>
+              <td className="mono">{release.commitSha?.slice(0, 10) ?? "—"}</td>
+              <td className="mono">{Object.keys(release.settings as object).length ? JSON.stringify(release.settings) : "—"}</td>
+              <td>{s.environments.filter((e) => release.succeededIn.includes(e.id)).map((e) => e.name).join(", ") || "—"}</td>
+              <td style={{ whiteSpace: "nowrap" }}>
+                {can.deploy &&
+                  s.environments.map((env, i) => {
+                    const previous = s.environments[i - 1];
+                    const blocked = env.liveReleaseId === release.id || (previous !== undefined && !release.succeededIn.includes(previous.id));
+                    return (
+                      <button
+                        key={env.id}
+                        type="button"
+                        disabled={blocked || deploy.isPending}
+                        title={blocked ? (env.liveReleaseId === release.id ? "Already live here" : `Succeed in ${previous?.name} first`) : undefined}
+                        onClick={() => deploy.mutate({ releaseId: release.id, environmentId: env.id })}
+                        style={{ marginRight: "0.3rem" }}
+                      >
+                        {env.name}
+                      </button>
+                    );
+                  })}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {s.releases.length === 0 && <p className="muted">No releases yet.</p>}
+      <p>
+        <Link href={`/deployments?service=${serviceId}`}>All deployments of {s.name}</Link>
+      </p>
+    </>
+  );
+}
+
+function NewRelease({ serviceId, onCreated }: { serviceId: string; onCreated: () => void }) {
+  const trpc = useTRPC();
+  const create = useMutation(trpc.releases.create.mutationOptions({ onSuccess: onCreated }));
+  function onSubmit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const f = new FormData(event.currentTarget);
+    const num = (name: string) => (String(f.get(name) ?? "").trim() === "" ? undefined : Number(f.get(name)));
+    const failurePercent = num("failurePercent");
+    create.mutate(
+      {
+        serviceId,
+        version: String(f.get("version")),
+        artifact: String(f.get("artifact")),
+        commitSha: String(f.get("commitSha") ?? "").trim() || undefined,
+        notes: String(f.get("notes") ?? ""),
+        settings: { failureRate: failurePercent === undefined ? undefined : failurePercent / 100, latencyMs: num("latencyMs") },
+      },
+      { onSuccess: () => (event.target as HTMLFormElement).reset() },
+    );
+  }
+  return (
+    <form className="card" onSubmit={onSubmit} aria-label="New release" style={{ marginBottom: "1rem" }}>
+      {create.error && <Notice kind="error">{errorMessage(create.error)}</Notice>}
+      <div className="row">
+        <div className="field">
+          <label htmlFor="rel-version">Version</label>
+          <input id="rel-version" name="version" required placeholder="1.4.2" />
+        </div>
+        <div className="field">
+          <label htmlFor="rel-artifact">Artifact</label>
+          <input id="rel-artifact" name="artifact" required placeholder="registry/app:1.4.2" />
+        </div>
+        <div className="field">
+          <label htmlFor="rel-commit">Commit</label>
+          <input id="rel-commit" name="commitSha" placeholder="a1b2c3d" />
+        </div>
+        <div className="field">
+          <label htmlFor="rel-failure">Failure rate % (demo)</label>
+          <input id="rel-failure" name="failurePercent" type="number" min={0} max={100} step="any" style={{ width: "7rem" }} />
+        </div>
+        <div className="field">
+          <label htmlFor="rel-latency">Added latency ms (demo)</label>
+          <input id="rel-latency" name="latencyMs" type="number" min={0} max={60000} style={{ width: "7rem" }} />
+        </div>
+      </div>
+      <div className="field">
+        <label htmlFor="rel-notes">Notes</label>
+        <input id="rel-notes" name="notes" />
+      </div>
+      <button className="primary" type="submit" disabled={create.isPending}>
+        Add release
+      </button>
+    </form>
+  );
+}

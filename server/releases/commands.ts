@@ -1,0 +1,183 @@
+/**
+ * What people ask of deployments: start one, pause, resume, promote now, roll back, abort. Each is
+ * one transaction that checks the state machine, changes the row only if nobody else changed it
+ * first (so of two conflicting commands exactly one wins; the other gets a 409 saying why), appends
+ * to the timeline and writes the audit event.
+ */
+import { z } from "zod";
+import type { Actor } from "../audit/actor.ts";
+import { recordAudit } from "../audit/record.ts";
+import type { Prisma, PrismaClient } from "../db/generated/client.ts";
+import { conflict, DomainError, invalid, notFound, preconditionFailed } from "../errors.ts";
+import { otherSlot } from "../targets/driver.ts";
+import { readPolicy } from "./policy.ts";
+import { COMMANDS, type Command, type DeploymentStatus } from "./state-machine.ts";
+import { appendEvent } from "./timeline.ts";
+
+export const startDeploymentInput = z.object({
+  releaseId: z.string().uuid("must be a release id"),
+  environmentId: z.string().uuid("must be an environment id"),
+});
+
+export const commandInput = z.object({
+  deploymentId: z.string().uuid("must be a deployment id"),
+  /** The commandVersion the caller saw; a command given on an outdated view is refused (409). */
+  expectedCommandVersion: z.number().int().min(0).optional(),
+  reason: z.string().trim().max(500, "must be at most 500 characters").optional(),
+});
+
+/**
+ * Checks that must hold before a deployment may start, beyond the engine's own (governance adds
+ * approvals, checklists and maintenance windows here). A check throws a DomainError to refuse.
+ */
+export type StartGuard = (tx: Prisma.TransactionClient, context: StartContext) => Promise<void>;
+
+export interface StartContext {
+  actor: Actor;
+  release: { id: string; version: string; serviceId: string };
+  environment: { id: string; name: string; position: number; production: boolean; serviceId: string };
+  /** True when an authorised emergency lets this deployment skip the promotion order. */
+  emergency: boolean;
+}
+
+export interface StartOptions {
+  guards?: StartGuard[];
+  emergency?: boolean;
+  /** Validates the environment's target configuration (a deployment never starts on an invalid one). */
+  validateTarget?: (target: string, config: unknown) => string | null;
+}
+
+const UNIQUE_VIOLATION = "P2002";
+
+export async function startDeployment(prisma: PrismaClient, actor: Actor, input: z.infer<typeof startDeploymentInput>, options: StartOptions = {}) {
+  try {
+    return await prisma.$transaction(async (tx) => {
+      const environment = await tx.environment.findUnique({ where: { id: input.environmentId }, include: { service: true } });
+      if (!environment) throw notFound(`Environment ${input.environmentId}`);
+      const release = await tx.release.findUnique({ where: { id: input.releaseId } });
+      if (!release) throw notFound(`Release ${input.releaseId}`);
+      if (release.serviceId !== environment.serviceId) throw invalid("releaseId", `release ${release.version} belongs to another service than ${environment.service.name}`);
+      const targetProblem = options.validateTarget?.(environment.target, environment.targetConfig);
+      if (targetProblem) throw preconditionFailed(`environmentId: the ${environment.name} target configuration is invalid: ${targetProblem}`);
+
+      const active = await tx.deployment.findUnique({ where: { activeEnvironmentId: environment.id }, include: { release: true } });
+      if (active) throw conflict(`environmentId: ${environment.name} already has an active deployment (${active.release.version}, ${active.status.replace(/_/g, " ")})`);
+      if (environment.liveReleaseId === release.id) throw conflict(`releaseId: ${release.version} is already live in ${environment.name}`);
+
+      const emergency = options.emergency ?? false;
+      const previous = await tx.environment.findFirst({ where: { serviceId: environment.serviceId, position: { lt: environment.position } }, orderBy: { position: "desc" } });
+      if (previous && !emergency) {
+        const succeeded = await tx.deployment.findFirst({ where: { environmentId: previous.id, releaseId: release.id, status: "succeeded" } });
+        if (!succeeded) throw preconditionFailed(`releaseId: ${release.version} has not succeeded in ${previous.name} yet; promote it there first`);
+      }
+      const context: StartContext = { actor, release, environment, emergency };
+      for (const guard of options.guards ?? []) await guard(tx, context);
+
+      const targetSlot = otherSlot(environment.liveSlot);
+      const policy = readPolicy(environment.policy, environment.production);
+      const deployment = await tx.deployment.create({
+        data: {
+          releaseId: release.id,
+          environmentId: environment.id,
+          activeEnvironmentId: environment.id,
+          status: "preparing",
+          targetSlot,
+          fromSlot: environment.liveSlot,
+          fromReleaseId: environment.liveReleaseId,
+          policy: policy as unknown as Prisma.InputJsonValue,
+          emergency,
+          startedById: actor.userId,
+        },
+      });
+      // The idle slot is about to be reused: a pending scale-down of it no longer applies.
+      if (environment.scaleDownSlot === targetSlot) await tx.environment.update({ where: { id: environment.id }, data: { scaleDownSlot: null, scaleDownAt: null } });
+      await appendEvent(tx, deployment.id, {
+        kind: "created",
+        message: `${actor.email ?? "Someone"} started ${release.version} in ${environment.name}${emergency ? " (emergency: promotion order bypassed)" : ""}`,
+        data: { targetSlot, fromSlot: environment.liveSlot, steps: policy.steps, emergency },
+      });
+      await recordAudit(tx, actor, {
+        action: "deployment.started",
+        entityType: "Deployment",
+        entityId: deployment.id,
+        after: { service: environment.service.slug, environment: environment.name, release: release.version, targetSlot, emergency },
+      });
+      return deployment;
+    });
+  } catch (error) {
+    // Two starts raced past the check above: the unique index decided.
+    if ((error as { code?: string }).code === UNIQUE_VIOLATION) throw conflict("environmentId: the environment already has an active deployment");
+    throw error;
+  }
+}
+
+const COMMAND_VERBS: Record<Command, string> = { pause: "paused", resume: "resumed", promote: "promoted", rollback: "rolled back", abort: "aborted" };
+
+export async function runCommand(prisma: PrismaClient, actor: Actor, command: Command, input: z.infer<typeof commandInput>) {
+  return prisma.$transaction(async (tx) => {
+    const d = await tx.deployment.findUnique({ where: { id: input.deploymentId }, include: { release: true } });
+    if (!d) throw notFound(`Deployment ${input.deploymentId}`);
+    if (input.expectedCommandVersion !== undefined && input.expectedCommandVersion !== d.commandVersion) {
+      throw conflict(`The deployment changed since you looked (it is now ${d.status.replace(/_/g, " ")}); ${command} was not applied`);
+    }
+    const allowed = COMMANDS[command] as readonly DeploymentStatus[];
+    if (!allowed.includes(d.status)) throw conflict(`Cannot ${command} a deployment that is ${d.status.replace(/_/g, " ")}`);
+
+    const now = new Date();
+    let data: Prisma.DeploymentUpdateManyMutationInput;
+    switch (command) {
+      case "pause":
+        data = { status: "paused", pausedFrom: d.status, pausedAt: now };
+        break;
+      case "resume": {
+        // The bake and validation clocks stand still while paused.
+        const pausedMs = d.pausedAt ? now.getTime() - d.pausedAt.getTime() : 0;
+        data = {
+          status: d.pausedFrom ?? "preparing",
+          pausedFrom: null,
+          pausedAt: null,
+          phaseStartedAt: new Date(d.phaseStartedAt.getTime() + pausedMs),
+          stepReachedAt: d.stepReachedAt ? new Date(d.stepReachedAt.getTime() + pausedMs) : null,
+        };
+        break;
+      }
+      case "promote":
+        data = { skipBake: true };
+        break;
+      case "rollback":
+        data = { status: "rolling_back", outcome: "rolled_back", breachAt: now, rollbackReason: { kind: "manual", by: actor.email, reason: input.reason ?? null } };
+        break;
+      case "abort": {
+        const trafficMoved = d.stepReachedAt !== null || d.stepIndex > 0 || (d.status === "paused" && !["preparing", "deploying_green", "smoke_testing"].includes(d.pausedFrom ?? ""));
+        if (trafficMoved) throw conflict("Traffic has already moved to the new release; roll back instead of aborting");
+        data = { status: "rolling_back", outcome: "aborted", failureReason: input.reason ?? `aborted by ${actor.email}` };
+        break;
+      }
+    }
+    const { count } = await tx.deployment.updateMany({
+      where: { id: d.id, status: d.status, commandVersion: d.commandVersion },
+      data: { ...data, version: { increment: 1 }, commandVersion: { increment: 1 } },
+    });
+    if (count === 0) {
+      const now2 = await tx.deployment.findUnique({ where: { id: d.id } });
+      throw conflict(`Another command changed the deployment first (it is now ${now2?.status.replace(/_/g, " ") ?? "gone"}); ${command} was not applied`);
+    }
+    await appendEvent(tx, d.id, {
+      kind: `command_${command}`,
+      message: `${actor.email ?? "Someone"} ${COMMAND_VERBS[command]} the deployment${input.reason ? `: ${input.reason}` : ""}`,
+      data: { from: d.status, reason: input.reason ?? null },
+    });
+    await recordAudit(tx, actor, {
+      action: `deployment.${command}`,
+      entityType: "Deployment",
+      entityId: d.id,
+      before: { status: d.status, stepIndex: d.stepIndex },
+      after: { status: "status" in data ? data.status : d.status, reason: input.reason ?? null },
+    });
+    return tx.deployment.findUniqueOrThrow({ where: { id: d.id } });
+  });
+}
+
+export function isDomainError(error: unknown): error is DomainError {
+  return error instanceof DomainError;
+}

@@ -1,0 +1,607 @@
+/**
+ * The embedded default target: blue and green are real child processes (by default the demo service
+ * next to this file), fronted per environment by a weighted reverse proxy that records every request,
+ * with an optional traffic generator so the charts move.
+ *
+ * What must outlive a panel process lives in the database: LocalSlotProcess (which pid/port/token
+ * runs which release in a slot) and LocalProxyState (the proxy's port and weights). `start()` brings
+ * that back: it adopts children that are still running and prove who they are, and restarts the rest.
+ * Children run in their own process group and watch for their parent's death (see demo-service.mjs),
+ * so a killed panel's children wait to be adopted but never run forever.
+ */
+import { randomBytes } from "node:crypto";
+import path from "node:path";
+import type { Logger } from "pino";
+import type { PrismaClient } from "../../db/generated/client.ts";
+import { SLOTS, type EnvironmentRef, type Observed, type ReleaseRef, type Slot, type SlotState, type TargetDriver, type Weights, type WindowMetrics } from "../driver.ts";
+import { MetricsRecorder, type SecondSample } from "./metrics-recorder.ts";
+import { carriesToken, httpGet, identify, isAlive, SlotChild, terminatePid } from "./slot-process.ts";
+import { TrafficGenerator } from "./traffic-generator.ts";
+import { validateWeights, WeightedProxy } from "./weighted-proxy.ts";
+
+export const DEMO_SERVICE_PATH = path.join(__dirname, "demo-service.mjs");
+
+export interface LocalTargetOptions {
+  prisma: PrismaClient;
+  log: Logger;
+  /** The command a slot runs (default: this Node binary on demo-service.mjs). */
+  command?: string[];
+  /** Interface the proxies and the slot processes listen on (default 127.0.0.1). */
+  host?: string;
+  /** How long an orphaned child waits to be adopted (default 300 s). */
+  orphanGraceSeconds?: number;
+  /** How long ensureRelease waits for a new process to print its port before returning (default 5 s; it keeps waiting in the background). */
+  startWaitMs?: number;
+  /** A process that has not printed its port after this long is killed and reported failed (default 60 s). */
+  listenTimeoutMs?: number;
+  /** Between SIGTERM and SIGKILL when stopping a process (default 3 s). */
+  stopGraceMs?: number;
+  /** Short checks (health, identity) give up after this long (default 1 s). */
+  checkTimeoutMs?: number;
+}
+
+export interface EnvironmentSecond extends SecondSample {
+  environmentId: string;
+}
+
+export type SecondListener = (sample: EnvironmentSecond) => void;
+
+/** What a LocalSlotProcess row says runs in a slot. */
+interface SlotRecord {
+  pid: number;
+  port: number;
+  releaseId: string;
+  token: string;
+}
+
+interface SlotRuntime {
+  /** Serialises changes to the slot (ensureRelease, scale, a start finishing in the background). */
+  lock: Promise<unknown>;
+  /** A started process that has not printed its port yet. */
+  pending: SlotChild | null;
+  /** The last start attempt failed (it exited or never listened); cleared by the next attempt. */
+  failure: { releaseId: string; detail: string } | null;
+  /** Mirror of the row, for heartbeats and stop(). */
+  current: SlotRecord | null;
+}
+
+interface EnvRuntime {
+  id: string;
+  proxy: WeightedProxy;
+  recorder: MetricsRecorder;
+  generator: TrafficGenerator | null;
+  slots: Record<Slot, SlotRuntime>;
+}
+
+const SAFE_ENV = ["PATH", "HOME", "TMPDIR", "TEMP", "TMP", "LANG", "LC_ALL", "TZ", "SYSTEMROOT"];
+
+export class LocalTarget implements TargetDriver {
+  readonly kind = "local" as const;
+  private readonly prisma: PrismaClient;
+  private readonly log: Logger;
+  private readonly command: readonly string[];
+  private readonly host: string;
+  private readonly connectHost: string;
+  private readonly orphanGraceSeconds: number;
+  private readonly startWaitMs: number;
+  private readonly listenTimeoutMs: number;
+  private readonly stopGraceMs: number;
+  private readonly checkTimeoutMs: number;
+  private readonly runtimes = new Map<string, Promise<EnvRuntime>>();
+  /** Every child this panel process started, by pid (exit details outlive the process). */
+  private readonly children = new Map<number, SlotChild>();
+  private readonly stopping = new Set<Promise<void>>();
+  private readonly secondListeners = new Set<SecondListener>();
+  private heartbeat: NodeJS.Timeout | null = null;
+  /** Set by stop() and detachForTest(): nothing may start again behind a closing panel's back until start(). */
+  private stopped = false;
+
+  constructor(options: LocalTargetOptions) {
+    this.prisma = options.prisma;
+    this.log = options.log.child({ component: "local-target" });
+    this.command = options.command ?? [process.execPath, DEMO_SERVICE_PATH];
+    if (this.command.length === 0) throw new Error("The local target's command is empty.");
+    this.host = options.host ?? "127.0.0.1";
+    this.connectHost = this.host === "0.0.0.0" ? "127.0.0.1" : this.host === "::" ? "::1" : this.host;
+    this.orphanGraceSeconds = options.orphanGraceSeconds ?? 300;
+    this.startWaitMs = options.startWaitMs ?? 5000;
+    this.listenTimeoutMs = options.listenTimeoutMs ?? 60_000;
+    this.stopGraceMs = options.stopGraceMs ?? 3000;
+    this.checkTimeoutMs = options.checkTimeoutMs ?? 1000;
+  }
+
+  // ─── Life cycle ────────────────────────────────────────────────────────────────────────────────
+
+  /** Brings back every recorded environment: proxies on their ports with their weights, slot processes adopted or restarted. */
+  async start(): Promise<void> {
+    this.stopped = false;
+    const [states, rows] = await Promise.all([
+      this.prisma.localProxyState.findMany({ select: { environmentId: true } }),
+      this.prisma.localSlotProcess.findMany({ select: { environmentId: true } }),
+    ]);
+    const ids = new Set([...states.map((s) => s.environmentId), ...rows.map((r) => r.environmentId)]);
+    await Promise.all([...ids].map((id) => this.ensureEnvironment(id)));
+    await this.reapUnrecorded();
+  }
+
+  /**
+   * Stops processes a previous panel started but never recorded in a slot, or was retiring when it
+   * died: anything in the ledger that is neither a slot's recorded process nor a child of ours.
+   */
+  private async reapUnrecorded(): Promise<void> {
+    const [ledger, slots] = await Promise.all([this.prisma.localProcess.findMany(), this.prisma.localSlotProcess.findMany()]);
+    const keep = new Set(slots.map((r) => `${r.pid}:${r.token}`));
+    for (const entry of ledger) {
+      if (keep.has(`${entry.pid}:${entry.token}`) || this.children.get(entry.pid)?.token === entry.token) continue;
+      if (isAlive(entry.pid) && carriesToken(entry.pid, entry.token)) {
+        this.log.warn({ environmentId: entry.environmentId, pid: entry.pid }, "stopping a slot process a previous panel started but never recorded");
+        await terminatePid(entry.pid, this.stopGraceMs);
+      }
+      await this.prisma.localProcess.deleteMany({ where: { pid: entry.pid, token: entry.token } });
+    }
+  }
+
+  /** Stops traffic generators, proxies and every slot process (gracefully); the rows stay, as desired state for the next start(). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    const runtimes = await this.settledRuntimes();
+    this.runtimes.clear();
+    this.stopHeartbeat();
+    const records: SlotRecord[] = [];
+    for (const rt of runtimes) {
+      rt.generator?.close();
+      rt.recorder.stop();
+      for (const slot of SLOTS) {
+        const current = rt.slots[slot].current;
+        if (current) records.push(current);
+      }
+    }
+    await Promise.all(runtimes.map((rt) => rt.proxy.close()));
+    // Recorded processes (ours or adopted, once proven ours), then anything else we started (pending starts).
+    await Promise.all(records.map((record) => this.stopRecorded(record)));
+    await Promise.all([...this.children.values()].map((child) => this.stopChild(child)));
+    await Promise.all([...this.stopping]);
+    this.children.clear();
+  }
+
+  /**
+   * For tests: what a SIGKILLed panel leaves behind. Proxies and timers close, children keep
+   * running (and the rows stay), so a new LocalTarget's start() can adopt them.
+   */
+  async detachForTest(): Promise<void> {
+    this.stopped = true;
+    const runtimes = await this.settledRuntimes();
+    this.runtimes.clear();
+    this.stopHeartbeat();
+    for (const rt of runtimes) {
+      rt.generator?.close();
+      rt.recorder.stop();
+    }
+    await Promise.all(runtimes.map((rt) => rt.proxy.close(0)));
+    for (const child of this.children.values()) child.detach();
+    this.children.clear();
+  }
+
+  /** The environment's proxy (created on an OS-chosen port with blue 100 / green 0 the first time). */
+  async ensureEnvironment(environmentId: string): Promise<{ proxyUrl: string }> {
+    const rt = await this.runtime(environmentId);
+    return { proxyUrl: this.urlFor(rt.proxy.port!) };
+  }
+
+  async proxyUrl(environmentId: string): Promise<string> {
+    return (await this.ensureEnvironment(environmentId)).proxyUrl;
+  }
+
+  async setTrafficGenerator(environmentId: string, enabled: boolean, rate: number): Promise<void> {
+    const rt = await this.runtime(environmentId);
+    if (!enabled) {
+      rt.generator?.stop();
+      return;
+    }
+    if (!rt.generator) {
+      rt.generator = new TrafficGenerator({ rate, target: () => (rt.proxy.port ? { host: this.connectHost, port: rt.proxy.port } : null) });
+    } else if (rt.generator.rate !== rate) {
+      rt.generator.setRate(rate);
+    }
+    rt.generator.start();
+  }
+
+  /** Per-second samples of every environment (completed seconds, shortly after each boundary). */
+  onSecond(listener: SecondListener): () => void {
+    this.secondListeners.add(listener);
+    return () => this.secondListeners.delete(listener);
+  }
+
+  // ─── TargetDriver ──────────────────────────────────────────────────────────────────────────────
+
+  async ensureRelease(env: EnvironmentRef, slot: Slot, release: ReleaseRef): Promise<void> {
+    const rt = await this.runtime(env.id);
+    await this.withSlotLock(rt, slot, async () => {
+      const state = rt.slots[slot];
+      if (state.pending) {
+        if (state.pending.releaseId === release.id && state.pending.exit === null) return;
+        this.cancelPending(state);
+      }
+      const row = await this.readSlot(env.id, slot);
+      if (row && row.releaseId === release.id && (await this.isOurLiveProcess(row))) {
+        rt.proxy.setUpstream(slot, row.port);
+        state.current = row;
+        state.failure = null;
+        return;
+      }
+      await this.startRelease(rt, slot, release);
+    });
+  }
+
+  async observe(env: EnvironmentRef): Promise<Observed> {
+    const rt = await this.runtime(env.id);
+    const rows = await this.prisma.localSlotProcess.findMany({ where: { environmentId: env.id } });
+    const [blue, green] = await Promise.all(SLOTS.map((slot) => this.observeSlot(rt, slot, rows.find((r) => r.slot === slot) ?? null)));
+    return { slots: { blue: blue!, green: green! }, weights: rt.proxy.weights };
+  }
+
+  async setWeights(env: EnvironmentRef, weights: Weights): Promise<void> {
+    validateWeights(weights);
+    const rt = await this.runtime(env.id);
+    const data = { port: rt.proxy.port!, blueWeight: weights.blue, greenWeight: weights.green };
+    await this.prisma.localProxyState.upsert({ where: { environmentId: env.id }, create: { environmentId: env.id, ...data }, update: data });
+    rt.proxy.setWeights(weights);
+    for (const slot of SLOTS) {
+      if (weights[slot] > 0 && rt.proxy.upstreamPort(slot) === null) this.log.warn({ environmentId: env.id, slot, weight: weights[slot] }, "traffic sent to a slot where no process runs");
+    }
+  }
+
+  async scale(env: EnvironmentRef, slot: Slot, count: number): Promise<void> {
+    if (!Number.isInteger(count) || count < 0) throw new RangeError(`Instance count must be a non-negative integer (got ${count}).`);
+    const rt = await this.runtime(env.id);
+    await this.withSlotLock(rt, slot, async () => {
+      const state = rt.slots[slot];
+      if (count === 0) {
+        this.cancelPending(state);
+        state.failure = null;
+        const row = await this.readSlot(env.id, slot);
+        rt.proxy.setUpstream(slot, null);
+        state.current = null;
+        if (!row) return;
+        // The row goes first: a panel dying in between must not bring the process back.
+        await this.prisma.localSlotProcess.deleteMany({ where: { environmentId: env.id, slot } });
+        await this.stopRecorded(row);
+        this.log.info({ environmentId: env.id, slot, pid: row.pid }, "slot scaled to zero");
+        return;
+      }
+      // One instance per slot locally: bring it back if it died, else nothing to do.
+      if (state.pending) return;
+      const row = await this.readSlot(env.id, slot);
+      if (!row) {
+        this.log.warn({ environmentId: env.id, slot, count }, "scale up of an empty slot ignored: deploy a release first");
+        return;
+      }
+      if (isAlive(row.pid)) return;
+      const release = await this.loadRelease(row.releaseId);
+      if (!release) {
+        state.failure = { releaseId: row.releaseId, detail: `release ${row.releaseId} no longer exists` };
+        return;
+      }
+      await this.startRelease(rt, slot, release);
+    });
+  }
+
+  async metrics(env: EnvironmentRef, window: { from: Date; to: Date }): Promise<WindowMetrics> {
+    const rt = await this.runtime(env.id);
+    return { from: window.from, to: window.to, slots: rt.recorder.window(window.from, window.to), complete: true };
+  }
+
+  async slotUrl(env: EnvironmentRef, slot: Slot): Promise<string> {
+    const row = await this.readSlot(env.id, slot);
+    if (!row) throw new Error(`Nothing runs in the ${slot} slot of environment ${env.id}.`);
+    return this.urlFor(row.port);
+  }
+
+  // ─── Environments ──────────────────────────────────────────────────────────────────────────────
+
+  private runtime(environmentId: string): Promise<EnvRuntime> {
+    let rt = this.runtimes.get(environmentId);
+    if (!rt) {
+      if (this.stopped) return Promise.reject(new Error("The local target is stopped; start() it again first."));
+      rt = this.createRuntime(environmentId);
+      this.runtimes.set(environmentId, rt);
+      rt.catch(() => {
+        if (this.runtimes.get(environmentId) === rt) this.runtimes.delete(environmentId);
+      });
+    }
+    return rt;
+  }
+
+  private async settledRuntimes(): Promise<EnvRuntime[]> {
+    const settled = await Promise.allSettled([...this.runtimes.values()]);
+    return settled.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
+  }
+
+  private async createRuntime(environmentId: string): Promise<EnvRuntime> {
+    const state = await this.prisma.localProxyState.findUnique({ where: { environmentId } });
+    const weights: Weights = state ? { blue: state.blueWeight, green: state.greenWeight } : { blue: 100, green: 0 };
+    let proxy!: WeightedProxy;
+    const recorder = new MetricsRecorder({ weights: () => proxy.weights });
+    proxy = new WeightedProxy({ recorder, host: this.host, weights, log: this.log });
+    let port: number;
+    try {
+      port = await proxy.listen(state?.port ?? 0);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EADDRINUSE" || !state) throw error;
+      port = await proxy.listen(0);
+      this.log.warn({ environmentId, was: state.port, now: port }, "the proxy's recorded port is taken; it listens on a new one");
+    }
+    if (!state || state.port !== port) {
+      const data = { port, blueWeight: weights.blue, greenWeight: weights.green };
+      await this.prisma.localProxyState.upsert({ where: { environmentId }, create: { environmentId, ...data }, update: { port } });
+    }
+    recorder.onSecond((sample) => {
+      for (const listener of this.secondListeners) {
+        try {
+          listener({ environmentId, ...sample });
+        } catch (error) {
+          this.log.error({ err: error, environmentId }, "a per-second metrics listener failed");
+        }
+      }
+    });
+    recorder.start();
+    const slotRuntime = (): SlotRuntime => ({ lock: Promise.resolve(), pending: null, failure: null, current: null });
+    const rt: EnvRuntime = { id: environmentId, proxy, recorder, generator: null, slots: { blue: slotRuntime(), green: slotRuntime() } };
+    this.log.info({ environmentId, port, weights }, "environment proxy listening");
+
+    const rows = await this.prisma.localSlotProcess.findMany({ where: { environmentId } });
+    await Promise.all(rows.map((row) => this.withSlotLock(rt, row.slot, () => this.restoreSlot(rt, row.slot, row))));
+    this.startHeartbeat();
+    return rt;
+  }
+
+  /** A recorded slot on start-up: adopt the process if it proves it is ours, else start its release again. */
+  private async restoreSlot(rt: EnvRuntime, slot: Slot, row: SlotRecord): Promise<void> {
+    const state = rt.slots[slot];
+    if (await this.isOurLiveProcess(row)) {
+      rt.proxy.setUpstream(slot, row.port);
+      state.current = row;
+      this.log.info({ environmentId: rt.id, slot, pid: row.pid, port: row.port, releaseId: row.releaseId }, "adopted a running slot process");
+      return;
+    }
+    if (isAlive(row.pid)) {
+      if (carriesToken(row.pid, row.token)) {
+        this.log.warn({ environmentId: rt.id, slot, pid: row.pid }, "a recorded slot process does not answer its identity check; stopping it");
+        await terminatePid(row.pid, this.stopGraceMs);
+      } else {
+        this.log.warn({ environmentId: rt.id, slot, pid: row.pid }, "the recorded pid belongs to another process now; leaving it alone");
+      }
+    }
+    const release = await this.loadRelease(row.releaseId);
+    if (!release) {
+      state.failure = { releaseId: row.releaseId, detail: `release ${row.releaseId} no longer exists; nothing to restart` };
+      this.log.error({ environmentId: rt.id, slot, releaseId: row.releaseId }, "cannot restart a slot: its release is gone");
+      return;
+    }
+    this.log.info({ environmentId: rt.id, slot, releaseId: row.releaseId, deadPid: row.pid }, "restarting a slot whose process is gone");
+    await this.startRelease(rt, slot, release);
+  }
+
+  // ─── Slot processes ────────────────────────────────────────────────────────────────────────────
+
+  /** Starts `release` in `slot` (caller holds the slot's lock); the previous process stops once the new one is recorded. */
+  private async startRelease(rt: EnvRuntime, slot: Slot, release: ReleaseRef): Promise<void> {
+    const state = rt.slots[slot];
+    const token = randomBytes(24).toString("hex");
+    const log = this.log.child({ environmentId: rt.id, slot, releaseId: release.id, version: release.version });
+    const child = new SlotChild(release.id, token, {
+      command: this.command,
+      env: this.childEnvironment(rt.id, slot, release, token),
+      listenTimeoutMs: this.listenTimeoutMs,
+      onStderrLine: (line) => log.info({ stream: "stderr", pid: child.pid }, line),
+      onStdoutLine: (line) => log.debug({ stream: "stdout", pid: child.pid }, line),
+    });
+    if (child.pid) this.children.set(child.pid, child);
+    // Into the ledger before anything else can happen to it (see reapUnrecorded).
+    if (child.pid) await this.prisma.localProcess.create({ data: { pid: child.pid, token, environmentId: rt.id } });
+    void child.exited.then(() => this.prisma.localProcess.deleteMany({ where: { pid: child.pid, token } }).catch(() => {}));
+    void child.exited.then((exit) => {
+      const fields = { pid: child.pid, code: exit.code, signal: exit.signal };
+      if (child.stopRequested) log.info(fields, "slot process stopped");
+      else log.warn({ ...fields, detail: child.describeExit() }, "slot process exited");
+    });
+    state.pending = child;
+    state.failure = null;
+    log.info({ pid: child.pid }, "slot process started");
+
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([
+      child.listening.then(
+        () => "listening" as const,
+        () => "failed" as const,
+      ),
+      new Promise<"waiting">((resolve) => (timer = setTimeout(() => resolve("waiting"), this.startWaitMs))),
+    ]);
+    clearTimeout(timer);
+    if (outcome === "listening") return this.commit(rt, slot, child);
+    if (outcome === "failed") return this.recordStartFailure(state, child);
+    // Still starting (a slow release): ensureRelease returns now, observe says in_progress, and the
+    // process is recorded when it listens.
+    log.info({ pid: child.pid }, "slot process still starting; it will be recorded once it listens");
+    child.listening.then(
+      () =>
+        this.withSlotLock(rt, slot, async () => (state.pending === child && !this.stopped ? this.commit(rt, slot, child) : undefined)).catch((error) =>
+          log.error({ err: error }, "could not record a started slot process"),
+        ),
+      () => {
+        if (state.pending === child) this.recordStartFailure(state, child);
+      },
+    );
+  }
+
+  /** The new process listens: record it, route to it, then stop the previous one. */
+  private async commit(rt: EnvRuntime, slot: Slot, child: SlotChild): Promise<void> {
+    const state = rt.slots[slot];
+    const previous = await this.readSlot(rt.id, slot);
+    const record: SlotRecord = { pid: child.pid, port: child.port!, releaseId: child.releaseId, token: child.token };
+    try {
+      await this.prisma.localSlotProcess.upsert({
+        where: { environmentId_slot: { environmentId: rt.id, slot } },
+        create: { environmentId: rt.id, slot, ...record },
+        update: { ...record, startedAt: new Date() },
+      });
+    } catch (error) {
+      state.pending = null;
+      state.failure = { releaseId: child.releaseId, detail: `could not record process ${child.pid}: ${(error as Error).message}` };
+      void this.stopChild(child);
+      throw error;
+    }
+    rt.proxy.setUpstream(slot, record.port);
+    state.pending = null;
+    state.failure = null;
+    state.current = record;
+    this.log.info({ environmentId: rt.id, slot, pid: record.pid, port: record.port, releaseId: record.releaseId }, "slot process listening and recorded");
+    if (previous && previous.pid !== record.pid) this.track(this.stopRecorded(previous));
+  }
+
+  private recordStartFailure(state: SlotRuntime, child: SlotChild): void {
+    state.pending = null;
+    state.failure = { releaseId: child.releaseId, detail: child.describeExit() };
+    this.children.delete(child.pid);
+  }
+
+  private cancelPending(state: SlotRuntime): void {
+    const pending = state.pending;
+    if (!pending) return;
+    state.pending = null;
+    this.track(this.stopChild(pending));
+  }
+
+  private async stopChild(child: SlotChild): Promise<void> {
+    child.stopRequested = true;
+    if (child.alive) await terminatePid(child.pid, this.stopGraceMs, child.exited);
+    this.children.delete(child.pid);
+  }
+
+  /** Stops a recorded process, if it is still ours (our child, or it carries the recorded token). */
+  private async stopRecorded(record: SlotRecord): Promise<void> {
+    const child = this.children.get(record.pid);
+    if (child && child.token === record.token) return this.stopChild(child);
+    if (!isAlive(record.pid)) return;
+    const ours = (await identify(this.connectHost, record.port, record.token, this.checkTimeoutMs))?.pid === record.pid || carriesToken(record.pid, record.token);
+    if (ours) {
+      await terminatePid(record.pid, this.stopGraceMs);
+      await this.prisma.localProcess.deleteMany({ where: { pid: record.pid, token: record.token } });
+    } else this.log.warn({ pid: record.pid }, "not stopping a recorded pid that is no longer ours");
+  }
+
+  private track(promise: Promise<void>): void {
+    const tracked = promise.catch((error) => this.log.error({ err: error }, "stopping a slot process failed"));
+    this.stopping.add(tracked);
+    void tracked.finally(() => this.stopping.delete(tracked));
+  }
+
+  private async isOurLiveProcess(record: SlotRecord): Promise<boolean> {
+    if (!isAlive(record.pid)) return false;
+    const identity = await identify(this.connectHost, record.port, record.token, this.checkTimeoutMs);
+    return identity?.pid === record.pid;
+  }
+
+  private async observeSlot(rt: EnvRuntime, slot: Slot, row: SlotRecord | null): Promise<SlotState> {
+    const state = rt.slots[slot];
+    const base = { slot, desired: 1, running: 0, healthy: 0, pending: 0 };
+    if (state.failure) return { ...base, releaseId: state.failure.releaseId, rollout: "failed", detail: state.failure.detail };
+    if (state.pending) {
+      return { ...base, releaseId: state.pending.releaseId, pending: 1, rollout: "in_progress", detail: `process ${state.pending.pid} is starting (it has not printed its port yet)` };
+    }
+    if (!row) return { ...base, releaseId: null, desired: 0, rollout: "stopped", detail: null };
+    if (!isAlive(row.pid)) {
+      const child = this.children.get(row.pid);
+      const ours = child && child.token === row.token ? child : null;
+      // A zombie not yet reaped: its exit status is a moment away.
+      if (ours && !ours.exit) await Promise.race([ours.exited, new Promise((resolve) => setTimeout(resolve, 250))]);
+      const detail = ours?.exit ? ours.describeExit() : `process ${row.pid} (port ${row.port}) is not running`;
+      return { ...base, releaseId: row.releaseId, rollout: "failed", detail };
+    }
+    const health = await this.checkHealth(row.port);
+    if (health === null) return { ...base, releaseId: row.releaseId, running: 1, healthy: 1, rollout: "steady", detail: null };
+    return { ...base, releaseId: row.releaseId, running: 1, rollout: "in_progress", detail: `process ${row.pid} is not healthy: ${health}` };
+  }
+
+  /** null when /health answers 200, else why not. */
+  private async checkHealth(port: number): Promise<string | null> {
+    try {
+      const answer = await httpGet(this.connectHost, port, "/health", {}, this.checkTimeoutMs);
+      return answer.status === 200 ? null : `/health answered ${answer.status}`;
+    } catch (error) {
+      return `/health failed: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`;
+    }
+  }
+
+  private childEnvironment(environmentId: string, slot: Slot, release: ReleaseRef, token: string): Record<string, string> {
+    const env: Record<string, string> = {};
+    // Only what a process needs: the panel's secrets (database URL, auth secret) stay with the panel.
+    for (const key of SAFE_ENV) if (process.env[key] !== undefined) env[key] = process.env[key]!;
+    return {
+      ...env,
+      PORT: "0",
+      HOST: this.host,
+      GREENLIGHT_TOKEN: token,
+      GREENLIGHT_PARENT_PID: String(process.pid),
+      GREENLIGHT_ORPHAN_GRACE_SECONDS: String(this.orphanGraceSeconds),
+      GREENLIGHT_ENVIRONMENT_ID: environmentId,
+      GREENLIGHT_RELEASE_ID: release.id,
+      RELEASE_VERSION: release.version,
+      SLOT: slot,
+      RELEASE_SETTINGS: JSON.stringify(release.settings ?? {}),
+    };
+  }
+
+  // ─── Helpers ───────────────────────────────────────────────────────────────────────────────────
+
+  private withSlotLock<T>(rt: EnvRuntime, slot: Slot, fn: () => Promise<T>): Promise<T> {
+    const state = rt.slots[slot];
+    const run = state.lock.then(fn, fn);
+    state.lock = run.catch(() => {});
+    return run;
+  }
+
+  private async readSlot(environmentId: string, slot: Slot): Promise<SlotRecord | null> {
+    return this.prisma.localSlotProcess.findUnique({
+      where: { environmentId_slot: { environmentId, slot } },
+      select: { pid: true, port: true, releaseId: true, token: true },
+    });
+  }
+
+  private async loadRelease(releaseId: string): Promise<ReleaseRef | null> {
+    const release = await this.prisma.release.findUnique({ where: { id: releaseId }, select: { id: true, version: true, artifact: true, settings: true } });
+    if (!release) return null;
+    const settings = release.settings && typeof release.settings === "object" && !Array.isArray(release.settings) ? (release.settings as Record<string, unknown>) : {};
+    return { id: release.id, version: release.version, artifact: release.artifact, settings };
+  }
+
+  private urlFor(port: number): string {
+    return this.connectHost.includes(":") ? `http://[${this.connectHost}]:${port}` : `http://${this.connectHost}:${port}`;
+  }
+
+  /**
+   * Children left by a dead panel live only while someone asks who they are (the orphan watchdog):
+   * every running slot process gets an identity check well within the grace period.
+   */
+  private startHeartbeat(): void {
+    if (this.heartbeat) return;
+    const every = Math.max(500, Math.min(30_000, (this.orphanGraceSeconds * 1000) / 3));
+    this.heartbeat = setInterval(() => void this.beat(), every);
+    this.heartbeat.unref();
+  }
+
+  private stopHeartbeat(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = null;
+  }
+
+  private async beat(): Promise<void> {
+    for (const rt of await this.settledRuntimes()) {
+      for (const slot of SLOTS) {
+        const current = rt.slots[slot].current;
+        if (current && isAlive(current.pid)) await identify(this.connectHost, current.port, current.token, this.checkTimeoutMs);
+      }
+    }
+  }
+}
+

@@ -1,0 +1,278 @@
+/**
+ * Process plumbing for the local target: starting a slot's child process and reading its port,
+ * telling whether a pid is alive (zombies are not), proving a process is ours, stopping it gently
+ * and then firmly, and the two short HTTP checks (health, identity).
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import http from "node:http";
+
+export const LISTENING_LINE = /^GREENLIGHT_LISTENING (\d+)\s*$/;
+
+export interface ExitInfo {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** Set when the command could not be started at all (ENOENT, EACCES). */
+  error?: Error;
+}
+
+export interface SpawnSlotOptions {
+  command: readonly string[];
+  env: Record<string, string>;
+  /** A process that has not printed its port after this long is killed and reported. */
+  listenTimeoutMs: number;
+  onStderrLine?: (line: string) => void;
+  onStdoutLine?: (line: string) => void;
+}
+
+/** One child process the panel started for a slot. */
+export class SlotChild {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  port: number | null = null;
+  exit: ExitInfo | null = null;
+  /** True once we asked it to stop (its exit is then expected, not a failure). */
+  stopRequested = false;
+  readonly exited: Promise<ExitInfo>;
+  /** Resolves with the port from the GREENLIGHT_LISTENING line; rejects when it exits or times out first. */
+  readonly listening: Promise<number>;
+  private readonly stderrTail: string[] = [];
+
+  constructor(
+    readonly releaseId: string,
+    readonly token: string,
+    private readonly options: SpawnSlotOptions,
+  ) {
+    const [file, ...args] = options.command;
+    if (!file) throw new Error("The local target's command is empty.");
+    // Its own process group: a Ctrl-C in the panel's terminal does not reach it mid-flight.
+    this.child = spawn(file, args, { env: options.env as NodeJS.ProcessEnv, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    this.pid = this.child.pid ?? 0;
+
+    this.exited = new Promise<ExitInfo>((resolve) => {
+      this.child.once("exit", (code, signal) => {
+        this.exit = { code, signal };
+        resolve(this.exit);
+      });
+      this.child.on("error", (error) => {
+        // A failure to start ends the story here (no pid, no exit event); a failed kill() lands here too.
+        if (this.pid === 0 && !this.exit) {
+          this.exit = { code: null, signal: null, error };
+          resolve(this.exit);
+        }
+      });
+    });
+
+    this.listening = new Promise<number>((resolve, reject) => {
+      let buffered = "";
+      let found = false;
+      const timer = setTimeout(() => {
+        if (found) return;
+        this.pushStderr(`did not print GREENLIGHT_LISTENING within ${Math.round(options.listenTimeoutMs / 1000)} s`);
+        reject(new Error("listen timeout"));
+        this.kill("SIGKILL");
+      }, options.listenTimeoutMs);
+      timer.unref();
+      this.child.stdout?.setEncoding("utf8");
+      this.child.stdout?.on("data", (chunk: string) => {
+        buffered += chunk;
+        let newline: number;
+        while ((newline = buffered.indexOf("\n")) !== -1) {
+          const line = buffered.slice(0, newline);
+          buffered = buffered.slice(newline + 1);
+          const match = !found ? LISTENING_LINE.exec(line) : null;
+          if (match) {
+            found = true;
+            clearTimeout(timer);
+            this.port = Number(match[1]);
+            resolve(this.port);
+          } else if (line.trim()) options.onStdoutLine?.(line);
+        }
+        if (buffered.length > 64 * 1024) buffered = buffered.slice(-1024);
+      });
+      void this.exited.then(() => {
+        clearTimeout(timer);
+        if (!found) reject(new Error("exited before listening"));
+      });
+    });
+    // Whoever waits on `listening` handles its rejection; nobody may be waiting any more.
+    this.listening.catch(() => {});
+
+    let partial = "";
+    this.child.stderr?.setEncoding("utf8");
+    this.child.stderr?.on("data", (chunk: string) => {
+      partial += chunk;
+      const lines = partial.split("\n");
+      partial = lines.pop() ?? "";
+      for (const line of lines) if (line.trim()) this.pushStderr(line);
+      if (partial.length > 4096) partial = partial.slice(-4096);
+    });
+    this.child.stderr?.on("end", () => {
+      if (partial.trim()) this.pushStderr(partial);
+      partial = "";
+    });
+  }
+
+  get alive(): boolean {
+    return this.pid !== 0 && this.exit === null;
+  }
+
+  get lastStderrLine(): string | null {
+    return this.stderrTail.at(-1) ?? null;
+  }
+
+  /** How it ended, in words: for `observe`'s detail. */
+  describeExit(): string {
+    const exit = this.exit;
+    if (!exit) return `process ${this.pid} is running`;
+    let text: string;
+    if (exit.error) text = `could not start ${this.options.command[0]}: ${exit.error.message}`;
+    else if (exit.signal) text = `process ${this.pid} was killed by ${exit.signal}`;
+    else text = `process ${this.pid} exited with code ${exit.code}`;
+    if (this.port === null && !exit.error) text += " before listening";
+    const last = this.lastStderrLine;
+    return last ? `${text}: ${last}` : text;
+  }
+
+  kill(signal: NodeJS.Signals): void {
+    if (this.alive) signalProcessGroup(this.pid, signal);
+  }
+
+  /** Stops reading its output and lets the panel exit without it (the process keeps running). */
+  detach(): void {
+    this.child.stdout?.destroy();
+    this.child.stderr?.destroy();
+    this.child.unref();
+  }
+
+  private pushStderr(line: string): void {
+    const trimmed = line.length > 500 ? `${line.slice(0, 500)}…` : line;
+    this.stderrTail.push(trimmed);
+    if (this.stderrTail.length > 20) this.stderrTail.shift();
+    this.options.onStderrLine?.(trimmed);
+  }
+}
+
+/** Alive and not a zombie. A process we may not signal (EPERM) exists, so it counts as alive. */
+export function isAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+  if (process.platform === "linux") {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+      return stat.charAt(stat.lastIndexOf(")") + 2) !== "Z";
+    } catch {
+      return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * Whether `pid` is a process started with `token` (Linux: its environment says so). Used before
+ * killing a recorded pid that does not answer: after a reboot the pid may be someone else's.
+ */
+export function carriesToken(pid: number, token: string): boolean {
+  if (process.platform !== "linux") return false;
+  try {
+    return fs.readFileSync(`/proc/${pid}/environ`, "latin1").split("\0").includes(`GREENLIGHT_TOKEN=${token}`);
+  } catch {
+    return false;
+  }
+}
+
+/** Signals the process group led by `pid` (our children lead their own), else the process alone. */
+export function signalProcessGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+    return;
+  } catch {
+    // Not a group leader (or already gone): try the process itself.
+  }
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // Gone.
+  }
+}
+
+export const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves once the pid is gone (or after a last, bounded wait). */
+export async function terminatePid(pid: number, graceMs: number, exited?: Promise<unknown>): Promise<void> {
+  if (!isAlive(pid)) return;
+  signalProcessGroup(pid, "SIGTERM");
+  if (await waitUntilGone(pid, graceMs, exited)) return;
+  signalProcessGroup(pid, "SIGKILL");
+  await waitUntilGone(pid, 2000, exited);
+}
+
+async function waitUntilGone(pid: number, timeoutMs: number, exited?: Promise<unknown>): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  if (exited) {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([exited, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
+    return !isAlive(pid);
+  }
+  while (Date.now() < deadline) {
+    if (!isAlive(pid)) return true;
+    await delay(25);
+  }
+  return !isAlive(pid);
+}
+
+export interface HttpAnswer {
+  status: number;
+  body: string;
+}
+
+/** A GET on a fresh connection (never a pooled one) with a hard deadline. */
+export function httpGet(host: string, port: number, path: string, headers: Record<string, string>, timeoutMs: number): Promise<HttpAnswer> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host, port, path, method: "GET", agent: false, headers: { ...headers, connection: "close" } }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => {
+        if (body.length < 64 * 1024) body += chunk;
+      });
+      res.on("end", () => {
+        clearTimeout(timer);
+        resolve({ status: res.statusCode ?? 0, body });
+      });
+      res.on("error", (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+    });
+    const timer = setTimeout(() => req.destroy(Object.assign(new Error(`timed out after ${timeoutMs} ms`), { code: "ETIMEDOUT" })), timeoutMs);
+    req.on("error", (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    req.end();
+  });
+}
+
+export interface Identity {
+  token: string;
+  version: string;
+  slot: string;
+  pid: number;
+}
+
+/** The process on `port`'s identity when it proves it knows `token`, else null. */
+export async function identify(host: string, port: number, token: string, timeoutMs = 1000): Promise<Identity | null> {
+  try {
+    const answer = await httpGet(host, port, "/__greenlight/identity", { "x-greenlight-token": token }, timeoutMs);
+    if (answer.status !== 200) return null;
+    const identity = JSON.parse(answer.body) as Identity;
+    return identity.token === token ? identity : null;
+  } catch {
+    return null;
+  }
+}

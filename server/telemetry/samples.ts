@@ -1,0 +1,172 @@
+/**
+ * Per-second metric samples: stored (1-second samples for an hour, 1-minute roll-ups for 30 days,
+ * availability per minute), pushed live to the environment's room, and watched for alerts.
+ */
+import type { Logger } from "pino";
+import { systemActor } from "../audit/actor.ts";
+import { recordAudit } from "../audit/record.ts";
+import type { PrismaClient } from "../db/generated/client.ts";
+import type { PanelEvents } from "../realtime/events.ts";
+import { ALERT_WINDOW_SECONDS, describeAlert, readAlertWindow, type SecondTotals } from "../releases/alerts.ts";
+import { alertThresholdsSchema, DEFAULT_ALERT_THRESHOLDS } from "../releases/policy.ts";
+import type { Slot, Weights } from "../targets/driver.ts";
+
+export interface SlotSecond {
+  requests: number;
+  errors: number;
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+}
+
+export interface EnvironmentSample {
+  environmentId: string;
+  at: Date;
+  slots: Record<Slot, SlotSecond>;
+  weights: Weights;
+}
+
+export const SAMPLE_RETENTION_MS = 60 * 60 * 1000;
+export const ROLLUP_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
+export const AVAILABILITY_RETENTION_MS = 400 * 24 * 60 * 60 * 1000;
+
+export interface MetricsPipelineOptions {
+  prisma: PrismaClient;
+  log: Logger;
+  events: PanelEvents;
+}
+
+export class MetricsPipeline {
+  private buffer: EnvironmentSample[] = [];
+  private flushing: Promise<void> | null = null;
+  private windows = new Map<string, SecondTotals[]>();
+  private openAlerts = new Map<string, Map<string, string>>();
+  private thresholdCache = new Map<string, { at: number; value: ReturnType<typeof alertThresholdsSchema.parse>; name: string }>();
+  private timers: NodeJS.Timeout[] = [];
+
+  constructor(private readonly options: MetricsPipelineOptions) {}
+
+  start(): void {
+    this.timers.push(setInterval(() => void this.flush(), 1000));
+    this.timers.push(setInterval(() => void this.rollUp().catch((error) => this.options.log.warn({ action: "metrics.rollup_failed", metadata: { error } }, "Metric roll-up failed")), 30_000));
+    void this.loadOpenAlerts().catch(() => {});
+  }
+
+  async stop(): Promise<void> {
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
+    await this.flush();
+  }
+
+  /** Called for every completed second of every environment. */
+  record(sample: EnvironmentSample): void {
+    this.buffer.push(sample);
+    this.options.events.emit(`env:${sample.environmentId}`, "metrics", { environmentId: sample.environmentId, at: sample.at.toISOString(), slots: sample.slots, weights: sample.weights });
+    void this.watchAlerts(sample).catch((error) => this.options.log.warn({ action: "alerts.failed", metadata: { error } }, "Alert evaluation failed"));
+  }
+
+  async flush(): Promise<void> {
+    if (this.flushing) return this.flushing;
+    const batch = this.buffer;
+    if (batch.length === 0) return;
+    this.buffer = [];
+    this.flushing = (async () => {
+      try {
+        await this.options.prisma.metricSample.createMany({
+          data: batch.flatMap((s) =>
+            (Object.keys(s.slots) as Slot[]).map((slot) => ({ environmentId: s.environmentId, slot, at: s.at, ...s.slots[slot], weight: s.weights[slot] })),
+          ),
+          skipDuplicates: true,
+        });
+      } catch (error) {
+        this.options.log.warn({ action: "metrics.store_failed", metadata: { error, samples: batch.length } }, "Could not store metric samples");
+      } finally {
+        this.flushing = null;
+      }
+    })();
+    return this.flushing;
+  }
+
+  /** Rolls completed minutes into MetricRollup and AvailabilityMinute, then drops what is past retention. */
+  async rollUp(now = new Date()): Promise<void> {
+    const { prisma } = this.options;
+    const until = new Date(Math.floor(now.getTime() / 60_000) * 60_000 - 60_000);
+    const since = new Date(until.getTime() - 2 * 60 * 60 * 1000);
+    await prisma.$executeRaw`
+      INSERT INTO "MetricRollup" ("environmentId", "slot", "at", "requests", "errors", "p50", "p95", "p99", "weight")
+      SELECT "environmentId", "slot", date_trunc('minute', "at"), SUM("requests"), SUM("errors"),
+        SUM("p50" * "requests") / NULLIF(SUM("requests") FILTER (WHERE "p50" IS NOT NULL), 0),
+        SUM("p95" * "requests") / NULLIF(SUM("requests") FILTER (WHERE "p95" IS NOT NULL), 0),
+        SUM("p99" * "requests") / NULLIF(SUM("requests") FILTER (WHERE "p99" IS NOT NULL), 0),
+        ROUND(AVG("weight"))
+      FROM "MetricSample" WHERE "at" >= ${since} AND "at" < ${until}
+      GROUP BY 1, 2, 3
+      ON CONFLICT DO NOTHING`;
+    await prisma.$executeRaw`
+      INSERT INTO "AvailabilityMinute" ("environmentId", "at", "trafficSeconds", "okSeconds")
+      SELECT "environmentId", date_trunc('minute', "at"), COUNT(*) FILTER (WHERE req > 0), COUNT(*) FILTER (WHERE req - err > 0)
+      FROM (SELECT "environmentId", "at", SUM("requests") AS req, SUM("errors") AS err FROM "MetricSample" WHERE "at" >= ${since} AND "at" < ${until} GROUP BY 1, 2) s
+      GROUP BY 1, 2
+      ON CONFLICT DO NOTHING`;
+    await prisma.metricSample.deleteMany({ where: { at: { lt: new Date(now.getTime() - SAMPLE_RETENTION_MS) } } });
+    await prisma.metricRollup.deleteMany({ where: { at: { lt: new Date(now.getTime() - ROLLUP_RETENTION_MS) } } });
+    await prisma.availabilityMinute.deleteMany({ where: { at: { lt: new Date(now.getTime() - AVAILABILITY_RETENTION_MS) } } });
+  }
+
+  private async thresholds(environmentId: string) {
+    const cached = this.thresholdCache.get(environmentId);
+    if (cached && Date.now() - cached.at < 5000) return cached;
+    const env = await this.options.prisma.environment.findUnique({ where: { id: environmentId }, include: { service: true } });
+    const parsed = alertThresholdsSchema.safeParse(env?.alertThresholds);
+    const entry = { at: Date.now(), value: parsed.success ? parsed.data : DEFAULT_ALERT_THRESHOLDS, name: env ? `${env.service.name} ${env.name}` : environmentId };
+    this.thresholdCache.set(environmentId, entry);
+    return entry;
+  }
+
+  private async loadOpenAlerts(): Promise<void> {
+    const open = await this.options.prisma.alert.findMany({ where: { resolvedAt: null } });
+    for (const alert of open) {
+      const map = this.openAlerts.get(alert.environmentId) ?? new Map<string, string>();
+      map.set(alert.metric, alert.id);
+      this.openAlerts.set(alert.environmentId, map);
+    }
+  }
+
+  private async watchAlerts(sample: EnvironmentSample): Promise<void> {
+    const totals = (Object.values(sample.slots) as SlotSecond[]).reduce(
+      (t, s) => ({ requests: t.requests + s.requests, errors: t.errors + s.errors, p95w: t.p95w + (s.p95 ?? 0) * s.requests, n: t.n + (s.p95 !== null ? s.requests : 0) }),
+      { requests: 0, errors: 0, p95w: 0, n: 0 },
+    );
+    const window = [...(this.windows.get(sample.environmentId) ?? []), { at: sample.at.getTime(), requests: totals.requests, errors: totals.errors, p95: totals.n ? totals.p95w / totals.n : null }].filter(
+      (s) => s.at > sample.at.getTime() - ALERT_WINDOW_SECONDS * 1000,
+    );
+    this.windows.set(sample.environmentId, window);
+    const { value: thresholds, name } = await this.thresholds(sample.environmentId);
+    const open = this.openAlerts.get(sample.environmentId) ?? new Map<string, string>();
+    this.openAlerts.set(sample.environmentId, open);
+    const { prisma, events } = this.options;
+    for (const reading of readAlertWindow(window, thresholds)) {
+      const openId = open.get(reading.metric);
+      if (reading.breached && !openId) {
+        const message = describeAlert(reading.metric, reading.value, reading.threshold, name);
+        const alert = await prisma.$transaction(async (tx) => {
+          const created = await tx.alert.create({
+            data: { environmentId: sample.environmentId, severity: "critical", metric: reading.metric, value: reading.value, threshold: reading.threshold, message, startedAt: sample.at },
+          });
+          await recordAudit(tx, systemActor(), { action: "alert.opened", entityType: "Environment", entityId: sample.environmentId, after: { alertId: created.id, metric: reading.metric, value: reading.value, threshold: reading.threshold } });
+          return created;
+        });
+        open.set(reading.metric, alert.id);
+        events.emit("overview", "alert", { ...alert, startedAt: alert.startedAt.toISOString() });
+        events.notify?.({ kind: "alert", severity: "critical", title: `Critical alert: ${name}`, body: message, environmentId: sample.environmentId });
+      } else if (!reading.breached && openId) {
+        open.delete(reading.metric);
+        await prisma.$transaction(async (tx) => {
+          await tx.alert.update({ where: { id: openId }, data: { resolvedAt: sample.at } });
+          await recordAudit(tx, systemActor(), { action: "alert.resolved", entityType: "Environment", entityId: sample.environmentId, after: { alertId: openId, metric: reading.metric, value: reading.value } });
+        });
+        events.emit("overview", "alert:resolved", { id: openId, environmentId: sample.environmentId });
+      }
+    }
+  }
+}
