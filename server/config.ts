@@ -280,3 +280,8 @@ export function testEnvironment(): { databaseUrl: string | undefined; redisUrl: 
     chromiumPath: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
   };
 }
+
+/** This process's environment plus `extra`, for child processes started by tooling (benchmarks). */
+export function inheritedEnvironment(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { ...process.env, ...extra };
+}

@@ -14,6 +14,7 @@ import { createUser } from "../../server/auth/users.ts";
 import { parseConfig } from "../../server/config.ts";
 import { startPanel, type Panel } from "../../server/panel.ts";
 import { openTestDatabase, testBackend } from "./database.ts";
+import { signInOverHttp } from "./http-auth.ts";
 
 export interface TestUser {
   id: string;
@@ -88,21 +89,4 @@ export async function startTestPanel(env: Record<string, string> = {}): Promise<
   };
 }
 
-/** next-auth's credentials flow as a browser runs it; the session cookie, or null when refused. */
-export async function signInOverHttp(baseUrl: string, email: string, password: string): Promise<string | null> {
-  const response = await postCredentials(baseUrl, email, password);
-  const session = response.headers.getSetCookie().find((c) => c.startsWith("next-auth.session-token="));
-  return session ? session.split(";")[0]! : null;
-}
-
-export async function postCredentials(baseUrl: string, email: string, password: string, headers: Record<string, string> = {}): Promise<Response> {
-  const csrf = await fetch(`${baseUrl}/api/auth/csrf`, { headers });
-  const csrfCookie = csrf.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
-  const { csrfToken } = (await csrf.json()) as { csrfToken: string };
-  return fetch(`${baseUrl}/api/auth/callback/credentials`, {
-    method: "POST",
-    redirect: "manual",
-    headers: { "Content-Type": "application/x-www-form-urlencoded", Cookie: csrfCookie, ...headers },
-    body: new URLSearchParams({ email, password, csrfToken, json: "true" }),
-  });
-}
+export { postCredentials, signInOverHttp } from "./http-auth.ts";

@@ -1,0 +1,32 @@
+/** A real panel for benchmarks: in-process, API only, on an embedded database in a temporary directory. */
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { systemActor } from "../server/audit/actor.ts";
+import type { Role } from "../server/auth/roles.ts";
+import { createUser } from "../server/auth/users.ts";
+import { parseConfig } from "../server/config.ts";
+import { startPanel, type Panel } from "../server/panel.ts";
+import { signInOverHttp } from "../test/helpers/http-auth.ts";
+
+export async function startBenchPanel(env: Record<string, string> = {}): Promise<{ panel: Panel; url: string; user(roles: Role[]): Promise<string>; close(): Promise<void> }> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "greenlight-bench-"));
+  const config = parseConfig({ NODE_ENV: "production", PORT: "0", HOST: "127.0.0.1", DATA_DIR: dataDir, SERVE_UI: "false", SEED_DEMO_USERS: "false", LOG_LEVEL: "warn", NEXTAUTH_SECRET: randomBytes(32).toString("hex"), ...env });
+  const panel = await startPanel(config, { logToStdout: false });
+  const url = `http://127.0.0.1:${panel.port}`;
+  let n = 0;
+  return {
+    panel,
+    url,
+    async user(roles) {
+      const email = `bench-${++n}@example.test`;
+      const { initialPassword } = await createUser(panel.services.prisma, systemActor(), { email, name: "Bench", roles });
+      return (await signInOverHttp(url, email, initialPassword))!;
+    },
+    async close() {
+      await panel.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
