@@ -19,6 +19,9 @@ export interface ChainedFields {
   after: unknown;
   ip: string | null;
   traceId: string | null;
+  /** What the event concerns, for auditors' filters; part of the hash like everything else. */
+  serviceId?: string | null;
+  environmentId?: string | null;
 }
 
 export interface StoredEvent extends ChainedFields {
@@ -84,6 +87,8 @@ export function hashEvent(prevHash: string, fields: ChainedFields): string {
     after: fields.after ?? null,
     ip: fields.ip,
     traceId: fields.traceId,
+    serviceId: fields.serviceId ?? null,
+    environmentId: fields.environmentId ?? null,
   });
   return createHash("sha256").update(prevHash).update("\n").update(body).digest("hex");
 }

@@ -15,6 +15,8 @@ export interface AuditEntry {
   entityId?: string | null;
   before?: unknown;
   after?: unknown;
+  serviceId?: string | null;
+  environmentId?: string | null;
 }
 
 export async function recordAudit(tx: AuditTx, actor: Actor, entry: AuditEntry): Promise<{ seq: number; hash: string }> {
@@ -33,6 +35,8 @@ export async function recordAudit(tx: AuditTx, actor: Actor, entry: AuditEntry):
     after: toStoredJson(entry.after),
     ip: toStoredText(actor.ip),
     traceId: toStoredText(actor.traceId),
+    serviceId: entry.serviceId ?? null,
+    environmentId: entry.environmentId ?? null,
   };
   const hash = hashEvent(head.hash, fields);
   await tx.auditEvent.create({
