@@ -25,6 +25,8 @@ export interface Database {
   openSession(): Promise<SqlSession>;
   /** PGlite only: the whole database as a tarball (test templates, backups of the embedded default). */
   dump?(): Promise<Blob>;
+  /** PGlite only: learn the array types migrations created (PGlite reads them once, at start). */
+  refreshTypes?(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -55,6 +57,7 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
       prisma,
       openSession: async () => pgliteSession(pglite),
       dump: () => pglite.dumpDataDir("none"),
+      refreshTypes: () => pglite.refreshArrayTypes(),
       async close() {
         await prisma.$disconnect();
         await pglite.close();
@@ -70,7 +73,10 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
 export async function migrateDatabase(db: Database, onApplied?: (name: string, ms: number) => void): Promise<MigrationResult> {
   const session = await db.openSession();
   try {
-    return await applyMigrations(session, MIGRATIONS_DIR, onApplied);
+    const result = await applyMigrations(session, MIGRATIONS_DIR, onApplied);
+    // Without this, PGlite would send parameters of array types created just now (Role[]) as text.
+    if (result.applied.length > 0) await db.refreshTypes?.();
+    return result;
   } finally {
     await session.close();
   }
