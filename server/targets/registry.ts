@@ -5,6 +5,9 @@
 import type { Logger } from "pino";
 import type { PrismaClient } from "../db/generated/client.ts";
 import type { TargetDriver } from "./driver.ts";
+import { ecsClientPool } from "./ecs/clients.ts";
+import { validateEcsConfig } from "./ecs/config.ts";
+import { EcsTarget } from "./ecs/ecs-target.ts";
 import type { LocalTarget } from "./local/local-target.ts";
 
 export type TargetKind = "local" | "ecs";
@@ -18,29 +21,32 @@ export interface TargetRegistry {
   /** Where people reach the environment's service (the local proxy), if the panel knows. */
   endpoint(env: { id: string; target: TargetKind }): Promise<string | null>;
   readonly local: LocalTarget;
+  readonly ecs: EcsTarget;
 }
 
-/** Until an ECS configuration is supported, ECS environments refuse to deploy with a clear reason. */
-class UnsupportedTarget implements TargetDriver {
-  constructor(readonly kind: "ecs") {}
-  private fail(): never {
-    throw new Error("The ECS target is not available in this build of the panel");
-  }
-  observe = async () => this.fail();
-  ensureRelease = async () => this.fail();
-  setWeights = async () => this.fail();
-  scale = async () => this.fail();
-  metrics = async () => this.fail();
-  slotUrl = async () => this.fail();
+export interface TargetRegistryOptions {
+  local: LocalTarget;
+  prisma: PrismaClient;
+  log: Logger;
+  /** The ECS target to use (tests pass one over mocked AWS clients); by default one over real clients. */
+  ecs?: EcsTarget;
+  /** An AWS endpoint for every ECS-target client (the SDK also reads AWS_ENDPOINT_URL on its own). */
+  awsEndpoint?: string;
 }
 
-export function createTargetRegistry(options: { local: LocalTarget; prisma: PrismaClient; log: Logger }): TargetRegistry {
-  const ecs = new UnsupportedTarget("ecs");
+export function createTargetRegistry(options: TargetRegistryOptions): TargetRegistry {
+  const ecs = options.ecs ?? new EcsTarget({ clients: ecsClientPool({ endpoint: options.awsEndpoint }), log: options.log });
   return {
     local: options.local,
+    ecs,
     driver: (kind) => (kind === "local" ? options.local : ecs),
-    validateConfig: (kind) => (kind === "local" ? null : "the ECS target is not available in this build of the panel"),
+    validateConfig(kind, config) {
+      if (kind === "local") return null;
+      const result = validateEcsConfig(config);
+      return result.ok ? null : result.error;
+    },
     async prepareEnvironment(env) {
+      // ECS environments have nothing to prepare on the panel's side.
       if (env.target !== "local") return;
       await options.local.ensureEnvironment(env.id);
       await options.local.setTrafficGenerator(env.id, env.trafficGenerator, env.trafficRate);

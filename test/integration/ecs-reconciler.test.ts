@@ -1,0 +1,243 @@
+/**
+ * The real reconciler driving the real ECS target, over an in-memory fake of ECS, ELBv2 and
+ * CloudWatch behind aws-sdk-client-mock (nothing reaches AWS). A good release walks 10 → 50 → 100,
+ * validates and succeeds (the former live service is scaled down after the delay); a bad one fails
+ * its gate at 10% and is rolled back: traffic first, then the scale-down.
+ *
+ * CloudWatch has one-minute periods, so the reconciler and the fakes share a clock that runs 240×
+ * faster than the wall clock: a minute of bake is a quarter of a second here.
+ */
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
+import { DescribeServicesCommand, DescribeTaskDefinitionCommand, RegisterTaskDefinitionCommand, UpdateServiceCommand, type RegisterTaskDefinitionCommandInput } from "@aws-sdk/client-ecs";
+import {
+  DescribeListenersCommand,
+  DescribeRulesCommand,
+  DescribeTargetHealthCommand,
+  ModifyListenerCommand,
+  ModifyRuleCommand,
+  type ModifyListenerCommandInput,
+} from "@aws-sdk/client-elastic-load-balancing-v2";
+import { mockClient } from "aws-sdk-client-mock";
+import pino from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { systemActor } from "../../server/audit/actor.ts";
+import { verifyAuditChain } from "../../server/audit/verify.ts";
+import type { Prisma } from "../../server/db/generated/client.ts";
+import { createPanelEvents } from "../../server/realtime/events.ts";
+import { startDeployment } from "../../server/releases/commands.ts";
+import { DEFAULT_ALERT_THRESHOLDS, type Policy } from "../../server/releases/policy.ts";
+import { Reconciler } from "../../server/releases/reconciler.ts";
+import { createEcsClients } from "../../server/targets/ecs/clients.ts";
+import { RELEASE_ID_TAG, validateEcsConfig } from "../../server/targets/ecs/config.ts";
+import { EcsTarget } from "../../server/targets/ecs/ecs-target.ts";
+import { FakeAws, sampleTaskDefinition } from "../../server/targets/ecs/fake-aws.ts";
+import type { LocalTarget } from "../../server/targets/local/local-target.ts";
+import { createTargetRegistry } from "../../server/targets/registry.ts";
+import { openTestDatabase, type TestDatabase } from "../helpers/database.ts";
+import { waitFor } from "../helpers/wait.ts";
+
+const SPEED = 240;
+const t0 = Date.now();
+const clock = () => new Date(t0 + (Date.now() - t0) * SPEED);
+
+const LISTENER = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/shop-alb/50dc6c495c0c9188/f2f7dc8efc522ab2";
+const TG_BLUE = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/checkout-blue/73e2d6bc24d8a067";
+const TG_GREEN = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/checkout-green/2453ed029918f21f";
+const IMAGE = (v: string) => `123456789012.dkr.ecr.eu-west-1.amazonaws.com/checkout:${v}`;
+
+const POLICY: Policy = {
+  steps: [10, 50, 100],
+  bakeSeconds: 60,
+  gates: { maxErrorRateIncreasePp: 1, maxErrorRatePercent: 1, maxP95Ms: 500, minRequests: 20 },
+  validationSeconds: 60,
+  scaleDownDelaySeconds: 60,
+  greenReadyTimeoutSeconds: 3600,
+  smokeTests: [{ kind: "http", name: "Health is 200", method: "GET", path: "/health", expectStatus: 200, maxStatus: 399, maxLatencyMs: 2000 }],
+};
+
+let db: TestDatabase;
+let reconciler: Reconciler;
+let smoke: http.Server;
+let fake: FakeAws;
+let environmentId: string;
+const releases: Record<string, string> = {};
+const smokeHits: string[] = [];
+
+beforeAll(async () => {
+  smoke = http.createServer((req, res) => {
+    smokeHits.push(req.url ?? "");
+    res.writeHead(req.url === "/health" ? 200 : 404).end("ok");
+  });
+  await new Promise<void>((resolve) => smoke.listen(0, "127.0.0.1", resolve));
+  const smokeUrl = `http://127.0.0.1:${(smoke.address() as AddressInfo).port}`;
+
+  const targetConfig = {
+    region: "eu-west-1",
+    cluster: "shop",
+    services: { blue: "checkout-blue", green: "checkout-green" },
+    listenerArn: LISTENER,
+    targetGroups: { blue: TG_BLUE, green: TG_GREEN },
+    containerName: "app",
+    smokeTestBaseUrls: { blue: smokeUrl, green: smokeUrl },
+    steadyStateTimeoutSeconds: 7200,
+    metricsDelaySeconds: 0,
+    pollIntervalMs: 0,
+  };
+  const parsed = validateEcsConfig(targetConfig);
+  if (!parsed.ok) throw new Error(parsed.error);
+  const config = parsed.config;
+
+  // AWS, in memory, behind the mocked clients.
+  fake = new FakeAws(config, clock);
+  const clients = createEcsClients({ region: config.region, retry: config.retry });
+  const ecs = mockClient(clients.ecs);
+  const elb = mockClient(clients.elb);
+  const cw = mockClient(clients.cloudwatch);
+  ecs.on(DescribeServicesCommand).callsFake(fake.describeServices);
+  ecs.on(DescribeTaskDefinitionCommand).callsFake(fake.describeTaskDefinition);
+  ecs.on(RegisterTaskDefinitionCommand).callsFake(fake.registerTaskDefinition);
+  ecs.on(UpdateServiceCommand).callsFake(fake.updateService);
+  elb.on(DescribeListenersCommand).callsFake(fake.describeListeners);
+  elb.on(DescribeRulesCommand).callsFake(fake.describeRules);
+  elb.on(ModifyListenerCommand).callsFake(fake.modifyListener);
+  elb.on(ModifyRuleCommand).callsFake(fake.modifyRule);
+  elb.on(DescribeTargetHealthCommand).callsFake(fake.describeTargetHealth);
+  cw.on(GetMetricDataCommand).callsFake(fake.getMetricData);
+
+  db = await openTestDatabase();
+  const prisma = db.prisma;
+  const service = await prisma.service.create({ data: { slug: "checkout", name: "Checkout" } });
+  for (const version of ["1.0.0", "1.1.0", "1.2.0-bad"]) {
+    const r = await prisma.release.create({ data: { serviceId: service.id, version, artifact: IMAGE(version) } });
+    releases[version] = r.id;
+  }
+  fake.behave(IMAGE("1.2.0-bad"), { errorRate: 0.2, p95Ms: 120 });
+
+  // 1.0.0 is live on blue (two tasks, all traffic); green is empty.
+  const td = fake.seedTaskDefinition(sampleTaskDefinition("checkout", IMAGE("1.0.0")), [{ key: RELEASE_ID_TAG, value: releases["1.0.0"]! }]);
+  fake.seedService("blue", td, 2);
+  fake.seedService("green", td, 0);
+  fake.seedRoute(LISTENER, { blue: 100, green: 0 });
+
+  const env = await prisma.environment.create({
+    data: {
+      serviceId: service.id,
+      name: "production",
+      position: 0,
+      production: true,
+      target: "ecs",
+      targetConfig: targetConfig as Prisma.InputJsonValue,
+      policy: POLICY as unknown as Prisma.InputJsonValue,
+      alertThresholds: DEFAULT_ALERT_THRESHOLDS as unknown as Prisma.InputJsonValue,
+      liveSlot: "blue",
+      liveReleaseId: releases["1.0.0"],
+    },
+  });
+  environmentId = env.id;
+
+  const log = pino({ level: "silent" });
+  const target = new EcsTarget({ clients: () => clients, now: clock, log });
+  const registry = createTargetRegistry({ local: {} as LocalTarget, prisma, log, ecs: target });
+  reconciler = new Reconciler({ prisma, log, events: createPanelEvents(), drivers: (kind) => registry.driver(kind), now: clock });
+  reconciler.start();
+  startWith = async (version: string) => {
+    const d = await startDeployment(prisma, systemActor(), { releaseId: releases[version]!, environmentId }, { validateTarget: (kind, cfg) => registry.validateConfig(kind as "ecs", cfg) });
+    reconciler.kick(d.id);
+    return d.id;
+  };
+});
+
+afterAll(async () => {
+  await reconciler?.stop();
+  await db?.close();
+  await new Promise<void>((resolve) => smoke?.close(() => resolve()));
+});
+
+let startWith: (version: string) => Promise<string>;
+
+async function finished(id: string) {
+  // Poll lightly: PGlite has one connection, which the reconciler needs.
+  await waitFor(
+    async () => ["succeeded", "rolled_back", "failed", "aborted", "paused"].includes((await db.prisma.deployment.findUniqueOrThrow({ where: { id }, select: { status: true } })).status),
+    `deployment ${id} to finish`,
+    25_000,
+    200,
+  );
+  return db.prisma.deployment.findUniqueOrThrow({ where: { id }, include: { events: { orderBy: { seq: "asc" } }, gateResults: true } });
+}
+
+const writes = () => fake.calls.filter((c) => ["ecs:RegisterTaskDefinition", "ecs:UpdateService", "elasticloadbalancing:ModifyListener"].includes(c.action));
+const weightsOf = (input: unknown) => {
+  const tgs = (input as ModifyListenerCommandInput).DefaultActions![0]!.ForwardConfig!.TargetGroups!;
+  return { blue: tgs.find((t) => t.TargetGroupArn === TG_BLUE)!.Weight, green: tgs.find((t) => t.TargetGroupArn === TG_GREEN)!.Weight };
+};
+
+describe("a deployment on ECS, reconciled", () => {
+  it("walks a good release 10 → 50 → 100, validates, succeeds and scales the former live service down", async () => {
+    const id = await startWith("1.1.0");
+    const d = await finished(id);
+    expect(d.status, `${d.statusDetail ?? ""} ${d.failureReason ?? ""}`).toBe("succeeded");
+    expect(d.targetSlot).toBe("green");
+    const steps = d.events.filter((e) => e.kind === "step").map((e) => (e.data as { weights: Record<string, number> }).weights);
+    expect(steps).toEqual([
+      { green: 10, blue: 90 },
+      { green: 50, blue: 50 },
+      { green: 100, blue: 0 },
+    ]);
+    for (const step of [0, 1, 2]) expect(d.gateResults.filter((g) => g.stepIndex === step).map((g) => g.outcome)).toEqual(["pass", "pass", "pass", "pass"]);
+    expect(smokeHits.filter((p) => p === "/health").length).toBeGreaterThanOrEqual(2);
+
+    // AWS was asked for exactly this, in this order (then, maybe already, the former live service's scale-down).
+    const all = writes();
+    const w = all.slice(0, 5);
+    expect(w.map((c) => c.action)).toEqual(["ecs:RegisterTaskDefinition", "ecs:UpdateService", "elasticloadbalancing:ModifyListener", "elasticloadbalancing:ModifyListener", "elasticloadbalancing:ModifyListener"]);
+    expect(all.slice(5).map((c) => c.input)).toEqual(all.length > 5 ? [{ cluster: "shop", service: "checkout-blue", desiredCount: 0 }] : []);
+    const registered = w[0]!.input as RegisterTaskDefinitionCommandInput;
+    expect(registered.containerDefinitions![0]!.image).toBe(IMAGE("1.1.0"));
+    expect(registered.containerDefinitions![0]!.secrets).toEqual(sampleTaskDefinition("checkout", "x").containerDefinitions![0]!.secrets);
+    expect(w[1]!.input).toMatchObject({ service: "checkout-green", desiredCount: 2 });
+    expect(w.slice(2).map((c) => weightsOf(c.input))).toEqual([
+      { blue: 90, green: 10 },
+      { blue: 50, green: 50 },
+      { blue: 0, green: 100 },
+    ]);
+
+    const env = await db.prisma.environment.findUniqueOrThrow({ where: { id: environmentId } });
+    expect(env).toMatchObject({ liveSlot: "green", liveReleaseId: releases["1.1.0"] });
+    expect(fake.weights()).toEqual({ blue: 0, green: 100 });
+    // The former live service goes to zero after the scale-down delay (housekeeping).
+    await waitFor(() => fake.service("blue").desiredCount === 0, "blue to be scaled down", 15_000, 100);
+    expect(fake.calls.filter((c) => c.action === "ecs:UpdateService").at(-1)!.input).toEqual({ cluster: "shop", service: "checkout-blue", desiredCount: 0 });
+  });
+
+  it("rolls a bad release back at its first step: all traffic back on the live slot first, then the new one scaled down", async () => {
+    await waitFor(async () => (await db.prisma.environment.findUniqueOrThrow({ where: { id: environmentId } })).scaleDownAt === null, "the scale-down to be recorded", 15_000, 200);
+    const before = fake.calls.length;
+    const id = await startWith("1.2.0-bad");
+    const d = await finished(id);
+    expect(d.status, `${d.statusDetail ?? ""} ${d.failureReason ?? ""}`).toBe("rolled_back");
+    expect(d.targetSlot).toBe("blue");
+    expect(d.rollbackReason).toMatchObject({ kind: "gate", gate: "error_rate_absolute", weight: 10 });
+    expect(d.events.map((e) => e.kind)).toEqual(expect.arrayContaining(["gate_failed", "traffic_restored", "rolled_back"]));
+
+    const w = fake.calls.slice(before).filter((c) => ["ecs:RegisterTaskDefinition", "ecs:UpdateService", "elasticloadbalancing:ModifyListener"].includes(c.action));
+    expect(w.map((c) => c.action)).toEqual(["ecs:RegisterTaskDefinition", "ecs:UpdateService", "elasticloadbalancing:ModifyListener", "elasticloadbalancing:ModifyListener", "ecs:UpdateService"]);
+    // Derived from the live (green) slot's revision, which runs 1.1.0.
+    expect((w[0]!.input as RegisterTaskDefinitionCommandInput).containerDefinitions![0]!.image).toBe(IMAGE("1.2.0-bad"));
+    expect(w[1]!.input).toMatchObject({ service: "checkout-blue", desiredCount: 2 });
+    expect(weightsOf(w[2]!.input)).toEqual({ blue: 10, green: 90 });
+    // Traffic first …
+    expect(weightsOf(w[3]!.input)).toEqual({ blue: 0, green: 100 });
+    expect((w[3]!.input as ModifyListenerCommandInput).DefaultActions![0]!.ForwardConfig!.TargetGroupStickinessConfig).toEqual({ Enabled: false });
+    // … then the scale-down.
+    expect(w[4]!.input).toEqual({ cluster: "shop", service: "checkout-blue", desiredCount: 0 });
+
+    const env = await db.prisma.environment.findUniqueOrThrow({ where: { id: environmentId } });
+    expect(env).toMatchObject({ liveSlot: "green", liveReleaseId: releases["1.1.0"] });
+    expect(fake.weights()).toEqual({ blue: 0, green: 100 });
+    expect(fake.service("blue").desiredCount).toBe(0);
+    expect(await verifyAuditChain(db.prisma)).toMatchObject({ ok: true });
+  });
+});
