@@ -96,7 +96,9 @@ export function hashEvent(prevHash: string, fields: ChainedFields): string {
 export type ChainBreak =
   | { seq: number; kind: "missing"; detail: string }
   | { seq: number; kind: "altered"; detail: string }
-  | { seq: number; kind: "relinked"; detail: string };
+  | { seq: number; kind: "relinked"; detail: string }
+  /** The retention anchor the chain starts from does not agree with the purge that made it. */
+  | { seq: number; kind: "anchor"; detail: string };
 
 /**
  * Walks rows in sequence order from a starting point (the genesis, or the anchor left by the
