@@ -10,6 +10,14 @@ import { testEnvironment } from "./server/config";
 // The "skipped because …" lines are printed once, by test/global-setup.ts.
 const env = testEnvironment();
 
+/** Integration suites that test processes, proxies and HTTP rather than SQL. */
+const DATABASE_AGNOSTIC = [
+  "test/integration/local-target.test.ts",
+  "test/integration/alerts-hooks.test.ts",
+  "test/integration/ecs-reconciler.test.ts",
+  "test/integration/http-surface.test.ts",
+];
+
 export default defineConfig({
   test: {
     globalSetup: ["test/global-setup.ts"],
@@ -24,7 +32,18 @@ export default defineConfig({
       // The panel as a real child process: start-up, shutdown, restarts.
       { extends: true, test: { name: "process", include: ["test/process/**/*.test.ts"], provide: { backend: "pglite" } } },
       ...(env.databaseUrl
-        ? [{ extends: true as const, test: { name: "postgres", include: ["test/integration/**/*.test.ts", "test/postgres/**/*.test.ts"], provide: { backend: "postgres" as const } } }]
+        ? [
+            {
+              extends: true as const,
+              test: {
+                name: "postgres",
+                include: ["test/integration/**/*.test.ts", "test/postgres/**/*.test.ts"],
+                // Suites whose database use is incidental run once, on PGlite: the suite stays under ten minutes.
+                exclude: [...DATABASE_AGNOSTIC],
+                provide: { backend: "postgres" as const },
+              },
+            },
+          ]
         : []),
       ...(env.databaseUrl && env.redisUrl
         ? [{ extends: true as const, test: { name: "redis", include: ["test/redis/**/*.test.ts"], provide: { backend: "postgres" as const } } }]

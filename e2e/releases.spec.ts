@@ -3,6 +3,7 @@
  * come from the policy (set through the API, as a release manager could); nothing sleeps.
  */
 import type { Page } from "@playwright/test";
+import { api, approveForProduction } from "./api";
 import { expect, signInAs, test } from "./fixtures";
 
 test.describe.configure({ mode: "serial" });
@@ -20,15 +21,8 @@ const POLICY = {
   ],
 };
 
-/** A tRPC mutation from the page's own session, as the browser's client would send it. */
-async function mutate(page: Page, path: string, input: unknown) {
-  const response = await page.request.post(`/api/trpc/${path}`, { data: { json: input }, headers: { "Content-Type": "application/json" } });
-  expect(response.status(), await response.text()).toBe(200);
-  return ((await response.json()) as { result: { data: { json: unknown } } }).result.data.json;
-}
-
 async function setPolicy(page: Page, environmentId: string, changes: Partial<typeof POLICY> = {}) {
-  await mutate(page, "environments.updatePolicy", { environmentId, policy: { ...POLICY, ...changes } });
+  await api(page, "environments.updatePolicy", { environmentId, policy: { ...POLICY, ...changes } });
 }
 
 async function addRelease(page: Page, version: string, failurePercent?: number) {
@@ -51,9 +45,10 @@ async function targetSlot(page: Page): Promise<string> {
 }
 
 let serviceUrl: string;
+let ciToken: string;
 const environments: Record<string, string> = {};
 
-test("a good release goes to staging and production; the split walks 10 → 50 → 100 while the charts update", async ({ page, panel }) => {
+test("a good release goes to staging and production; the split walks 10 → 50 → 100 while the charts update", async ({ page, panel, browser }) => {
   test.setTimeout(240_000);
   await signInAs(page, panel, "release_manager");
   await page.getByRole("button", { name: "New service" }).click();
@@ -72,6 +67,12 @@ test("a good release goes to staging and production; the split walks 10 → 50 �
     environments[env.name] = env.id;
     await setPolicy(page, env.id);
   }
+  ciToken = (await api<{ token: string }>(page, "checklist.createToken", { serviceId, name: "CI" })).token;
+  const productionReady = async (version: string) => {
+    const service = await api<{ releases: { id: string; version: string }[] }>(page, "services.get", { id: serviceId }, "query");
+    const releaseId = service.releases.find((r) => r.version === version)!.id;
+    await approveForProduction(browser, panel, page, { releaseId, environmentId: environments.production!, token: ciToken, title: `Storefront ${version}` });
+  };
   await page.reload();
   for (const name of ["staging", "production"]) {
     await page.getByTestId(`environment-${name}`).getByRole("button", { name: "Start traffic" }).click();
@@ -81,6 +82,7 @@ test("a good release goes to staging and production; the split walks 10 → 50 �
   await addRelease(page, "1.0.0");
   await deploy(page, "1.0.0", "staging");
   await expect(page.getByTestId("deployment-status")).toHaveText("succeeded", { timeout: 60_000 });
+  await productionReady("1.0.0");
   await page.goto(serviceUrl);
   await deploy(page, "1.0.0", "production");
   await expect(page.getByTestId("deployment-status")).toHaveText("succeeded", { timeout: 60_000 });
@@ -88,6 +90,7 @@ test("a good release goes to staging and production; the split walks 10 → 50 �
   await page.goto(serviceUrl);
   await addRelease(page, "1.1.0");
   for (const environment of ["staging", "production"]) {
+    if (environment === "production") await productionReady("1.1.0");
     await page.goto(serviceUrl);
     await deploy(page, "1.1.0", environment);
     const slot = await targetSlot(page);

@@ -121,6 +121,19 @@ const envSchema = z.object({
   TRUST_PROXY: booleanFlag.default(false),
   SEED_DEMO_USERS: booleanFlag.optional(),
   SERVE_UI: booleanFlag.default(true),
+  NOTIFY_WEBHOOK_URL: httpUrl.optional(),
+  SMTP_URL: z
+    .string()
+    .refine((value) => {
+      try {
+        return ["smtp:", "smtps:"].includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    }, "must be a URL of the form smtp://user:password@mail.example.com:587")
+    .optional(),
+  SMTP_FROM: z.string().min(3).default("Greenlight <greenlight@localhost>"),
+  SCHEDULER_INTERVAL: durationSeconds.default(5),
   LOCAL_TARGET_COMMAND: z
     .string()
     .transform((raw, ctx) => {
@@ -169,6 +182,10 @@ export type Config = {
   seedDemoUsers: boolean;
   /** False runs the API, auth and real time without Next.js pages (used by integration tests). */
   serveUi: boolean;
+  /** Where notices go besides the panel: a Slack-compatible webhook and e-mail over SMTP. */
+  notifications: { webhookUrl: string | undefined; smtpUrl: string | undefined; smtpFrom: string };
+  /** How often scheduled notices (window reminders, overdue reviews) are checked. */
+  schedulerIntervalSeconds: number;
   /** The command the local target runs in each slot (default: the bundled demo service). */
   localTarget: { command: string[] | undefined };
   health: { minFreeDiskMb: number; maxHeapPercent: number };
@@ -239,6 +256,8 @@ export function parseConfig(env: NodeJS.ProcessEnv, rootDir = process.cwd()): Co
     seedDemoUsers: e.SEED_DEMO_USERS ?? !e.DATABASE_URL,
     serveUi: e.SERVE_UI,
     localTarget: { command: e.LOCAL_TARGET_COMMAND },
+    notifications: { webhookUrl: e.NOTIFY_WEBHOOK_URL, smtpUrl: e.SMTP_URL, smtpFrom: e.SMTP_FROM },
+    schedulerIntervalSeconds: e.SCHEDULER_INTERVAL,
     health: { minFreeDiskMb: e.HEALTH_MIN_FREE_DISK_MB, maxHeapPercent: e.HEALTH_MAX_HEAP_PERCENT },
   };
 }

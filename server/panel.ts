@@ -8,6 +8,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import type { DestinationStream } from "pino";
+import { startAuditRetention } from "./audit/retention.ts";
 import { seedDemoUsers, type DemoCredential } from "./auth/demo-users.ts";
 import { loadOrCreateSecret } from "./auth/secret.ts";
 import { readSession } from "./auth/session.ts";
@@ -17,6 +18,10 @@ import { migrateDatabase, openDatabase, type Database } from "./db/open.ts";
 import { createRequestHandler } from "./http/handler.ts";
 import type { NextRequestHandler } from "./http/pages.ts";
 import { createPanelEvents } from "./realtime/events.ts";
+import { Notifier } from "./governance/notifications.ts";
+import { NoticeScheduler } from "./governance/scheduler.ts";
+import { SecurityMonitor } from "./governance/security-monitor.ts";
+import { governanceGuard, windowStepHold } from "./governance/start-guard.ts";
 import { Reconciler } from "./releases/reconciler.ts";
 import { LocalTarget } from "./targets/local/local-target.ts";
 import { createTargetRegistry } from "./targets/registry.ts";
@@ -25,6 +30,9 @@ import { attachRealtime } from "./realtime/server.ts";
 import type { Services } from "./services.ts";
 import { createLogger, openRotatingLogFile } from "./telemetry/logger.ts";
 import { createMetrics } from "./telemetry/metrics.ts";
+
+/** How long one part of the panel may take to stop before the rest goes on without it. */
+const CLOSE_TIMEOUT_MS = 5000;
 
 export interface Panel {
   url: string;
@@ -57,8 +65,15 @@ export async function startPanel(config: Config, options: StartOptions = {}): Pr
   if (config.log.file) streams.push(await openRotatingLogFile(config.log.file));
   const log = createLogger({ level: config.log.level, streams, stdout: options.logToStdout });
   const closers: (() => Promise<unknown>)[] = [];
+  // A part that cannot finish stopping (its database is gone) must not keep the rest from stopping.
   const closeAll = async () => {
-    for (const close of closers.reverse()) await close().catch((error) => log.warn({ action: "panel.close_error", metadata: { error } }, "Error while stopping"));
+    for (const close of closers.reverse()) {
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), CLOSE_TIMEOUT_MS)));
+      const outcome = await Promise.race([close().catch((error) => log.warn({ action: "panel.close_error", metadata: { error } }, "Error while stopping")), timedOut]);
+      clearTimeout(timer);
+      if (outcome === "timeout") log.warn({ action: "panel.close_timeout", metadata: { ms: CLOSE_TIMEOUT_MS } }, "A part of the panel did not stop in time; going on without it");
+    }
   };
 
   try {
@@ -84,7 +99,26 @@ export async function startPanel(config: Config, options: StartOptions = {}): Pr
     local.onSecond((sample) => metricsPipeline.record(sample));
     metricsPipeline.start();
     closers.push(() => metricsPipeline.stop());
-    const reconciler = new Reconciler({ prisma: db.prisma, log, events, drivers: (kind) => targets.driver(kind) });
+    const reconciler = new Reconciler({ prisma: db.prisma, log, events, drivers: (kind) => targets.driver(kind), stepHold: (d, now) => windowStepHold(d.governance, now) });
+    const notifier = new Notifier({
+      prisma: db.prisma,
+      log,
+      events,
+      webhookUrl: config.notifications.webhookUrl,
+      smtpUrl: config.notifications.smtpUrl,
+      smtpFrom: config.notifications.smtpFrom,
+      publicUrl: () => services.auth.publicUrl,
+    });
+    closers.push(async () => notifier.close());
+    events.notify = (notice) => {
+      // Critical alerts go to the people who act on them.
+      void notifier
+        .usersWithRoles(["oncall", "cto", "admin", "release_manager"])
+        .then((recipients) => notifier.notify(recipients, { kind: notice.kind, title: notice.title, body: notice.body, link: "/", external: notice.severity === "critical" }))
+        .catch((error) => log.warn({ action: "notify.failed", metadata: { error } }, "Could not notify"));
+    };
+    const security = new SecurityMonitor({ prisma: db.prisma, events, notifier });
+    const scheduler = new NoticeScheduler({ prisma: db.prisma, log, notifier, intervalMs: config.schedulerIntervalSeconds * 1000 });
 
     const services: Services = {
       config,
@@ -99,7 +133,9 @@ export async function startPanel(config: Config, options: StartOptions = {}): Pr
       targets,
       reconciler,
       metricsPipeline,
-      startGuards: [],
+      startGuards: [(tx, context) => governanceGuard(tx, context)],
+      notifier,
+      security,
     };
 
     const server = http.createServer({ keepAliveTimeout: 65_000 });
@@ -149,10 +185,13 @@ export async function startPanel(config: Config, options: StartOptions = {}): Pr
 
     reconciler.start();
     closers.push(() => reconciler.stop());
+    scheduler.start();
+    closers.push(() => scheduler.stop());
 
     const pruneTimer = setInterval(() => void pruneSignInFailures(db.prisma, config.auth.signInThrottle).catch(() => {}), 10 * 60_000);
     pruneTimer.unref();
     closers.push(async () => clearInterval(pruneTimer));
+    closers.push(startAuditRetention({ prisma: db.prisma, log }, { intervalMs: 6 * 3600_000 }));
 
     log.info({ action: "panel.started", metadata: { url, version: config.version, database: db.kind, ui: config.serveUi } }, `Greenlight ${config.version} listening on ${url}`);
     return { url, port, services, demoUsers, close: closeAll };

@@ -5,6 +5,8 @@ import type { Database } from "./db/open.ts";
 import type { PrismaClient } from "./db/generated/client.ts";
 import type { PanelEvents } from "./realtime/events.ts";
 import type { Realtime } from "./realtime/server.ts";
+import type { Notifier } from "./governance/notifications.ts";
+import type { SecurityMonitor } from "./governance/security-monitor.ts";
 import type { StartGuard } from "./releases/commands.ts";
 import type { Reconciler } from "./releases/reconciler.ts";
 import type { TargetRegistry } from "./targets/registry.ts";
@@ -33,4 +35,6 @@ export interface Services {
   metricsPipeline: MetricsPipeline;
   /** Checks a deployment must pass to start, beyond the engine's own (governance adds its here). */
   startGuards: StartGuard[];
+  notifier: Notifier;
+  security: SecurityMonitor;
 }

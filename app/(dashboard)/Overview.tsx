@@ -17,6 +17,10 @@ export function Overview({ canCreateService }: { canCreateService: boolean }) {
   useRealtimeEvent("alert:resolved", refresh, ["overview"]);
   useRealtimeEvent("service:created", refresh, ["overview"]);
   const [creating, setCreating] = useState(false);
+  const survey = useQuery(trpc.surveys.summary.queryOptions());
+  const overdue = useQuery({ ...trpc.maintenance.overdueReviews.queryOptions(), refetchInterval: 60_000 });
+  const emergencies = useQuery({ ...trpc.maintenance.emergencies.queryOptions(), refetchInterval: 30_000 });
+  const active = emergencies.data?.filter((e) => e.active) ?? [];
 
   return (
     <>
@@ -29,6 +33,27 @@ export function Overview({ canCreateService }: { canCreateService: boolean }) {
         )}
       </div>
       {creating && <CreateService onCreated={() => setCreating(false)} />}
+      {active.map((e) => (
+        <Notice key={e.id} kind="warn">
+          Emergency maintenance in progress: {e.reason} (authorised by {e.decidedBy?.name ?? "?"} until {e.expiresAt ? new Date(e.expiresAt).toLocaleTimeString() : "?"}).{" "}
+          <Link href={`/maintenance?emergency=${e.id}`}>Details</Link>
+        </Notice>
+      ))}
+      {overdue.data?.map((r) => (
+        <Notice key={r.id} kind="error">
+          <span data-testid="overdue-review">
+            Post-incident review overdue since {new Date(r.dueAt).toLocaleString()}: {r.emergency.reason}.
+          </span>{" "}
+          <Link href={`/maintenance?review=${r.id}`}>Open the review</Link>
+        </Notice>
+      ))}
+      {survey.data && (
+        <p className="muted" data-testid="survey-summary">
+          Deployment satisfaction (30 days):{" "}
+          {survey.data.average === null ? "no ratings yet" : <strong style={{ color: survey.data.meetsTarget ? "#166534" : "#991b1b" }}>{survey.data.average} / 5</strong>}
+          {survey.data.responses ? ` from ${survey.data.responses} rating${survey.data.responses === 1 ? "" : "s"}` : ""} · target {survey.data.target}
+        </p>
+      )}
       {overview.error && <Notice kind="error">{errorMessage(overview.error)}</Notice>}
       {overview.data && overview.data.length === 0 && (
         <EmptyState title="No services yet">

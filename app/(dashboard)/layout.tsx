@@ -1,6 +1,7 @@
 import Link from "next/link";
 import type { ReactNode } from "react";
 import { NavLinks } from "@/components/NavLinks";
+import { NotificationBell } from "@/components/NotificationBell";
 import { navigationFor } from "@/server/auth/navigation";
 import { requirePageSession } from "../_lib/session";
 import { Providers } from "../_lib/trpc";
@@ -17,6 +18,7 @@ export default async function DashboardLayout({ children }: { children: ReactNod
         </Link>
         <NavLinks items={items} />
         <div className="shell-user">
+          <NotificationBell />
           <Link href="/account" data-testid="current-user">
             {session.name}
           </Link>

@@ -30,7 +30,10 @@ export function buildAuthOptions(services: Services, request: AuthRequestMeta): 
         const parsed = credentialsSchema.safeParse(credentials ?? {});
         if (!parsed.success) return null;
         const result = await authenticateWithPassword(prisma, parsed.data, request);
-        if (!result.ok) return null;
+        if (!result.ok) {
+          void services.security.observe({ kind: "signin_failed", ip: request.ip, identifier: parsed.data.email.trim().toLowerCase() }).catch(() => {});
+          return null;
+        }
         return { id: result.user.id, email: result.user.email, name: result.user.name };
       },
     }),

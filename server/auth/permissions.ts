@@ -13,11 +13,20 @@ export const SIGNED_IN = "signed-in" as const;
 export type PermissionRule = typeof SIGNED_IN | readonly Role[];
 
 const EVERYONE: readonly Role[] = ROLES;
+/** Auditors read; they never change anything. */
+const EVERYONE_BUT_AUDITORS: readonly Role[] = ROLES.filter((r) => r !== "auditor");
+/** Roles an approval policy may require. */
+const APPROVING: readonly Role[] = ["approver", "business_stakeholder", "security_reviewer", "cto", "oncall", "release_manager", "admin"];
 
 export const PERMISSIONS = {
   // The signed-in user's own account.
   "me.get": SIGNED_IN,
   "me.changePassword": SIGNED_IN,
+  // Your own notifications and what you subscribe to.
+  "me.notifications": SIGNED_IN,
+  "me.markNotificationsRead": SIGNED_IN,
+  "me.subscriptions": SIGNED_IN,
+  "me.setSubscription": SIGNED_IN,
 
   // People and roles.
   "users.list": ["admin"],
@@ -39,6 +48,12 @@ export const PERMISSIONS = {
   // Hooks call URLs and flush caches: configuration for administrators only.
   "environments.setRollbackHooks": ["admin"],
   "releases.create": ["release_manager"],
+  // Targets: the ECS configuration (administrators), checks against AWS, read-only views.
+  "targets.config": ["admin", "release_manager"],
+  "targets.configure": ["admin"],
+  "targets.verify": ["admin"],
+  "targets.plan": SIGNED_IN,
+  "targets.scaling": SIGNED_IN,
 
   // Deployments. Anyone who may stop harm (on-call, CTO) may pause or roll back; only release
   // managers move a release forward.
@@ -51,9 +66,53 @@ export const PERMISSIONS = {
   "deployments.rollback": ["release_manager", "oncall", "cto"],
   "deployments.abort": ["release_manager"],
 
+  // Change requests. Release managers request; the roles a change type's policy names approve (the
+  // domain checks the caller holds a role the change still needs, and is not its requester).
+  "changes.list": SIGNED_IN,
+  "changes.get": SIGNED_IN,
+  "changes.inbox": SIGNED_IN,
+  "changes.create": ["release_manager"],
+  "changes.update": ["release_manager"],
+  "changes.withdraw": ["release_manager"],
+  "changes.approve": APPROVING,
+  "changes.reject": APPROVING,
+  "changes.policies": SIGNED_IN,
+  "changes.updatePolicy": ["admin"],
+
+  // Checklists: ticked by those who do the work; templates and CI tokens kept by release managers.
+  "checklist.get": SIGNED_IN,
+  "checklist.tick": ["release_manager", "approver", "security_reviewer"],
+  "checklist.template": SIGNED_IN,
+  "checklist.updateTemplate": ["release_manager", "admin"],
+  "checklist.tokens": ["release_manager", "admin"],
+  "checklist.createToken": ["release_manager", "admin"],
+  "checklist.revokeToken": ["release_manager", "admin"],
+
+  // Maintenance windows (administrators), emergencies (anyone may ask; CTO or on-call authorise).
+  "maintenance.windows": SIGNED_IN,
+  "maintenance.rules": SIGNED_IN,
+  "maintenance.createRule": ["admin"],
+  "maintenance.updateRule": ["admin"],
+  "maintenance.deleteRule": ["admin"],
+  "maintenance.emergencies": SIGNED_IN,
+  "maintenance.overdueReviews": SIGNED_IN,
+  "maintenance.requestEmergency": EVERYONE_BUT_AUDITORS,
+  "maintenance.authorizeEmergency": ["cto", "oncall"],
+  "maintenance.rejectEmergency": ["cto", "oncall"],
+  "maintenance.closeEmergency": ["cto", "oncall"],
+  "maintenance.updateReview": ["cto", "oncall", "release_manager"],
+  "maintenance.signOffReview": ["cto", "oncall"],
+
+  // Post-deployment surveys.
+  "surveys.submit": EVERYONE_BUT_AUDITORS,
+  "surveys.summary": SIGNED_IN,
+  "surveys.forDeployment": SIGNED_IN,
+
   // The audit log: read-only for everyone who may see it.
   "audit.list": ["auditor", "admin"],
   "audit.verify": ["auditor", "admin"],
+  "audit.actions": ["auditor", "admin"],
+  "audit.deploymentHistory": ["auditor", "admin"],
 } as const satisfies Record<string, PermissionRule>;
 
 export type ProcedurePath = keyof typeof PERMISSIONS;

@@ -7,7 +7,9 @@ import { readSession, type SessionUser } from "../auth/session.ts";
 import type { Services } from "../services.ts";
 import { currentTrace, runWithTrace, traceIdFromHeaders } from "../telemetry/context.ts";
 import { routeLabel } from "../telemetry/metrics.ts";
+import { handleAuditRoute } from "./audit-routes.ts";
 import { handleAuthRoute } from "./auth-route.ts";
+import { EVIDENCE_ROUTE, handleEvidence } from "./evidence-route.ts";
 import { handleDatabaseHealth, handleHealth } from "./health-route.ts";
 import { handlePage, publicFiles, type NextRequestHandler } from "./pages.ts";
 import { clientIp, HttpError, sendJson } from "./request.ts";
@@ -51,6 +53,9 @@ export function createRequestHandler(services: Services, options: RequestHandler
       refuseCrossSiteWrites(req);
       return handleTrpc(req, res, url, services, { ip, traceId, user: await sessionOf(req) });
     }
+    const evidence = EVIDENCE_ROUTE.exec(pathname);
+    if (evidence) return handleEvidence(req, res, evidence[1]!, services, { ip, traceId });
+    if (pathname.startsWith("/api/v1/audit/")) return handleAuditRoute(req, res, url, services, { ip, traceId, user: await sessionOf(req) });
     if (pathname.startsWith("/api/")) throw new HttpError(404, `No API route at ${pathname}`);
     if (!options.next) throw new HttpError(404, "This panel instance serves the API only (SERVE_UI=false)");
     const user = pathname.startsWith("/_next/") ? null : await sessionOf(req);

@@ -3,14 +3,14 @@
  * so a missed event never leaves a stale screen. Before the realtime server is attached, events go
  * nowhere.
  */
-import type { SessionUser } from "../auth/session.ts";
 import type { Realtime, RoomName } from "./server.ts";
 
 export interface PanelEvents {
   attach(realtime: Realtime): void;
   emit(room: RoomName, event: string, payload: unknown): void;
   usersChanged(): void;
-  securityRefusal(details: { path: string; user: SessionUser; ip: string }): void;
+  /** A refused request, shown live to administrators (bursts also raise security alerts). */
+  securityRefusal(details: { path: string; user: { email: string }; ip: string }): void;
   /** Hands something worth telling people to the notification channels (set once they exist). */
   notify?: (notice: Notice) => void;
 }

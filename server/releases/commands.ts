@@ -17,6 +17,19 @@ import { appendEvent } from "./timeline.ts";
 export const startDeploymentInput = z.object({
   releaseId: z.string().uuid("must be a release id"),
   environmentId: z.string().uuid("must be an environment id"),
+  /** The caller's IANA time zone, so refusals name times the way the caller reads them. */
+  timeZone: z
+    .string()
+    .max(64, "must be at most 64 characters")
+    .refine((zone) => {
+      try {
+        new Intl.DateTimeFormat("en", { timeZone: zone });
+        return true;
+      } catch {
+        return false;
+      }
+    }, "must be an IANA time zone such as Europe/Paris")
+    .optional(),
 });
 
 export const commandInput = z.object({
@@ -28,21 +41,33 @@ export const commandInput = z.object({
 
 /**
  * Checks that must hold before a deployment may start, beyond the engine's own (governance adds
- * approvals, checklists and maintenance windows here). A check throws a DomainError to refuse.
+ * approvals, checklists, maintenance windows and emergencies here). A check throws a DomainError to
+ * refuse, or returns what it found: the change record to keep with the deployment, and work to do
+ * once the deployment exists.
  */
-export type StartGuard = (tx: Prisma.TransactionClient, context: StartContext) => Promise<void>;
+export type StartGuard = (tx: Prisma.TransactionClient, context: StartContext) => Promise<StartGuardResult | void>;
+
+export interface StartGuardResult {
+  changeRequestId?: string;
+  governance?: unknown;
+  afterCreate?: (tx: Prisma.TransactionClient, deploymentId: string) => Promise<void>;
+}
 
 export interface StartContext {
   actor: Actor;
   release: { id: string; version: string; serviceId: string };
   environment: { id: string; name: string; position: number; production: boolean; serviceId: string };
-  /** True when an authorised emergency lets this deployment skip the promotion order. */
-  emergency: boolean;
+  /** The caller's time zone, for messages that name a time. */
+  timeZone: string;
+  /** The authorised emergency this deployment runs under, if any. */
+  emergencyId: string | null;
 }
 
 export interface StartOptions {
   guards?: StartGuard[];
-  emergency?: boolean;
+  /** Finds an authorised emergency covering the environment: it lifts the promotion order. */
+  emergencyFor?: (tx: Prisma.TransactionClient, environment: { id: string; serviceId: string }) => Promise<{ id: string } | null>;
+  timeZone?: string;
   /** Validates the environment's target configuration (a deployment never starts on an invalid one). */
   validateTarget?: (target: string, config: unknown) => string | null;
 }
@@ -64,14 +89,16 @@ export async function startDeployment(prisma: PrismaClient, actor: Actor, input:
       if (active) throw conflict(`environmentId: ${environment.name} already has an active deployment (${active.release.version}, ${active.status.replace(/_/g, " ")})`);
       if (environment.liveReleaseId === release.id) throw conflict(`releaseId: ${release.version} is already live in ${environment.name}`);
 
-      const emergency = options.emergency ?? false;
+      const emergencyId = (await options.emergencyFor?.(tx, environment))?.id ?? null;
+      const emergency = emergencyId !== null;
       const previous = await tx.environment.findFirst({ where: { serviceId: environment.serviceId, position: { lt: environment.position } }, orderBy: { position: "desc" } });
       if (previous && !emergency) {
         const succeeded = await tx.deployment.findFirst({ where: { environmentId: previous.id, releaseId: release.id, status: "succeeded" } });
         if (!succeeded) throw preconditionFailed(`releaseId: ${release.version} has not succeeded in ${previous.name} yet; promote it there first`);
       }
-      const context: StartContext = { actor, release, environment, emergency };
-      for (const guard of options.guards ?? []) await guard(tx, context);
+      const context: StartContext = { actor, release, environment, timeZone: options.timeZone ?? "UTC", emergencyId };
+      const found: StartGuardResult = {};
+      for (const guard of options.guards ?? []) Object.assign(found, (await guard(tx, context)) ?? {});
 
       const targetSlot = otherSlot(environment.liveSlot);
       const policy = readPolicy(environment.policy, environment.production);
@@ -86,9 +113,13 @@ export async function startDeployment(prisma: PrismaClient, actor: Actor, input:
           fromReleaseId: environment.liveReleaseId,
           policy: policy as unknown as Prisma.InputJsonValue,
           emergency,
+          emergencyId,
+          changeRequestId: found.changeRequestId ?? null,
+          governance: (found.governance ?? undefined) as Prisma.InputJsonValue | undefined,
           startedById: actor.userId,
         },
       });
+      await found.afterCreate?.(tx, deployment.id);
       // The idle slot is about to be reused: a pending scale-down of it no longer applies.
       if (environment.scaleDownSlot === targetSlot) await tx.environment.update({ where: { id: environment.id }, data: { scaleDownSlot: null, scaleDownAt: null } });
       await appendEvent(tx, deployment.id, {
@@ -100,7 +131,9 @@ export async function startDeployment(prisma: PrismaClient, actor: Actor, input:
         action: "deployment.started",
         entityType: "Deployment",
         entityId: deployment.id,
-        after: { service: environment.service.slug, environment: environment.name, release: release.version, targetSlot, emergency },
+        serviceId: environment.serviceId,
+        environmentId: environment.id,
+        after: { service: environment.service.slug, environment: environment.name, release: release.version, targetSlot, emergency, emergencyId, changeRequestId: found.changeRequestId ?? null },
       });
       return deployment;
     });

@@ -71,6 +71,8 @@ export interface PassInput {
   gates: GateResult[] | null;
   metrics: WindowMetrics | null;
   now: Date;
+  /** Why no new traffic step may start now (the end of a maintenance window), or null. */
+  stepHold?: string | null;
 }
 
 /** The traffic steps this deployment walks: straight to 100% when there is nothing live to shift from. */
@@ -159,7 +161,10 @@ export function decide(d: DeploymentSnapshot, input: PassInput): Action {
     case "shifting": {
       const percent = steps[d.stepIndex]!;
       const desired = weightsFor(d, percent);
-      if (!sameWeights(observed.weights, desired)) return { kind: "setWeights", weights: desired };
+      if (!sameWeights(observed.weights, desired)) {
+        if (input.stepHold && !d.stepReachedAt) return { kind: "wait", reason: input.stepHold, retryInMs: 5000 };
+        return { kind: "setWeights", weights: desired };
+      }
       if (!d.stepReachedAt) {
         return {
           kind: "transition",
@@ -237,7 +242,8 @@ export function decide(d: DeploymentSnapshot, input: PassInput): Action {
         };
       }
       if (d.outcome === "rolled_back" && d.hasRollbackHooks && !d.rollbackHooksRanAt) return { kind: "runRollbackHooks" };
-      if (observed.slots[d.targetSlot].rollout !== "stopped" && observed.slots[d.targetSlot].releaseId !== null) return { kind: "scaleDown", slot: d.targetSlot };
+      // Done once nothing more is wanted there: draining tasks (ECS deregistration delay) need not be waited for.
+      if (observed.slots[d.targetSlot].desired > 0) return { kind: "scaleDown", slot: d.targetSlot };
       const to = d.outcome ?? "rolled_back";
       return {
         kind: "transition",

@@ -72,7 +72,8 @@ export function defaultPolicy(production: boolean): Policy {
     gates: { ...DEFAULT_GATES },
     validationSeconds: production ? 120 : 15,
     scaleDownDelaySeconds: production ? 600 : 60,
-    greenReadyTimeoutSeconds: 300,
+    // ECS behind a load balancer often needs several minutes to reach steady state.
+    greenReadyTimeoutSeconds: 600,
     smokeTests: DEFAULT_SMOKE_TESTS.map((c) => ({ ...c })),
   };
 }

@@ -211,6 +211,10 @@ export async function deploymentDetail(prisma: PrismaClient, id: string) {
     failureReason: d.failureReason,
     figures: d.figures,
     emergency: d.emergency,
+    emergencyId: d.emergencyId,
+    changeRequestId: d.changeRequestId,
+    /** Approvals and checklist as they stood when the deployment started (production). */
+    governance: d.governance,
     startedAt: d.startedAt,
     finishedAt: d.finishedAt,
     startedBy: d.startedBy,

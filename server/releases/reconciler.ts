@@ -38,6 +38,8 @@ export interface ReconcilerOptions {
   /** Consecutive failed passes (driver errors) before the deployment is paused with the error shown. */
   errorBudget?: number;
   now?: () => Date;
+  /** Why a deployment may not start a new traffic step now (governance: the end of a window). */
+  stepHold?: (deployment: { governance: unknown }, now: Date) => string | null;
 }
 
 class StaleDeployment extends Error {}
@@ -249,7 +251,8 @@ export class Reconciler {
       gates = evaluateGates(snap.policy.gates, { green: metrics.slots[d.targetSlot], live: metrics.slots[d.fromSlot], baseline: snap.baseline, complete: metrics.complete });
     }
 
-    const action = decide(snap, { observed, gates, metrics, now });
+    const stepHold = this.options.stepHold?.(d, now) ?? null;
+    const action = decide(snap, { observed, gates, metrics, now, stepHold });
     return this.execute(d, snap, action, { env, driver, metrics, now });
   }
 
@@ -287,8 +290,8 @@ export class Reconciler {
 
   private async runSmoke(d: LoadedDeployment, snap: DeploymentSnapshot, round: SmokeRound, ctx: { env: EnvironmentRef; driver: TargetDriver; now: Date }): Promise<number> {
     await this.setDetail(d.id, `Running ${snap.policy.smokeTests.length} smoke tests ${round === "pre_traffic" ? "before traffic" : "at 100%"}`);
-    const url = await ctx.driver.slotUrl(ctx.env, d.targetSlot);
-    const outcomes = await runSmokeChecks(url, snap.policy.smokeTests);
+    // With no checks there is nothing to reach: a target need not expose the slot directly.
+    const outcomes = snap.policy.smokeTests.length === 0 ? [] : await runSmokeChecks(await ctx.driver.slotUrl(ctx.env, d.targetSlot), snap.policy.smokeTests);
     const failed = outcomes.filter((o) => !o.ok).map((o) => `${o.name} (${o.detail})`);
     const next = afterSmoke(snap, round, failed, this.now());
     if (next.kind !== "transition") return 0;

@@ -43,6 +43,8 @@ export function routeLabel(pathname: string, knownProcedures: ReadonlySet<string
     const action = pathname.split("/")[3] ?? "";
     return ["signin", "signout", "callback", "session", "csrf", "providers", "error"].includes(action) ? `/api/auth/${action}` : "/api/auth/(unknown)";
   }
+  if (pathname === "/api/v1/audit/export" || pathname === "/api/v1/audit/verify") return pathname;
+  if (/^\/api\/v1\/releases\/[^/]+\/evidence$/.test(pathname)) return "/api/v1/releases/:id/evidence";
   if (pathname.startsWith("/api/")) return "/api/(other)";
   if (pathname.startsWith("/_next/")) return "/_next";
   if (pathname.startsWith("/socket.io/")) return "/socket.io";

@@ -50,10 +50,12 @@ const t = initTRPC.context<Context>().create({
 export const createRouter = t.router;
 export const createCallerFactory = t.createCallerFactory;
 
-const translateDomainErrors = t.middleware(async ({ next }) => {
+const translateDomainErrors = t.middleware(async ({ ctx, next }) => {
   const result = await next();
   if (!result.ok && result.error.cause instanceof DomainError) {
     const cause = result.error.cause;
+    // Refusals the domain makes (separation of duties) count towards security alerts too.
+    if (cause.kind === "forbidden" && ctx.user) void ctx.services.security.observe({ kind: "forbidden", userId: ctx.user.id, email: ctx.user.email, ip: ctx.ip }).catch(() => {});
     throw new TRPCError({ code: TRPC_CODE[cause.kind], message: cause.message, cause });
   }
   return result;
@@ -70,7 +72,7 @@ const enforcePermission = t.middleware(async ({ ctx, path, next }) => {
     await ctx.services.prisma.$transaction((tx) =>
       recordAudit(tx, actorFor(ctx), { action: "auth.forbidden", entityType: "Procedure", entityId: path, after: { roles: ctx.user!.roles } }),
     );
-    ctx.services.events.securityRefusal({ path, user: ctx.user, ip: ctx.ip });
+    void ctx.services.security.observe({ kind: "forbidden", userId: ctx.user.id, email: ctx.user.email, ip: ctx.ip }).catch(() => {});
     throw new TRPCError({ code: "FORBIDDEN", message });
   }
   return next({ ctx: { ...ctx, user: ctx.user, actor: actorFor(ctx) } });

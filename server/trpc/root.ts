@@ -1,6 +1,11 @@
 /** The app router: every procedure the panel serves at /api/trpc. */
 import { createRouter } from "./init.ts";
 import { auditRouter } from "./routers/audit.ts";
+import { changesRouter } from "./routers/changes.ts";
+import { checklistRouter } from "./routers/checklist.ts";
+import { maintenanceRouter } from "./routers/maintenance.ts";
+import { surveysRouter } from "./routers/surveys.ts";
+import { targetsRouter } from "./routers/targets.ts";
 import { deploymentsRouter } from "./routers/deployments.ts";
 import { environmentsRouter } from "./routers/environments.ts";
 import { releasesRouter } from "./routers/releases.ts";
@@ -16,6 +21,11 @@ export const appRouter = createRouter({
   environments: environmentsRouter,
   releases: releasesRouter,
   deployments: deploymentsRouter,
+  changes: changesRouter,
+  checklist: checklistRouter,
+  maintenance: maintenanceRouter,
+  surveys: surveysRouter,
+  targets: targetsRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -41,15 +41,15 @@ let hookCalls = 0;
 
 const POLICY: Policy = {
   steps: [10, 50, 100],
-  bakeSeconds: 4,
+  bakeSeconds: 2,
   gates: { maxErrorRateIncreasePp: 0.1, maxErrorRatePercent: 0.5, maxP95Ms: 1000, minRequests: 5 },
-  validationSeconds: 2,
+  validationSeconds: 1,
   scaleDownDelaySeconds: 600,
   greenReadyTimeoutSeconds: 60,
   smokeTests: [
     { kind: "http", name: "Database health is 200", method: "GET", path: "/api/v1/health/database", expectStatus: 200, maxStatus: 399, maxLatencyMs: 2000 },
     // Slow on purpose, so there is a smoke-testing phase to kill the panel in.
-    { kind: "http", name: "Slow endpoint answers", method: "GET", path: "/slow?ms=2500", maxStatus: 399, maxLatencyMs: 10_000 },
+    { kind: "http", name: "Slow endpoint answers", method: "GET", path: "/slow?ms=2000", maxStatus: 399, maxLatencyMs: 10_000 },
     { kind: "websocket", name: "WebSocket connects", path: "/ws", connectWithinMs: 5000 },
   ],
 };
@@ -168,7 +168,7 @@ afterAll(async () => {
 
 describe("SIGKILL of the panel", () => {
   it("while deploying green: the deployment carries on and succeeds", async () => {
-    const id = await deploy("2.0.0", { startupDelayMs: 4000 });
+    const id = await deploy("2.0.0", { startupDelayMs: 3000 });
     await killDuring(id, (d) => d.status === "deploying_green", "deploying green");
     const d = await finish(id);
     expect(d.status).toBe("succeeded");

@@ -76,7 +76,7 @@ describe("decide: one action per pass", () => {
     ["preparing starts deploying", { status: "preparing" }, world({ blue: 100, green: 0 }), null, T0, "transition:deploying_green"],
     ["green not running the release: ensure it", { status: "deploying_green" }, world({ blue: 100, green: 0 }, { releaseId: "r-older" }), null, T0, "ensureRelease"],
     ["green starting: wait", { status: "deploying_green" }, world({ blue: 100, green: 0 }, { rollout: "in_progress", healthy: 0 }), null, at(10), "wait"],
-    ["green never ready in time: fail (roll back with outcome failed)", { status: "deploying_green" }, world({ blue: 100, green: 0 }, { rollout: "in_progress", healthy: 0 }), null, at(301), "transition:rolling_back"],
+    ["green never ready in time: fail (roll back with outcome failed)", { status: "deploying_green" }, world({ blue: 100, green: 0 }, { rollout: "in_progress", healthy: 0 }), null, at(601), "transition:rolling_back"],
     ["green crashed: fail", { status: "deploying_green" }, world({ blue: 100, green: 0 }, { rollout: "failed", detail: "exit 1" }), null, T0, "transition:rolling_back"],
     ["green steady and healthy: smoke tests", { status: "deploying_green" }, world({ blue: 100, green: 0 }), null, T0, "transition:smoke_testing"],
     ["smoke testing runs the smoke tests", { status: "smoke_testing" }, world({ blue: 100, green: 0 }), null, T0, "runSmoke"],
@@ -95,11 +95,18 @@ describe("decide: one action per pass", () => {
     ["rolling back: restored, recorded once", { status: "rolling_back", outcome: "rolled_back", breachAt: T0 }, world({ blue: 100, green: 0 }), null, at(1), "transition:rolling_back"],
     ["rolling back: hooks after traffic is restored", { status: "rolling_back", outcome: "rolled_back", rollbackCompletedAt: at(1), hasRollbackHooks: true }, world({ blue: 100, green: 0 }), null, at(2), "runRollbackHooks"],
     ["rolling back: then green is scaled down", { status: "rolling_back", outcome: "rolled_back", rollbackCompletedAt: at(1) }, world({ blue: 100, green: 0 }), null, at(2), "scaleDown"],
-    ["rolling back: then finished", { status: "rolling_back", outcome: "rolled_back", rollbackCompletedAt: at(1) }, world({ blue: 100, green: 0 }, { rollout: "stopped", releaseId: null }), null, at(3), "transition:rolled_back"],
-    ["aborting ends as aborted, without hooks", { status: "rolling_back", outcome: "aborted", rollbackCompletedAt: at(1), hasRollbackHooks: true }, world({ blue: 100, green: 0 }, { rollout: "stopped", releaseId: null }), null, at(3), "transition:aborted"],
+    ["rolling back: then finished", { status: "rolling_back", outcome: "rolled_back", rollbackCompletedAt: at(1) }, world({ blue: 100, green: 0 }, { rollout: "stopped", releaseId: null, desired: 0, running: 0 }), null, at(3), "transition:rolled_back"],
+    ["rolling back: tasks still draining (desired 0) count as done", { status: "rolling_back", outcome: "rolled_back", rollbackCompletedAt: at(1) }, world({ blue: 100, green: 0 }, { rollout: "in_progress", desired: 0, running: 2 }), null, at(3), "transition:rolled_back"],
+    ["aborting ends as aborted, without hooks", { status: "rolling_back", outcome: "aborted", rollbackCompletedAt: at(1), hasRollbackHooks: true }, world({ blue: 100, green: 0 }, { rollout: "stopped", releaseId: null, desired: 0, running: 0 }), null, at(3), "transition:aborted"],
     ["paused does nothing", { status: "paused" }, world({ blue: 90, green: 10 }), null, T0, "wait"],
   ])("%s", (_name, partial, observed, gateResults, now, expected) => {
     expect(summary(decide(deployment(partial), { observed, gates: gateResults, metrics: null, now }))).toBe(expected);
+  });
+
+  it("holds a new step (but never a rollback) while a maintenance window is closing", () => {
+    const hold = "Holding: window closing";
+    expect(decide(deployment({ stepIndex: 1 }), { observed: world({ blue: 90, green: 10 }), gates: null, metrics: null, now: T0, stepHold: hold })).toMatchObject({ kind: "wait", reason: hold });
+    expect(summary(decide(deployment({ status: "rolling_back", outcome: "rolled_back", breachAt: T0 }), { observed: world({ blue: 50, green: 50 }), gates: null, metrics: null, now: T0, stepHold: hold }))).toBe("setWeights:100/0");
   });
 
   it("records which gate failed, its value and threshold, and when", () => {

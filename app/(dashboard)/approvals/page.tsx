@@ -1,15 +1,24 @@
 import type { Metadata } from "next";
-import { EmptyState } from "@/components/EmptyState";
+import { mayUse } from "../../_lib/access";
+import { requirePageSession } from "../../_lib/session";
+import { ApprovalsView } from "./ApprovalsView";
 
 export const metadata: Metadata = { title: "Approvals" };
 
-export default function ApprovalsPage() {
+export default async function ApprovalsPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
+  const session = await requirePageSession();
+  const params = await searchParams;
   return (
-    <>
-      <h1>Approvals</h1>
-      <EmptyState title="Nothing waiting for you">
-        <p>Change requests that need your sign-off appear here.</p>
-      </EmptyState>
-    </>
+    <ApprovalsView
+      userId={session.id}
+      selected={typeof params.change === "string" ? params.change : null}
+      can={{
+        request: mayUse(session, "changes.create"),
+        decide: mayUse(session, "changes.approve"),
+        tick: mayUse(session, "checklist.tick"),
+        deploy: mayUse(session, "deployments.start"),
+        withdraw: mayUse(session, "changes.withdraw"),
+      }}
+    />
   );
 }

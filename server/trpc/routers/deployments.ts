@@ -1,3 +1,4 @@
+import { activeEmergencyFor } from "../../governance/emergencies.ts";
 import { commandInput, runCommand, startDeployment, startDeploymentInput } from "../../releases/commands.ts";
 import { deploymentDetail, deploymentListInput, listDeployments } from "../../releases/queries.ts";
 import type { Command } from "../../releases/state-machine.ts";
@@ -28,6 +29,8 @@ export const deploymentsRouter = createRouter({
     const deployment = await startDeployment(services.prisma, ctx.actor, input, {
       validateTarget: (kind, config) => services.targets.validateConfig(kind as "local" | "ecs", config),
       guards: services.startGuards,
+      emergencyFor: (tx, environment) => activeEmergencyFor(tx, environment),
+      timeZone: input.timeZone,
     });
     services.reconciler.kick(deployment.id);
     notifyChanged(ctx, deployment.id, deployment.environmentId);

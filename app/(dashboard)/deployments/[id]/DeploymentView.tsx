@@ -7,9 +7,11 @@ import { Notice } from "@/components/Notice";
 import { StatusBadge } from "@/components/StatusBadge";
 import { TrafficSplit } from "@/components/TrafficSplit";
 import { errorMessage, useRealtimeEvent, useTRPC } from "../../../_lib/trpc";
+import { EcsPlan } from "./EcsPlan";
+import { Survey } from "./Survey";
 import { useEnvironmentMetrics } from "./useEnvironmentMetrics";
 
-type Can = { pause: boolean; resume: boolean; promote: boolean; rollback: boolean; abort: boolean };
+type Can = { pause: boolean; resume: boolean; promote: boolean; rollback: boolean; abort: boolean; survey: boolean };
 type LiveGate = { gate: string; outcome: string; observed: number | null; threshold: number; detail: string };
 
 const ACTIVE = ["preparing", "deploying_green", "smoke_testing", "shifting", "validating", "paused", "rolling_back"];
@@ -20,7 +22,7 @@ const GATE_LABELS: Record<string, string> = {
   latency_p95: "p95 latency (ms)",
 };
 
-export function DeploymentView({ deploymentId, can }: { deploymentId: string; can: Can }) {
+export function DeploymentView({ deploymentId, userId, can }: { deploymentId: string; userId: string; can: Can }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const key = trpc.deployments.get.queryKey({ id: deploymentId });
@@ -76,7 +78,7 @@ export function DeploymentView({ deploymentId, can }: { deploymentId: string; ca
         <Link href={`/services/${d.service.id}`}>{d.service.name}</Link> · {d.environment.name}
         {d.environment.production ? " (production)" : ""} · started {new Date(d.startedAt).toLocaleString()}
         {d.startedBy ? ` by ${d.startedBy.name}` : ""}
-        {d.emergency ? " · emergency" : ""}
+        {d.emergency ? " · emergency" : ""} · <Link href={`/deployments/${d.id}/report`}>Change record</Link>
       </p>
       <div className="section-head">
         <h1 style={{ marginBottom: 0 }}>
@@ -164,8 +166,11 @@ export function DeploymentView({ deploymentId, can }: { deploymentId: string; ca
       </section>
 
       {figures && <Figures figures={figures} />}
+      {d.environment.production && d.status === "succeeded" && <Survey deploymentId={d.id} userId={userId} canSubmit={can.survey} />}
 
       <MetricsCharts points={points} />
+
+      {d.environment.target === "ecs" && <EcsPlan environmentId={d.environment.id} releaseId={d.release.id} deploymentId={d.id} />}
 
       <h2>Gates</h2>
       <GateTable results={d.gateResults} live={gatesNow} currentStep={d.stepIndex} steps={d.steps} />

@@ -11,7 +11,9 @@ export default async function DeploymentPage({ params }: { params: Promise<{ id:
   return (
     <DeploymentView
       deploymentId={id}
+      userId={session.id}
       can={{
+        survey: mayUse(session, "surveys.submit"),
         pause: mayUse(session, "deployments.pause"),
         resume: mayUse(session, "deployments.resume"),
         promote: mayUse(session, "deployments.promote"),

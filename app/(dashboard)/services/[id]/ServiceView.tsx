@@ -5,6 +5,9 @@ import { useRouter } from "next/navigation";
 import { useState, type FormEvent } from "react";
 import { Notice } from "@/components/Notice";
 import { errorMessage, useTRPC } from "../../../_lib/trpc";
+import { ChecklistTemplate } from "./ChecklistTemplate";
+import { CiTokens } from "./CiTokens";
+import { EcsTargetPanel } from "./EcsTargetPanel";
 import { EnvironmentSettings } from "./EnvironmentSettings";
 
 export interface Permissions {
@@ -14,6 +17,10 @@ export interface Permissions {
   editThresholds: boolean;
   traffic: boolean;
   hooks: boolean;
+  configureTarget: boolean;
+  checklistTemplate: boolean;
+  tokens: boolean;
+  history: boolean;
 }
 
 export function ServiceView({ serviceId, can }: { serviceId: string; can: Permissions }) {
@@ -92,6 +99,16 @@ export function ServiceView({ serviceId, can }: { serviceId: string; can: Permis
       {settingsFor && (
         <EnvironmentSettings key={settingsFor} environment={s.environments.find((e) => e.id === settingsFor)!} can={can} onSaved={() => void invalidate()} />
       )}
+      {settingsFor && (
+        <div className="card" style={{ marginTop: "1rem" }}>
+          <ChecklistTemplate key={`checklist-${settingsFor}`} environmentId={settingsFor} canEdit={can.checklistTemplate} />
+        </div>
+      )}
+      {settingsFor &&
+        (() => {
+          const env = s.environments.find((e) => e.id === settingsFor)!;
+          return (env.target === "ecs" || can.configureTarget) && <EcsTargetPanel key={`ecs-${settingsFor}`} environment={env} canConfigure={can.configureTarget} />;
+        })()}
 
       <div className="section-head">
         <h2>Releases</h2>
@@ -123,14 +140,17 @@ export function ServiceView({ serviceId, can }: { serviceId: string; can: Permis
                 {can.deploy &&
                   s.environments.map((env, i) => {
                     const previous = s.environments[i - 1];
-                    const blocked = env.liveReleaseId === release.id || (previous !== undefined && !release.succeededIn.includes(previous.id));
+                    const live = env.liveReleaseId === release.id;
+                    // The server decides (an authorised emergency lifts the promotion order); the hint says what it will ask.
+                    const notPromoted = previous !== undefined && !release.succeededIn.includes(previous.id);
                     return (
                       <button
                         key={env.id}
                         type="button"
-                        disabled={blocked || deploy.isPending}
-                        title={blocked ? (env.liveReleaseId === release.id ? "Already live here" : `Succeed in ${previous?.name} first`) : undefined}
-                        onClick={() => deploy.mutate({ releaseId: release.id, environmentId: env.id })}
+                        disabled={live || deploy.isPending}
+                        className={notPromoted ? "muted" : undefined}
+                        title={live ? "Already live here" : notPromoted ? `Not yet succeeded in ${previous?.name}` : undefined}
+                        onClick={() => deploy.mutate({ releaseId: release.id, environmentId: env.id, timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone })}
                         style={{ marginRight: "0.3rem" }}
                       >
                         {env.name}
@@ -145,7 +165,14 @@ export function ServiceView({ serviceId, can }: { serviceId: string; can: Permis
       {s.releases.length === 0 && <p className="muted">No releases yet.</p>}
       <p>
         <Link href={`/deployments?service=${serviceId}`}>All deployments of {s.name}</Link>
+        {can.history && (
+          <>
+            {" · "}
+            <Link href={`/services/${serviceId}/history`}>Deployment history with approvals and evidence</Link>
+          </>
+        )}
       </p>
+      {can.tokens && <CiTokens serviceId={serviceId} />}
     </>
   );
 }

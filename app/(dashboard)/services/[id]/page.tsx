@@ -18,6 +18,10 @@ export default async function ServicePage({ params }: { params: Promise<{ id: st
         editThresholds: mayUse(session, "environments.updateAlertThresholds"),
         traffic: mayUse(session, "environments.setTrafficGenerator"),
         hooks: mayUse(session, "environments.setRollbackHooks"),
+        configureTarget: mayUse(session, "targets.configure"),
+        checklistTemplate: mayUse(session, "checklist.updateTemplate"),
+        tokens: mayUse(session, "checklist.tokens"),
+        history: mayUse(session, "audit.deploymentHistory"),
       }}
     />
   );
