@@ -68,13 +68,13 @@ export function AuditLog() {
   const [draft, setDraft] = useState<FormFilter>(EMPTY);
   const [applied, setApplied] = useState<FormFilter>(EMPTY);
   const [formError, setFormError] = useState<string | null>(null);
-  const [verifyRequested, setVerifyRequested] = useState(0);
+  const [verifyRequested, setVerifyRequested] = useState(false);
 
   const services = useQuery(trpc.services.list.queryOptions());
   const service = useQuery(trpc.services.get.queryOptions({ id: draft.serviceId }, { enabled: Boolean(draft.serviceId) }));
   const actions = useQuery(trpc.audit.actions.queryOptions());
   const events = useInfiniteQuery(trpc.audit.list.infiniteQueryOptions({ filter: apiFilter(applied), limit: 50 }, { getNextPageParam: (page) => page.nextCursor ?? undefined }));
-  const verification = useQuery({ ...trpc.audit.verify.queryOptions(undefined, { enabled: verifyRequested > 0 }), staleTime: 0 });
+  const verification = useQuery({ ...trpc.audit.verify.queryOptions(undefined, { enabled: verifyRequested }), staleTime: 0 });
 
   const serviceNames = useMemo(() => new Map((services.data ?? []).map((s) => [s.id, s.name])), [services.data]);
   const environmentNames = useMemo(() => new Map((service.data?.environments ?? []).map((e) => [e.id, e.name])), [service.data]);
@@ -173,7 +173,8 @@ export function AuditLog() {
           </div>
           <div className="controls">
             {applied.serviceId && <Link href={`/services/${applied.serviceId}/history`}>Deployment history of {serviceNames.get(applied.serviceId) ?? "this service"}</Link>}
-            <button type="button" onClick={() => setVerifyRequested((n) => n + 1)} disabled={verification.isFetching}>
+            {/* Every click verifies the chain as it is now, never a cached answer. */}
+            <button type="button" onClick={() => (verifyRequested ? void verification.refetch() : setVerifyRequested(true))} disabled={verification.isFetching}>
               {verification.isFetching ? "Verifying…" : "Verify chain"}
             </button>
           </div>
