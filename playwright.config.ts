@@ -21,8 +21,10 @@ export default defineConfig({
   testDir: "e2e",
   timeout: 90_000,
   expect: { timeout: 15_000 },
+  // Spec files run two at a time against the one panel (each builds its own service and data);
+  // tests inside a file run in order.
   fullyParallel: false,
-  workers: 1,
+  workers: 2,
   retries: 0,
   reporter: [["list"]],
   globalSetup: "./e2e/global-setup.ts",

@@ -10,9 +10,9 @@ test.describe.configure({ mode: "serial" });
 
 const POLICY = {
   steps: [10, 50, 100],
-  bakeSeconds: 3,
+  bakeSeconds: 2,
   gates: { maxErrorRateIncreasePp: 0.1, maxErrorRatePercent: 0.5, maxP95Ms: 1000, minRequests: 5 },
-  validationSeconds: 2,
+  validationSeconds: 1,
   scaleDownDelaySeconds: 60,
   greenReadyTimeoutSeconds: 60,
   smokeTests: [
