@@ -15,8 +15,9 @@ afterAll(() => {
   for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-describe("a bad configuration stops start-up with one line naming the variable", () => {
-  it.each([
+// Independent processes: they run side by side.
+describe.concurrent("a bad configuration stops start-up with one line naming the variable", () => {
+  it.for<[Record<string, string>, RegExp]>([
     [{ PORT: "abc" }, /^Configuration error: PORT must be an integer between 0 and 65535 \(got "abc"\)$/],
     [{ PORT: "70000" }, /^Configuration error: PORT must be an integer between 0 and 65535 \(got "70000"\)$/],
     [{ DATABASE_URL: "mysql://root@localhost/app", NEXTAUTH_SECRET: "x".repeat(40) }, /^Configuration error: DATABASE_URL must be a URL of the form postgresql:\/\/.*\(got "mysql:\/\/root@localhost\/app"\)$/],
@@ -24,7 +25,7 @@ describe("a bad configuration stops start-up with one line naming the variable",
     [{ SESSION_MAX_AGE: "soon" }, /^Configuration error: SESSION_MAX_AGE must be a number of seconds or a duration such as 8h/],
     [{ OIDC_ISSUER: "https://id.example.com" }, /^Configuration error: OIDC_CLIENT_ID must be set too/],
     [{ REDIS_URL: "localhost:6379" }, /^Configuration error: REDIS_URL must be a URL of the form redis:\/\/host:6379/],
-  ])("%o", async (env, message) => {
+  ])("%o", async ([env, message], { expect }) => {
     const panel = spawnPanel({ DATA_DIR: tempDir(), SERVE_UI: "false", ...env });
     expect(await panel.exited).toBe(1);
     const lines = panel.stderr().trim().split("\n");
