@@ -10,31 +10,12 @@
  */
 import type { Writable } from "node:stream";
 import { Prisma } from "../db/generated/client.ts";
-import { compileAuditFilter, EVENT_COLUMNS, readHeadSeq, type AuditFilter, type AuditSqlReader } from "./query.ts";
+import { compileAuditFilter, EVENT_COLUMNS, readHeadSeq, type AuditFilter, type AuditSqlReader, type EventTextRow } from "./query.ts";
 
 export type ExportFormat = "csv" | "json";
 
-/** A row as the export reads it: every column as text (or null), JSON columns as JSON text. */
-export interface ExportRow {
-  seq: string;
-  at: string;
-  actorId: string | null;
-  actorEmail: string | null;
-  /** JSON array text. */
-  actorRoles: string | null;
-  action: string;
-  entityType: string;
-  entityId: string | null;
-  serviceId: string | null;
-  environmentId: string | null;
-  /** JSON text. */
-  before: string | null;
-  after: string | null;
-  ip: string | null;
-  traceId: string | null;
-  prevHash: string;
-  hash: string;
-}
+/** A row as the export reads it. */
+export type ExportRow = EventTextRow;
 
 export const EXPORT_COLUMNS = ["seq", "at", "actorId", "actorEmail", "actorRoles", "action", "entityType", "entityId", "serviceId", "environmentId", "before", "after", "ip", "traceId", "prevHash", "hash"] as const satisfies readonly (keyof ExportRow)[];
 

@@ -215,6 +215,28 @@ interface PageRow extends Omit<AuditEventView, "seq" | "at" | "before" | "after"
 }
 
 /** The columns as text, so that both drivers hand back the same thing (times in UTC, exact JSON). */
+/** A row as EVENT_COLUMNS reads it: every column as text (or null), JSON columns as JSON text. */
+export interface EventTextRow {
+  seq: string;
+  at: string;
+  actorId: string | null;
+  actorEmail: string | null;
+  /** JSON array text. */
+  actorRoles: string | null;
+  action: string;
+  entityType: string;
+  entityId: string | null;
+  serviceId: string | null;
+  environmentId: string | null;
+  /** JSON text. */
+  before: string | null;
+  after: string | null;
+  ip: string | null;
+  traceId: string | null;
+  prevHash: string;
+  hash: string;
+}
+
 export const EVENT_COLUMNS = Prisma.sql`"seq"::text AS "seq", to_char("at", 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "at", "actorId", "actorEmail",
   array_to_json("actorRoles")::text AS "actorRoles", "action", "entityType", "entityId", "serviceId", "environmentId",
   "before"::text AS "before", "after"::text AS "after", "ip", "traceId", "prevHash", "hash"`;

@@ -10,7 +10,7 @@
  */
 import { Prisma, type PrismaClient } from "../db/generated/client.ts";
 import { ChainChecker, GENESIS_HASH, type ChainBreak, type StoredEvent } from "./chain.ts";
-import { EVENT_COLUMNS, prismaReader } from "./query.ts";
+import { EVENT_COLUMNS, prismaReader, type EventTextRow } from "./query.ts";
 
 export interface AnchorInfo {
   seq: number;
@@ -39,27 +39,7 @@ export function purgeRecordOf(after: unknown): PurgeRecord | null {
 export const PURGE_ACTION = "audit.purged";
 const BATCH = 5000;
 
-/** A row as EVENT_COLUMNS reads it: every column as text. */
-interface TextRow {
-  seq: string;
-  at: string;
-  actorId: string | null;
-  actorEmail: string | null;
-  actorRoles: string | null;
-  action: string;
-  entityType: string;
-  entityId: string | null;
-  serviceId: string | null;
-  environmentId: string | null;
-  before: string | null;
-  after: string | null;
-  ip: string | null;
-  traceId: string | null;
-  prevHash: string;
-  hash: string;
-}
-
-function storedEvent(row: TextRow): StoredEvent {
+function storedEvent(row: EventTextRow): StoredEvent {
   return {
     ...row,
     seq: Number(row.seq),
@@ -99,7 +79,7 @@ async function verifyOnce(prisma: PrismaClient): Promise<ChainVerification | "an
   // marked handled so that a failure while the previous batch is hashed surfaces when it is awaited.
   const fetch = (after: number): Promise<StoredEvent[]> => {
     const rows = (async () => {
-      const raw = await reader.rows<TextRow>(Prisma.sql`
+      const raw = await reader.rows<EventTextRow>(Prisma.sql`
         SELECT ${EVENT_COLUMNS} FROM "AuditEvent"
         WHERE "AuditEvent"."seq" > ${after} AND "AuditEvent"."seq" <= ${headSeq}
         ORDER BY "AuditEvent"."seq" ASC LIMIT ${BATCH}`);

@@ -3,6 +3,7 @@ import { useMutation, useQuery } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { Notice } from "@/components/Notice";
 import { errorMessage, useTRPC } from "../../_lib/trpc";
+import { ServiceSelect } from "@/components/ServiceSelect";
 
 const TYPES = [
   ["standard", "Standard — one approver"],
@@ -38,17 +39,7 @@ export function NewChangeRequest({ onCreated }: { onCreated: (id: string) => voi
     <form className="card" onSubmit={onSubmit} aria-label="Request a change" style={{ marginBottom: "1rem" }}>
       {create.error && <Notice kind="error">{errorMessage(create.error)}</Notice>}
       <div className="row">
-        <div className="field">
-          <label htmlFor="cr-service">Service</label>
-          <select id="cr-service" value={serviceId} onChange={(e) => setServiceId(e.target.value)} required>
-            <option value="">Choose…</option>
-            {services.data?.map((s) => (
-              <option key={s.id} value={s.id}>
-                {s.name}
-              </option>
-            ))}
-          </select>
-        </div>
+        <ServiceSelect id="cr-service" services={services.data} value={serviceId} onChange={setServiceId} emptyLabel="Choose…" required />
         <div className="field">
           <label htmlFor="cr-release">Release</label>
           <select id="cr-release" name="releaseId" required>

@@ -4,6 +4,7 @@ import Link from "next/link";
 import { useMemo, useState, type FormEvent } from "react";
 import { Notice } from "@/components/Notice";
 import { errorMessage, useTRPC } from "../../_lib/trpc";
+import { ServiceSelect } from "@/components/ServiceSelect";
 
 /** The filter as the form holds it: strings, empty for "any". Times are the browser's local time. */
 interface FormFilter {
@@ -79,10 +80,8 @@ export function AuditLog() {
   const serviceNames = useMemo(() => new Map((services.data ?? []).map((s) => [s.id, s.name])), [services.data]);
   const environmentNames = useMemo(() => new Map((service.data?.environments ?? []).map((e) => [e.id, e.name])), [service.data]);
 
-  const set = (key: keyof FormFilter) => (event: { currentTarget: { value: string } }) => {
-    const value = event.currentTarget.value;
-    setDraft((d) => ({ ...d, [key]: value, ...(key === "serviceId" ? { environmentId: "" } : {}) }));
-  };
+  const setField = (key: keyof FormFilter, value: string) => setDraft((d) => ({ ...d, [key]: value, ...(key === "serviceId" ? { environmentId: "" } : {}) }));
+  const set = (key: keyof FormFilter) => (event: { currentTarget: { value: string } }) => setField(key, event.currentTarget.value);
 
   function onFilter(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -111,17 +110,7 @@ export function AuditLog() {
             <label htmlFor="f-to">To</label>
             <input id="f-to" name="to" type="datetime-local" step="1" value={draft.to} onChange={set("to")} />
           </div>
-          <div className="field">
-            <label htmlFor="f-service">Service</label>
-            <select id="f-service" name="serviceId" value={draft.serviceId} onChange={set("serviceId")}>
-              <option value="">Any service</option>
-              {(services.data ?? []).map((s) => (
-                <option key={s.id} value={s.id}>
-                  {s.name}
-                </option>
-              ))}
-            </select>
-          </div>
+          <ServiceSelect id="f-service" name="serviceId" services={services.data} value={draft.serviceId} onChange={(value) => setField("serviceId", value)} emptyLabel="Any service" />
           <div className="field">
             <label htmlFor="f-environment">Environment</label>
             <select id="f-environment" name="environmentId" value={draft.environmentId} onChange={set("environmentId")} disabled={!draft.serviceId}>

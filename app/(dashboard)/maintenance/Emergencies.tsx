@@ -6,6 +6,7 @@ import { errorMessage, useTRPC } from "../../_lib/trpc";
 import type { Focus, MaintenanceCan } from "./MaintenanceView";
 import { formatDateTime, relative, useNow } from "./time";
 import type { EmergenciesQuery, Emergency, ServiceSummary } from "./types";
+import { ServiceSelect } from "@/components/ServiceSelect";
 
 const STATUS: Record<string, { label: string; tone: string }> = {
   requested: { label: "awaiting authorisation", tone: "warn" },
@@ -218,17 +219,7 @@ function RequestEmergency({ services, onRequested }: { services: ServiceSummary[
         <textarea id="em-actions" name="plannedActions" rows={3} required />
       </div>
       <div className="row">
-        <div className="field">
-          <label htmlFor="em-service">Service</label>
-          <select id="em-service" name="serviceId" value={serviceId} onChange={(e) => setServiceId(e.target.value)}>
-            <option value="">All services</option>
-            {services.map((s) => (
-              <option key={s.id} value={s.id}>
-                {s.name}
-              </option>
-            ))}
-          </select>
-        </div>
+        <ServiceSelect id="em-service" name="serviceId" services={services} value={serviceId} onChange={setServiceId} emptyLabel="All services" />
         <div className="field">
           <label htmlFor="em-environment">Environment</label>
           <select id="em-environment" name="environmentId" disabled={!serviceId} key={serviceId}>

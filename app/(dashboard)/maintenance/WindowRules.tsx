@@ -7,6 +7,7 @@ import { errorMessage, useTRPC } from "../../_lib/trpc";
 import type { MaintenanceCan } from "./MaintenanceView";
 import { COMMON_ZONES, viewerZone } from "./time";
 import type { ServiceSummary, WindowRule } from "./types";
+import { ServiceSelect } from "@/components/ServiceSelect";
 
 const PRESETS = [
   { label: "Monthly, second Sunday", rrule: "FREQ=MONTHLY;BYDAY=+2SU" },
@@ -226,17 +227,7 @@ function RuleForm({ rule, services, onDone, onCancel }: { rule: WindowRule | nul
             ))}
           </datalist>
         </div>
-        <div className="field">
-          <label htmlFor={`${id}-service`}>Service</label>
-          <select id={`${id}-service`} value={fields.serviceId} onChange={(e) => set({ serviceId: e.target.value })}>
-            <option value="">All services</option>
-            {services.map((s) => (
-              <option key={s.id} value={s.id}>
-                {s.name}
-              </option>
-            ))}
-          </select>
-        </div>
+        <ServiceSelect id={`${id}-service`} services={services} value={fields.serviceId} onChange={(serviceId) => set({ serviceId })} emptyLabel="All services" />
       </div>
       <div className="row">
         <div className="field">
