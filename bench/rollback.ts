@@ -28,7 +28,9 @@ export async function runRollbackBench(options: { runs: number }): Promise<strin
   const bench = await startBenchPanel();
   try {
     const rm = await bench.user(["release_manager"]);
-    const service = await ok<{ id: string }>(trpcMutation(bench.url, "services.create", { name: "Rollback bench", environments: ["production"] }, rm));
+    // Staging: the rollback path is the same in every environment, and production would need a change
+    // request approved for each of the 21 releases.
+    const service = await ok<{ id: string }>(trpcMutation(bench.url, "services.create", { name: "Rollback bench", environments: ["staging"] }, rm));
     const env = await bench.panel.services.prisma.environment.findFirstOrThrow({ where: { serviceId: service.id } });
     await ok(
       trpcMutation(
