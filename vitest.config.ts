@@ -16,6 +16,7 @@ const DATABASE_AGNOSTIC = [
   "test/integration/alerts-hooks.test.ts",
   "test/integration/ecs-reconciler.test.ts",
   "test/integration/http-surface.test.ts",
+  "test/integration/oidc.test.ts",
 ];
 
 export default defineConfig({
