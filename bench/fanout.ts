@@ -10,20 +10,21 @@ import { WebSocketServer } from "ws";
 import { startBenchPanel } from "./panel.ts";
 import { benchLine, percentile } from "./stats.ts";
 
-const MESSAGES = 30;
+/** Events sent per run, one every INTERVAL_MS. */
+const DEFAULT_MESSAGES = 30;
 const INTERVAL_MS = 100;
 const now = () => performance.timeOrigin + performance.now();
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function clients(mode: "socketio" | "ws", url: string, count: number, cookie: string, broadcast: (payload: object) => void): Promise<number[]> {
-  const child = fork(path.join(__dirname, "fanout-clients.ts"), [mode, url, String(count), String(MESSAGES), cookie], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+function clients(mode: "socketio" | "ws", url: string, count: number, messages: number, cookie: string, broadcast: (payload: object) => void): Promise<number[]> {
+  const child = fork(path.join(__dirname, "fanout-clients.ts"), [mode, url, String(count), String(messages), cookie], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
   return new Promise((resolve, reject) => {
     child.on("message", async (message: { type: string; latencies?: number[]; message?: string }) => {
       if (message.type === "error") reject(new Error(message.message));
       if (message.type === "result") resolve(message.latencies!);
       if (message.type === "ready") {
         await pause(500);
-        for (let seq = 0; seq < MESSAGES; seq++) {
+        for (let seq = 0; seq < messages; seq++) {
           broadcast({ seq, sentAt: now() });
           await pause(INTERVAL_MS);
         }
@@ -33,7 +34,8 @@ function clients(mode: "socketio" | "ws", url: string, count: number, cookie: st
   });
 }
 
-export async function runFanoutBench(options: { sizes: number[] }): Promise<string[]> {
+export async function runFanoutBench(options: { sizes: number[]; messages?: number }): Promise<string[]> {
+  const messages = options.messages ?? DEFAULT_MESSAGES;
   const bench = await startBenchPanel();
   const wss = new WebSocketServer({ port: 0, host: "127.0.0.1" });
   await new Promise((resolve) => wss.once("listening", resolve));
@@ -42,8 +44,8 @@ export async function runFanoutBench(options: { sizes: number[] }): Promise<stri
   try {
     const cookie = await bench.user(["viewer"]);
     for (const size of options.sizes) {
-      const socketIo = await clients("socketio", bench.url, size, cookie, (payload) => bench.panel.services.events.emit("env:bench", "metrics", payload));
-      const ws = await clients("ws", wsUrl, size, cookie, (payload) => {
+      const socketIo = await clients("socketio", bench.url, size, messages, cookie, (payload) => bench.panel.services.events.emit("env:bench", "metrics", payload));
+      const ws = await clients("ws", wsUrl, size, messages, cookie, (payload) => {
         const data = JSON.stringify(payload);
         for (const client of wss.clients) client.send(data);
       });

@@ -3,7 +3,7 @@
  * Targets are checked by reading the figures, never by timed assertions in the test suite.
  *
  *   rollback [--runs 20]           gate breach → 100% on the live slot (goal p95 ≤ 2000 ms)
- *   fanout [--sizes 200,1000]      metrics event → 200 / 1000 Socket.io clients (goal p95 < 50 ms at 1000)
+ *   fanout [--sizes 200,1000] [--messages 30]  metrics event → 200 / 1000 Socket.io clients (goal p95 < 50 ms at 1000)
  *   proxy [--seconds 20]           latency through the local proxy vs direct at 500 req/s (goal p99 overhead < 2 ms)
  *   audit [--events 1000000]       audit log on PostgreSQL (TEST_DATABASE_URL): filtered query p95 (goal < 100 ms), export rows/s (goal ≥ 50,000) with flat RSS
  *   all                            every benchmark above, one after the other
@@ -20,7 +20,7 @@ function option(args: string[], name: string, fallback: string): string {
 
 const BENCHES: Record<string, (args: string[]) => Promise<string | string[]>> = {
   rollback: (args) => runRollbackBench({ runs: Number(option(args, "runs", "20")) }),
-  fanout: (args) => runFanoutBench({ sizes: option(args, "sizes", "200,1000").split(",").map(Number) }),
+  fanout: (args) => runFanoutBench({ sizes: option(args, "sizes", "200,1000").split(",").map(Number), messages: Number(option(args, "messages", "30")) }),
   proxy: (args) => runProxyBench({ seconds: Number(option(args, "seconds", "20")) }),
   audit: (args) => runAuditBench({ events: Number(option(args, "events", "1000000")), queries: Number(option(args, "queries", "60")), verify: args.includes("--verify") }),
 };

@@ -11,7 +11,10 @@ test.describe.configure({ mode: "serial" });
 const FAST = {
   steps: [10, 100],
   bakeSeconds: 2,
-  gates: { maxErrorRateIncreasePp: 0.1, maxErrorRatePercent: 0.5, maxP95Ms: 1000, minRequests: 3 },
+  // The latency gate is loose here: the local target's proxy shares the panel's event loop with the
+  // pages this suite renders in parallel browsers, so p95 can pass 1 s on a busy 2-core machine. The
+  // latency gate is proven by the integration tests (a slow release rolled back); these specs judge errors.
+  gates: { maxErrorRateIncreasePp: 0.1, maxErrorRatePercent: 0.5, maxP95Ms: 5000, minRequests: 3 },
   validationSeconds: 1,
   scaleDownDelaySeconds: 600,
   greenReadyTimeoutSeconds: 60,

@@ -145,6 +145,17 @@ describe("a bad release", () => {
     expect({ blue: proxy.blueWeight, green: proxy.greenWeight }).toEqual({ [d.fromSlot]: 100, [d.targetSlot]: 0 });
   });
 
+  it("that is slow (800 ms per request) is rolled back by the p95 latency gate at its first step", async () => {
+    const id = await deploy(await release("1.3.0-slow", { latencyMs: 800 }), "development");
+    const d = await until(id, ["succeeded", "rolled_back", "failed"]);
+    expect(d.status).toBe("rolled_back");
+    expect(d.rollbackReason).toMatchObject({ kind: "gate", gate: "latency_p95", threshold: 500, weight: 10 });
+    expect((d.rollbackReason as { observed: number }).observed).toBeGreaterThanOrEqual(800);
+    const restored = d.events.find((e) => e.kind === "traffic_restored")!;
+    expect(restored.data?.weights).toEqual({ [d.fromSlot]: 100, [d.targetSlot]: 0 });
+    expectGaplessTimeline(d);
+  });
+
   it("that fails its smoke tests never gets traffic", async () => {
     await ok(trpcMutation(t.url, "environments.updatePolicy", { environmentId: envs.staging, policy: { ...FAST, smokeTests: [{ kind: "http", name: "Teapot", method: "GET", path: "/api/v1/version", expectStatus: 418, maxStatus: 399, maxLatencyMs: 2000 }] } }, rm.cookie));
     const releaseId = (await t.prisma.release.findFirstOrThrow({ where: { version: "1.0.0" } })).id;

@@ -26,7 +26,7 @@ describe.concurrent("npm run bench", () => {
   it.for<[string, string[], RegExp]>([
     ["rollback", ["rollback", "--runs", "1"], new RegExp(`^BENCH rollback runs=1${figures("p50_ms", "p95_ms", "max_ms")}`, "m")],
     ["proxy", ["proxy", "--seconds", "1"], new RegExp(`^BENCH proxy rps=500${figures("p50_ms", "p99_ms", "direct_p50_ms", "direct_p99_ms", "overhead_p99_ms")}.* errors=0`, "m")],
-    ["fanout", ["fanout", "--sizes", "5"], new RegExp(`^BENCH fanout clients=5${figures("p50_ms", "p95_ms", "ws_p95_ms")}`, "m")],
+    ["fanout", ["fanout", "--sizes", "5", "--messages", "5"], new RegExp(`^BENCH fanout clients=5${figures("p50_ms", "p95_ms", "ws_p95_ms")}`, "m")],
   ])("%s prints its line", async ([, args, line], { expect }) => {
     const result = await bench(args);
     expect(result.stderr).not.toMatch(/Error/);
