@@ -23,7 +23,7 @@ import { configureEcsTarget, ecsDeploymentPlan, ecsScaling, ecsTargetConfig, ver
 import { createEcsClients } from "../../server/targets/ecs/clients.ts";
 import { RELEASE_ID_TAG, validateEcsConfig } from "../../server/targets/ecs/config.ts";
 import { EcsTarget } from "../../server/targets/ecs/ecs-target.ts";
-import { FakeAws, sampleTaskDefinition } from "../../server/targets/ecs/fake-aws.ts";
+import { FakeAws, sampleTaskDefinition } from "../helpers/fake-aws.ts";
 import type { LocalTarget } from "../../server/targets/local/local-target.ts";
 import { createTargetRegistry } from "../../server/targets/registry.ts";
 import pino from "pino";

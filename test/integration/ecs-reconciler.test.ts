@@ -9,17 +9,8 @@
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
-import { DescribeServicesCommand, DescribeTaskDefinitionCommand, RegisterTaskDefinitionCommand, UpdateServiceCommand, type RegisterTaskDefinitionCommandInput } from "@aws-sdk/client-ecs";
-import {
-  DescribeListenersCommand,
-  DescribeRulesCommand,
-  DescribeTargetHealthCommand,
-  ModifyListenerCommand,
-  ModifyRuleCommand,
-  type ModifyListenerCommandInput,
-} from "@aws-sdk/client-elastic-load-balancing-v2";
-import { mockClient } from "aws-sdk-client-mock";
+import type { RegisterTaskDefinitionCommandInput } from "@aws-sdk/client-ecs";
+import type { ModifyListenerCommandInput } from "@aws-sdk/client-elastic-load-balancing-v2";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { systemActor } from "../../server/audit/actor.ts";
@@ -32,7 +23,7 @@ import { Reconciler } from "../../server/releases/reconciler.ts";
 import { createEcsClients } from "../../server/targets/ecs/clients.ts";
 import { RELEASE_ID_TAG, validateEcsConfig } from "../../server/targets/ecs/config.ts";
 import { EcsTarget } from "../../server/targets/ecs/ecs-target.ts";
-import { FakeAws, sampleTaskDefinition } from "../../server/targets/ecs/fake-aws.ts";
+import { FakeAws, mockAws, sampleTaskDefinition } from "../helpers/fake-aws.ts";
 import type { LocalTarget } from "../../server/targets/local/local-target.ts";
 import { createTargetRegistry } from "../../server/targets/registry.ts";
 import { openTestDatabase, type TestDatabase } from "../helpers/database.ts";
@@ -92,19 +83,7 @@ beforeAll(async () => {
   // AWS, in memory, behind the mocked clients.
   fake = new FakeAws(config, clock);
   const clients = createEcsClients({ region: config.region, retry: config.retry });
-  const ecs = mockClient(clients.ecs);
-  const elb = mockClient(clients.elb);
-  const cw = mockClient(clients.cloudwatch);
-  ecs.on(DescribeServicesCommand).callsFake(fake.describeServices);
-  ecs.on(DescribeTaskDefinitionCommand).callsFake(fake.describeTaskDefinition);
-  ecs.on(RegisterTaskDefinitionCommand).callsFake(fake.registerTaskDefinition);
-  ecs.on(UpdateServiceCommand).callsFake(fake.updateService);
-  elb.on(DescribeListenersCommand).callsFake(fake.describeListeners);
-  elb.on(DescribeRulesCommand).callsFake(fake.describeRules);
-  elb.on(ModifyListenerCommand).callsFake(fake.modifyListener);
-  elb.on(ModifyRuleCommand).callsFake(fake.modifyRule);
-  elb.on(DescribeTargetHealthCommand).callsFake(fake.describeTargetHealth);
-  cw.on(GetMetricDataCommand).callsFake(fake.getMetricData);
+  mockAws(fake, clients);
 
   db = await openTestDatabase();
   const prisma = db.prisma;

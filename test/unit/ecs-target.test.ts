@@ -21,7 +21,7 @@ import {
   ModifyRuleCommand,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
-import { mockClient, type AwsClientStub } from "aws-sdk-client-mock";
+import type { AwsClientStub } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import { evaluateGates } from "../../server/releases/gates.ts";
 import { decide, type DeploymentSnapshot } from "../../server/releases/plan.ts";
@@ -30,7 +30,7 @@ import type { EnvironmentRef, Observed, Weights } from "../../server/targets/dri
 import { createEcsClients, type EcsClients } from "../../server/targets/ecs/clients.ts";
 import { RELEASE_ID_TAG, validateEcsConfig, type EcsConfig } from "../../server/targets/ecs/config.ts";
 import { EcsTarget } from "../../server/targets/ecs/ecs-target.ts";
-import { FakeAws, sampleTaskDefinition } from "../../server/targets/ecs/fake-aws.ts";
+import { FakeAws, mockAws, sampleTaskDefinition } from "../helpers/fake-aws.ts";
 import { planEcsDeployment } from "../../server/targets/ecs/plan.ts";
 import { verifyEcsConfigAgainstAws } from "../../server/targets/ecs/verify.ts";
 
@@ -72,20 +72,8 @@ function harness(overrides: Record<string, unknown> = {}): Harness {
   if (!result.ok) throw new Error(result.error);
   const config = result.config;
   const clients = createEcsClients({ region: config.region, retry: config.retry });
-  const ecs = mockClient(clients.ecs);
-  const elb = mockClient(clients.elb);
-  const cw = mockClient(clients.cloudwatch);
   const fake = new FakeAws(config, () => NOW);
-  ecs.on(DescribeServicesCommand).callsFake(fake.describeServices);
-  ecs.on(DescribeTaskDefinitionCommand).callsFake(fake.describeTaskDefinition);
-  ecs.on(RegisterTaskDefinitionCommand).callsFake(fake.registerTaskDefinition);
-  ecs.on(UpdateServiceCommand).callsFake(fake.updateService);
-  elb.on(DescribeListenersCommand).callsFake(fake.describeListeners);
-  elb.on(DescribeRulesCommand).callsFake(fake.describeRules);
-  elb.on(ModifyListenerCommand).callsFake(fake.modifyListener);
-  elb.on(ModifyRuleCommand).callsFake(fake.modifyRule);
-  elb.on(DescribeTargetHealthCommand).callsFake(fake.describeTargetHealth);
-  cw.on(GetMetricDataCommand).callsFake(fake.getMetricData);
+  const { ecs, elb, cw } = mockAws(fake, clients);
   const target = new EcsTarget({ clients: () => clients, now: () => NOW });
   const env: EnvironmentRef = { id: "env-1", serviceSlug: "checkout", name: "production", target: "ecs", targetConfig: raw };
   const WRITE = ["ecs:RegisterTaskDefinition", "ecs:UpdateService", "elasticloadbalancing:ModifyListener", "elasticloadbalancing:ModifyRule"];

@@ -2,9 +2,14 @@
  * An in-memory stand-in for the slice of ECS, ELBv2 and CloudWatch the ECS target uses: two services
  * whose tasks start, become healthy (or not) and stop over a few observations, a listener whose
  * forward action holds the weights, and load-balancer metrics derived from those weights and from
- * how each image behaves. Tests wire its handlers behind aws-sdk-client-mock (no network, no AWS);
- * it has no dependency on the mock library itself.
+ * how each image behaves. `mockAws` puts it behind the SDK clients with aws-sdk-client-mock (no
+ * network, no AWS).
  */
+import { CloudWatchClient, GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
+import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ECSClient, RegisterTaskDefinitionCommand, UpdateServiceCommand } from "@aws-sdk/client-ecs";
+import { DescribeListenersCommand, DescribeRulesCommand, DescribeTargetHealthCommand, ElasticLoadBalancingV2Client, ModifyListenerCommand, ModifyRuleCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
+import { mockClient, type AwsClientStub } from "aws-sdk-client-mock";
+import type { EcsClients } from "../../server/targets/ecs/clients.ts";
 import type {
   ContainerDefinition,
   DescribeServicesCommandInput,
@@ -33,9 +38,9 @@ import type {
   ModifyRuleCommandOutput,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import type { GetMetricDataCommandInput, GetMetricDataCommandOutput } from "@aws-sdk/client-cloudwatch";
-import { SLOTS, type Slot } from "../driver.ts";
-import type { EcsConfig } from "./config.ts";
-import { forwardTargets } from "./route.ts";
+import { SLOTS, type Slot } from "../../server/targets/driver.ts";
+import type { EcsConfig } from "../../server/targets/ecs/config.ts";
+import { forwardTargets } from "../../server/targets/ecs/route.ts";
 
 export interface ImageBehaviour {
   /** Share of requests answered 5xx, 0..1. */
@@ -387,4 +392,22 @@ export function sampleTaskDefinition(family: string, image: string, containerNam
     registeredAt: new Date("2026-01-01T00:00:00Z"),
     registeredBy: "arn:aws:sts::123456789012:assumed-role/terraform/ci",
   };
+}
+
+/** The SDK clients answered by `fake` through aws-sdk-client-mock: every call the ECS target makes. */
+export function mockAws(fake: FakeAws, clients: EcsClients): { ecs: AwsClientStub<ECSClient>; elb: AwsClientStub<ElasticLoadBalancingV2Client>; cw: AwsClientStub<CloudWatchClient> } {
+  const ecs = mockClient(clients.ecs);
+  const elb = mockClient(clients.elb);
+  const cw = mockClient(clients.cloudwatch);
+  ecs.on(DescribeServicesCommand).callsFake(fake.describeServices);
+  ecs.on(DescribeTaskDefinitionCommand).callsFake(fake.describeTaskDefinition);
+  ecs.on(RegisterTaskDefinitionCommand).callsFake(fake.registerTaskDefinition);
+  ecs.on(UpdateServiceCommand).callsFake(fake.updateService);
+  elb.on(DescribeListenersCommand).callsFake(fake.describeListeners);
+  elb.on(DescribeRulesCommand).callsFake(fake.describeRules);
+  elb.on(ModifyListenerCommand).callsFake(fake.modifyListener);
+  elb.on(ModifyRuleCommand).callsFake(fake.modifyRule);
+  elb.on(DescribeTargetHealthCommand).callsFake(fake.describeTargetHealth);
+  cw.on(GetMetricDataCommand).callsFake(fake.getMetricData);
+  return { ecs, elb, cw };
 }
