@@ -21,10 +21,17 @@ export default defineConfig({
   testDir: "e2e",
   timeout: 90_000,
   expect: { timeout: 15_000 },
-  // Spec files run two at a time against the one panel (each builds its own service and data);
-  // tests inside a file run in order.
+  // Two spec files at a time against the one panel; tests inside a file run in order. Governance
+  // and maintenance touch shared state (notifications to the CTO, global window rules), so the
+  // maintenance specs wait for governance's; the others build their own service and data (the
+  // audit spec runs its own panel) and run beside them.
   fullyParallel: false,
   workers: 2,
+  projects: [
+    { name: "governance", testMatch: "governance.spec.ts" },
+    { name: "maintenance", testMatch: "maintenance.spec.ts", dependencies: ["governance"] },
+    { name: "independent", testMatch: ["auth.spec.ts", "audit.spec.ts", "releases.spec.ts"] },
+  ],
   retries: 0,
   reporter: [["list"]],
   globalSetup: "./e2e/global-setup.ts",

@@ -28,7 +28,9 @@ export default defineConfig({
     // The unit and integration tiers share a worker's module graph across files (isolate: false):
     // loading the server and Prisma once per worker rather than once per file takes ~80 s off the
     // run. Every integration file starts and closes its own panel and database, and no test mocks
-    // modules or globals, so files do not see each other. The process tier stays isolated.
+    // modules or globals. What does carry over is process.env: each panel start sets NODE_ENV and
+    // NEXTAUTH_URL again (the last one wins, which is always the running file's), and the one test
+    // that edits other variables restores them. The process tier stays isolated.
     maxWorkers: 2,
     fileParallelism: true,
     projects: [

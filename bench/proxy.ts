@@ -30,7 +30,8 @@ function load(url: string, seconds: number): Promise<{ latencies: number[]; erro
   const child = spawn(process.execPath, ["--import", "tsx", path.join(__dirname, "load-client.ts"), url, String(RATE), String(seconds)], { stdio: ["ignore", "pipe", "inherit"] });
   let out = "";
   child.stdout!.on("data", (chunk) => (out += String(chunk)));
-  return new Promise((resolve) => child.on("exit", () => resolve(JSON.parse(out.trim().split("\n").pop()!))));
+  // "close", not "exit": the result line must have been read.
+  return new Promise((resolve) => child.on("close", () => resolve(JSON.parse(out.trim().split("\n").pop()!))));
 }
 
 export async function runProxyBench(options: { seconds: number }): Promise<string> {

@@ -214,7 +214,6 @@ interface PageRow extends Omit<AuditEventView, "seq" | "at" | "before" | "after"
   after: string | null;
 }
 
-/** The columns as text, so that both drivers hand back the same thing (times in UTC, exact JSON). */
 /** A row as EVENT_COLUMNS reads it: every column as text (or null), JSON columns as JSON text. */
 export interface EventTextRow {
   seq: string;
@@ -237,6 +236,7 @@ export interface EventTextRow {
   hash: string;
 }
 
+/** The columns as text, so that both drivers hand back the same thing (times in UTC, exact JSON). */
 export const EVENT_COLUMNS = Prisma.sql`"seq"::text AS "seq", to_char("at", 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "at", "actorId", "actorEmail",
   array_to_json("actorRoles")::text AS "actorRoles", "action", "entityType", "entityId", "serviceId", "environmentId",
   "before"::text AS "before", "after"::text AS "after", "ip", "traceId", "prevHash", "hash"`;

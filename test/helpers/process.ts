@@ -41,10 +41,18 @@ export function spawnPanel(env: Record<string, string>, script = "server/main.ts
   let err = "";
   child.stdout!.on("data", (chunk) => (out += String(chunk)));
   child.stderr!.on("data", (chunk) => (err += String(chunk)));
+  // "exit" can come before the last output is read; wait for both streams to end too, but not for
+  // long: slot processes that outlive a killed panel may hold its pipes open.
+  const streamsEnded = Promise.all([child.stdout!, child.stderr!].map((stream) => new Promise((done) => stream.once("end", done))));
   const exited = new Promise<number | string>((resolve) =>
     child.on("exit", (code, signal) => {
       running.delete(child);
-      resolve(code ?? signal ?? "unknown");
+      const result = code ?? signal ?? "unknown";
+      const cap = setTimeout(() => resolve(result), 1000);
+      void streamsEnded.then(() => {
+        clearTimeout(cap);
+        resolve(result);
+      });
     }),
   );
   const handle: PanelProcess = {

@@ -63,6 +63,11 @@ async function signInWithSso(user: OidcUser, options: { tamper?: (callback: URL)
   );
   const authorize = new URL(((await start.json()) as { url: string }).url);
   expect(authorize.origin).toBe(issuer.url);
+  // The code flow with PKCE (S256) and state, as the README promises.
+  expect(authorize.searchParams.get("response_type")).toBe("code");
+  expect(authorize.searchParams.get("code_challenge_method")).toBe("S256");
+  expect(authorize.searchParams.get("code_challenge")).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  expect(authorize.searchParams.get("state")).toBeTruthy();
   // The provider's answer: back to the panel with a code.
   const atIssuer = await fetch(authorize, { redirect: "manual" });
   expect(atIssuer.status).toBe(302);

@@ -5,18 +5,31 @@
  * benchmark that rots when the product changes under it (it happened: production deployments began
  * to need approvals, and the rollback benchmark stopped at its first deployment).
  */
-import { spawn } from "node:child_process";
-import { describe, expect, it } from "vitest";
+import { spawn, type ChildProcess } from "node:child_process";
+import { afterAll, describe, expect, it } from "vitest";
 import { testEnvironment } from "../../server/config.ts";
 import { ROOT } from "../helpers/process.ts";
 
+const running = new Set<ChildProcess>();
+afterAll(() => {
+  // A benchmark cut off by a timeout takes its panel and processes with it.
+  for (const child of running) child.kill("SIGKILL");
+});
+
 function bench(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, ["--import", "tsx", "bench/run.ts", ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  running.add(child);
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (chunk) => (stdout += String(chunk)));
   child.stderr.on("data", (chunk) => (stderr += String(chunk)));
-  return new Promise((resolve) => child.on("exit", (code) => resolve({ code, stdout, stderr })));
+  // "close", not "exit": the BENCH line must have been read.
+  return new Promise((resolve) =>
+    child.on("close", (code) => {
+      running.delete(child);
+      resolve({ code, stdout, stderr });
+    }),
+  );
 }
 
 const number = String.raw`-?\d+(\.\d+)?`;

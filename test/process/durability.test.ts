@@ -177,7 +177,7 @@ describe("SIGKILL of the panel", () => {
     expectSound(d);
     expect(d.events.filter((e) => e.kind === "step").map((e) => e.data?.stepIndex)).toEqual([0, 1, 2]);
     await expectNoStrayProcesses();
-  });
+  }, 240_000);
 
   it("mid-rollback: traffic ends on the live slot and the deployment is rolled back", async () => {
     const id = await deploy("3.0.0");
