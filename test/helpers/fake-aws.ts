@@ -42,6 +42,13 @@ import { SLOTS, type Slot } from "../../server/targets/driver.ts";
 import type { EcsConfig } from "../../server/targets/ecs/config.ts";
 import { forwardTargets } from "../../server/targets/ecs/route.ts";
 
+
+/** The sample account's listener, listener rule and target groups (checkout on the shop ALB). */
+export const LISTENER = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/shop-alb/50dc6c495c0c9188/f2f7dc8efc522ab2";
+export const RULE = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener-rule/app/shop-alb/50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee";
+export const TG_BLUE = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/checkout-blue/73e2d6bc24d8a067";
+export const TG_GREEN = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/checkout-green/2453ed029918f21f";
+
 export interface ImageBehaviour {
   /** Share of requests answered 5xx, 0..1. */
   errorRate: number;

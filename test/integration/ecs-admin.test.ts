@@ -23,15 +23,12 @@ import { configureEcsTarget, ecsDeploymentPlan, ecsScaling, ecsTargetConfig, ver
 import { createEcsClients } from "../../server/targets/ecs/clients.ts";
 import { RELEASE_ID_TAG, validateEcsConfig } from "../../server/targets/ecs/config.ts";
 import { EcsTarget } from "../../server/targets/ecs/ecs-target.ts";
-import { FakeAws, sampleTaskDefinition } from "../helpers/fake-aws.ts";
+import { FakeAws, sampleTaskDefinition, LISTENER, TG_BLUE, TG_GREEN } from "../helpers/fake-aws.ts";
 import type { LocalTarget } from "../../server/targets/local/local-target.ts";
 import { createTargetRegistry } from "../../server/targets/registry.ts";
 import pino from "pino";
 import { openTestDatabase, type TestDatabase } from "../helpers/database.ts";
 
-const LISTENER = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/shop-alb/50dc6c495c0c9188/f2f7dc8efc522ab2";
-const TG_BLUE = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/checkout-blue/73e2d6bc24d8a067";
-const TG_GREEN = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/checkout-green/2453ed029918f21f";
 const CONFIG = {
   region: "eu-west-1",
   cluster: "arn:aws:ecs:eu-west-1:123456789012:cluster/shop",

@@ -23,7 +23,7 @@ import { Reconciler } from "../../server/releases/reconciler.ts";
 import { createEcsClients } from "../../server/targets/ecs/clients.ts";
 import { RELEASE_ID_TAG, validateEcsConfig } from "../../server/targets/ecs/config.ts";
 import { EcsTarget } from "../../server/targets/ecs/ecs-target.ts";
-import { FakeAws, mockAws, sampleTaskDefinition } from "../helpers/fake-aws.ts";
+import { FakeAws, mockAws, sampleTaskDefinition, LISTENER, TG_BLUE, TG_GREEN } from "../helpers/fake-aws.ts";
 import type { LocalTarget } from "../../server/targets/local/local-target.ts";
 import { createTargetRegistry } from "../../server/targets/registry.ts";
 import { openTestDatabase, type TestDatabase } from "../helpers/database.ts";
@@ -33,9 +33,6 @@ const SPEED = 240;
 const t0 = Date.now();
 const clock = () => new Date(t0 + (Date.now() - t0) * SPEED);
 
-const LISTENER = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/shop-alb/50dc6c495c0c9188/f2f7dc8efc522ab2";
-const TG_BLUE = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/checkout-blue/73e2d6bc24d8a067";
-const TG_GREEN = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/checkout-green/2453ed029918f21f";
 const IMAGE = (v: string) => `123456789012.dkr.ecr.eu-west-1.amazonaws.com/checkout:${v}`;
 
 const POLICY: Policy = {

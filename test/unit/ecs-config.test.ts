@@ -9,11 +9,8 @@ import { EXAMPLE_ECS_CONFIG, validateEcsConfig, type EcsConfigInput } from "../.
 import { createTargetRegistry } from "../../server/targets/registry.ts";
 import type { LocalTarget } from "../../server/targets/local/local-target.ts";
 import type { PrismaClient } from "../../server/db/generated/client.ts";
+import { LISTENER, RULE, TG_BLUE, TG_GREEN } from "../helpers/fake-aws.ts";
 
-const LISTENER = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/shop-alb/50dc6c495c0c9188/f2f7dc8efc522ab2";
-const RULE = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener-rule/app/shop-alb/50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee";
-const TG_BLUE = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/checkout-blue/73e2d6bc24d8a067";
-const TG_GREEN = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/checkout-green/2453ed029918f21f";
 
 const valid = (): Record<string, unknown> => ({
   region: "eu-west-1",

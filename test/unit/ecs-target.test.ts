@@ -30,15 +30,11 @@ import type { EnvironmentRef, Observed, Weights } from "../../server/targets/dri
 import { createEcsClients, type EcsClients } from "../../server/targets/ecs/clients.ts";
 import { RELEASE_ID_TAG, validateEcsConfig, type EcsConfig } from "../../server/targets/ecs/config.ts";
 import { EcsTarget } from "../../server/targets/ecs/ecs-target.ts";
-import { FakeAws, mockAws, sampleTaskDefinition } from "../helpers/fake-aws.ts";
+import { FakeAws, mockAws, sampleTaskDefinition, LISTENER, RULE, TG_BLUE, TG_GREEN } from "../helpers/fake-aws.ts";
 import { planEcsDeployment } from "../../server/targets/ecs/plan.ts";
 import { verifyEcsConfigAgainstAws } from "../../server/targets/ecs/verify.ts";
 
-const LISTENER = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/shop-alb/50dc6c495c0c9188/f2f7dc8efc522ab2";
 const TEST_LISTENER = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/shop-alb/50dc6c495c0c9188/0467ef3c8400ae65";
-const RULE = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener-rule/app/shop-alb/50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee";
-const TG_BLUE = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/checkout-blue/73e2d6bc24d8a067";
-const TG_GREEN = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/checkout-green/2453ed029918f21f";
 const NOW = new Date("2026-11-24T12:05:10Z");
 
 const R1 = { id: "11111111-1111-4111-8111-111111111111", version: "1.0.0", artifact: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/checkout:1.0.0", settings: {} };
