@@ -30,7 +30,20 @@ export default defineConfig({
   projects: [
     { name: "governance", testMatch: "governance.spec.ts" },
     { name: "maintenance", testMatch: "maintenance.spec.ts", dependencies: ["governance"] },
-    { name: "independent", testMatch: ["auth.spec.ts", "audit.spec.ts", "releases.spec.ts"] },
+    { name: "scheduling", testMatch: "scheduling.spec.ts", dependencies: ["maintenance"] },
+    {
+      name: "independent",
+      testMatch: [
+        "auth.spec.ts",
+        "cockpit-overview.spec.ts",
+        "audit.spec.ts",
+        "releases.spec.ts",
+        "http-robustness.spec.ts",
+        "pipelines.spec.ts",
+        "prometheus.spec.ts",
+        "deployment-page.spec.ts",
+      ],
+    },
   ],
   retries: 0,
   reporter: [["list"]],

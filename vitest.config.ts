@@ -1,9 +1,11 @@
 /**
  * Test tiers: `unit` (pure rules), `pglite` (integration on the embedded database, in-process),
- * `postgres` (the same integration suites plus multi-connection tests, on TEST_DATABASE_URL) and
- * `redis` (two panel instances fanning out over TEST_REDIS_URL). A tier whose variable is unset is
- * left out with one "skipped because …" line.
+ * `postgres` (the same integration suites plus multi-connection tests, on TEST_DATABASE_URL),
+ * `redis` (two panel instances fanning out over TEST_REDIS_URL) and `prometheus` (gates judged by a real
+ * Prometheus server, when its binary is installed). A tier that cannot run is left out with one
+ * "skipped because …" line.
  */
+import fs from "node:fs";
 import { defineConfig } from "vitest/config";
 import { testEnvironment } from "./server/config";
 
@@ -13,10 +15,16 @@ const env = testEnvironment();
 /** Integration suites that test processes, proxies and HTTP rather than SQL. */
 const DATABASE_AGNOSTIC = [
   "test/integration/local-target.test.ts",
+  "test/integration/data-plane-held-up.test.ts",
   "test/integration/alerts-hooks.test.ts",
   "test/integration/ecs-reconciler.test.ts",
+  "test/integration/ecs-pass-deadline.test.ts",
   "test/integration/http-surface.test.ts",
   "test/integration/oidc.test.ts",
+  "test/integration/cli.test.ts",
+  "test/integration/pipeline-tokens-migration.test.ts",
+  // 10,000 calls: once is enough, and twice would cost the suite a minute and a half.
+  "test/integration/fuzz.test.ts",
 ];
 
 export default defineConfig({
@@ -35,9 +43,20 @@ export default defineConfig({
     fileParallelism: true,
     projects: [
       { extends: true, test: { name: "unit", include: ["test/unit/**/*.test.ts"], isolate: false } },
-      { extends: true, test: { name: "pglite", include: ["test/integration/**/*.test.ts"], provide: { backend: "pglite" }, isolate: false } },
+      {
+        extends: true,
+        test: {
+          name: "pglite",
+          include: ["test/integration/**/*.test.ts"],
+          provide: { backend: "pglite" },
+          isolate: false,
+        },
+      },
       // The panel as a real child process: start-up, shutdown, restarts.
-      { extends: true, test: { name: "process", include: ["test/process/**/*.test.ts"], provide: { backend: "pglite" } } },
+      {
+        extends: true,
+        test: { name: "process", include: ["test/process/**/*.test.ts"], provide: { backend: "pglite" } },
+      },
       ...(env.databaseUrl
         ? [
             {
@@ -54,7 +73,26 @@ export default defineConfig({
           ]
         : []),
       ...(env.databaseUrl && env.redisUrl
-        ? [{ extends: true as const, test: { name: "redis", include: ["test/redis/**/*.test.ts"], provide: { backend: "postgres" as const } } }]
+        ? [
+            {
+              extends: true as const,
+              test: { name: "redis", include: ["test/redis/**/*.test.ts"], provide: { backend: "postgres" as const } },
+            },
+          ]
+        : []),
+      // A real Prometheus server (one per test file) scraping the demo service of a local-target environment.
+      ...(fs.existsSync(env.prometheusPath)
+        ? [
+            {
+              extends: true as const,
+              test: {
+                name: "prometheus",
+                include: ["test/prometheus/**/*.test.ts"],
+                provide: { backend: "pglite" as const },
+                isolate: false,
+              },
+            },
+          ]
         : []),
     ],
   },

@@ -17,11 +17,13 @@
 import { createHash, randomBytes } from "node:crypto";
 import { Writable } from "node:stream";
 import pg from "pg";
+import { prng } from "../test/helpers/prng.ts";
 import { GENESIS_HASH, hashEvent, type ChainedFields } from "../server/audit/chain.ts";
 import { streamAuditExport } from "../server/audit/export.ts";
 import { auditPageInput, listAuditEvents, sessionReader, type AuditFilter } from "../server/audit/query.ts";
 import { verifyAuditChain } from "../server/audit/verify.ts";
 import { testEnvironment } from "../server/config.ts";
+import { adminQuery } from "./scratch-database.ts";
 import type { PrismaClient } from "../server/db/generated/client.ts";
 import { migrateDatabase, openDatabase } from "../server/db/open.ts";
 import { benchLine, percentile } from "./stats.ts";
@@ -41,18 +43,6 @@ export interface AuditBenchOptions {
 
 // ─── Synthetic data ─────────────────────────────────────────────────────────────────────────────
 
-/** A small deterministic PRNG (mulberry32), so every run seeds the same log. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** A UUID-shaped id derived from a label, stable across runs. */
 function stableId(label: string): string {
   const h = createHash("sha256").update(label).digest("hex");
@@ -68,9 +58,24 @@ export function syntheticWorld(): SyntheticWorld {
   const envNames = ["development", "staging", "production"];
   const services = Array.from({ length: 20 }, (_, i) => {
     const name = `service-${String(i + 1).padStart(2, "0")}`;
-    return { id: stableId(`service:${name}`), name, environments: envNames.map((env) => ({ id: stableId(`env:${name}:${env}`), name: env })) };
+    return {
+      id: stableId(`service:${name}`),
+      name,
+      environments: envNames.map((env) => ({ id: stableId(`env:${name}:${env}`), name: env })),
+    };
   });
-  const roleSets = [["release_manager"], ["approver"], ["release_manager", "approver"], ["oncall"], ["viewer"], ["auditor"], ["admin"], ["cto"], ["security_reviewer"], ["business_stakeholder"]];
+  const roleSets = [
+    ["release_manager"],
+    ["approver"],
+    ["release_manager", "approver"],
+    ["oncall"],
+    ["viewer"],
+    ["auditor"],
+    ["admin"],
+    ["cto"],
+    ["security_reviewer"],
+    ["business_stakeholder"],
+  ];
   const actors = Array.from({ length: 50 }, (_, i) => {
     const n = String(i + 1).padStart(2, "0");
     return { id: stableId(`user:${n}`), email: `person${n}@example.test`, roles: roleSets[i % roleSets.length]! };
@@ -113,7 +118,15 @@ const ACTIONS: { action: string; weight: number; entityType: string; scope: Scop
 ];
 export const SYNTHETIC_ACTIONS = ACTIONS.map((a) => a.action);
 
-const STATUSES = ["preparing", "deploying_green", "smoke_testing", "shifting", "validating", "succeeded", "rolled_back"];
+const STATUSES = [
+  "preparing",
+  "deploying_green",
+  "smoke_testing",
+  "shifting",
+  "validating",
+  "succeeded",
+  "rolled_back",
+];
 const TWO_YEARS_MS = 730 * 24 * 3600 * 1000;
 
 /**
@@ -139,23 +152,56 @@ export function* syntheticChain(
     const kind = ACTIONS.find((a) => (r -= a.weight) < 0) ?? ACTIONS[0]!;
     const service = pick(world.services);
     const env = pick(service.environments);
-    const system = kind.action.startsWith("deployment.step") || kind.action === "deployment.succeeded" || (kind.action === "checklist.evidence_posted" && random() < 0.8);
+    const system =
+      kind.action.startsWith("deployment.step") ||
+      kind.action === "deployment.succeeded" ||
+      (kind.action === "checklist.evidence_posted" && random() < 0.8);
     const actor = system ? null : pick(world.actors);
     const at = Math.max(last, Math.round(from + i * step + (random() - 0.5) * step));
     last = at;
-    const entityId = kind.entityType === "User" && actor ? actor.id : stableId(`${kind.entityType}:${Math.floor(random() * 200_000)}`);
+    const entityId =
+      kind.entityType === "User" && actor ? actor.id : stableId(`${kind.entityType}:${Math.floor(random() * 200_000)}`);
     const version = `${1 + Math.floor(random() * 4)}.${Math.floor(random() * 30)}.${Math.floor(random() * 10)}`;
-    const before = kind.entityType === "Deployment" ? { status: pick(STATUSES), stepIndex: Math.floor(random() * 4) } : kind.action.endsWith("updated") ? { note: `previous value ${hex(6)}` } : null;
+    const before =
+      kind.entityType === "Deployment"
+        ? { status: pick(STATUSES), stepIndex: Math.floor(random() * 4) }
+        : kind.action.endsWith("updated")
+          ? { note: `previous value ${hex(6)}` }
+          : null;
     const after =
       kind.entityType === "Deployment"
-        ? { status: pick(STATUSES), stepIndex: Math.floor(random() * 4), weight: pick([0, 10, 25, 50, 100]), version, release: `${service.name}@${version}` }
+        ? {
+            status: pick(STATUSES),
+            stepIndex: Math.floor(random() * 4),
+            weight: pick([0, 10, 25, 50, 100]),
+            version,
+            release: `${service.name}@${version}`,
+          }
         : kind.entityType === "Approval"
-          ? { role: pick(["approver", "security_reviewer", "business_stakeholder", "cto"]), decision: kind.action.endsWith("rejected") ? "rejected" : "approved", reason: random() < 0.3 ? `Looks good, ticket OPS-${Math.floor(random() * 9000) + 1000}` : null, revision: 1 }
+          ? {
+              role: pick(["approver", "security_reviewer", "business_stakeholder", "cto"]),
+              decision: kind.action.endsWith("rejected") ? "rejected" : "approved",
+              reason: random() < 0.3 ? `Looks good, ticket OPS-${Math.floor(random() * 9000) + 1000}` : null,
+              revision: 1,
+            }
           : kind.entityType === "ChecklistItem"
-            ? { key: pick(["tests", "security-scan", "load-test", "runbook", "rollback-plan"]), done: true, evidence: kind.action.endsWith("posted") ? { status: "passed", url: `https://ci.example.test/build/${Math.floor(random() * 1e6)}` } : null }
+            ? {
+                key: pick(["tests", "security-scan", "load-test", "runbook", "rollback-plan"]),
+                done: true,
+                evidence: kind.action.endsWith("posted")
+                  ? { status: "passed", url: `https://ci.example.test/build/${Math.floor(random() * 1e6)}` }
+                  : null,
+              }
             : kind.action.startsWith("auth.")
-              ? { roles: actor?.roles ?? [], userAgent: pick(["Mozilla/5.0 (X11; Linux x86_64)", "Mozilla/5.0 (Macintosh)", "curl/8.5.0"]) }
-              : { name: `${service.name} ${kind.entityType.toLowerCase()}`, version, ticket: `CHG-${Math.floor(random() * 90000) + 10000}` };
+              ? {
+                  roles: actor?.roles ?? [],
+                  userAgent: pick(["Mozilla/5.0 (X11; Linux x86_64)", "Mozilla/5.0 (Macintosh)", "curl/8.5.0"]),
+                }
+              : {
+                  name: `${service.name} ${kind.entityType.toLowerCase()}`,
+                  version,
+                  ticket: `CHG-${Math.floor(random() * 90000) + 10000}`,
+                };
     const fields: ChainedFields = {
       seq: (options.startSeq ?? 0) + i + 1,
       at: new Date(at),
@@ -200,10 +246,18 @@ export async function seedAuditEvents(
   const client = new pg.Client({ connectionString: url, application_name: "greenlight-bench-seed" });
   await client.connect();
   try {
-    const [head] = (await client.query<{ seq: string; hash: string }>(`SELECT seq::text, hash FROM "AuditChainHead" WHERE id = 1`)).rows;
+    const [head] = (
+      await client.query<{ seq: string; hash: string }>(`SELECT seq::text, hash FROM "AuditChainHead" WHERE id = 1`)
+    ).rows;
     if (!head) throw new Error("The audit chain head is missing: migrations have not been applied");
     const batchSize = options.batch ?? 10_000;
-    const chain = syntheticChain(count, { from: options.from, to: options.to, seed: options.seed, startSeq: Number(head.seq), prevHash: head.hash });
+    const chain = syntheticChain(count, {
+      from: options.from,
+      to: options.to,
+      seed: options.seed,
+      startSeq: Number(head.seq),
+      prevHash: head.hash,
+    });
     let lastSeq = Number(head.seq);
     let lastHash = head.hash;
     let done = 0;
@@ -221,7 +275,24 @@ export async function seedAuditEvents(
       pending = client.query(INSERT_SQL, batch).then(() => options.onProgress?.((done += size)));
     };
     for (const e of chain) {
-      const values = [e.seq, e.at.toISOString(), e.actorId, e.actorEmail, pgTextArray(e.actorRoles), e.action, e.entityType, e.entityId, e.before == null ? null : JSON.stringify(e.before), e.after == null ? null : JSON.stringify(e.after), e.ip, e.traceId, e.serviceId ?? null, e.environmentId ?? null, e.prevHash, e.hash];
+      const values = [
+        e.seq,
+        e.at.toISOString(),
+        e.actorId,
+        e.actorEmail,
+        pgTextArray(e.actorRoles),
+        e.action,
+        e.entityType,
+        e.entityId,
+        e.before == null ? null : JSON.stringify(e.before),
+        e.after == null ? null : JSON.stringify(e.after),
+        e.ip,
+        e.traceId,
+        e.serviceId ?? null,
+        e.environmentId ?? null,
+        e.prevHash,
+        e.hash,
+      ];
       for (let c = 0; c < 16; c++) cols[c]!.push(values[c]);
       lastSeq = e.seq;
       lastHash = e.hash;
@@ -250,16 +321,20 @@ export async function appendSyntheticEvents(
   const newest = await prisma.auditEvent.findUnique({ where: { seq: head.seq }, select: { at: true } });
   const to = options.to ?? new Date();
   const from = options.from ?? newest?.at ?? new Date(to.getTime() - TWO_YEARS_MS);
-  if (newest && from < newest.at) throw new Error(`Synthetic events from ${from.toISOString()} would go back in time: the newest event is from ${newest.at.toISOString()}`);
-  if (to < from) throw new Error(`Synthetic events cannot end (${to.toISOString()}) before they start (${from.toISOString()})`);
+  if (newest && from < newest.at)
+    throw new Error(
+      `Synthetic events from ${from.toISOString()} would go back in time: the newest event is from ${newest.at.toISOString()}`,
+    );
+  if (to < from)
+    throw new Error(`Synthetic events cannot end (${to.toISOString()}) before they start (${from.toISOString()})`);
   const rows = [...syntheticChain(count, { ...options, from, to, startSeq: Number(head.seq), prevHash: head.hash })];
   for (let i = 0; i < rows.length; i += 1000) {
     await prisma.auditEvent.createMany({
       data: rows.slice(i, i + 1000).map((e) => ({
         ...e,
         seq: BigInt(e.seq),
-        before: e.before == null ? undefined : (e.before as object),
-        after: e.after == null ? undefined : (e.after as object),
+        before: e.before == null ? undefined : e.before,
+        after: e.after == null ? undefined : e.after,
         serviceId: e.serviceId ?? null,
         environmentId: e.environmentId ?? null,
       })),
@@ -271,16 +346,6 @@ export async function appendSyntheticEvents(
 }
 
 // ─── The benchmark ──────────────────────────────────────────────────────────────────────────────
-
-async function adminQuery(adminUrl: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl, application_name: "greenlight-bench" });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
 
 /** A Writable that counts what it is given and drains like a client on a fast network would. */
 export class CountingSink extends Writable {
@@ -311,7 +376,10 @@ function scenarios(world: SyntheticWorld, now: number): Scenario[] {
     { name: "last 24 hours", filter: () => ({ from: new Date(now - day) }) },
     { name: "last 7 days, page 2", filter: () => ({ from: new Date(now - 7 * day) }), pages: 2 },
     { name: "a month, up to two years ago", filter: (r) => monthAgo(r, 23) },
-    { name: "a quarter a year ago", filter: () => ({ from: new Date(now - 455 * day), to: new Date(now - 365 * day) }) },
+    {
+      name: "a quarter a year ago",
+      filter: () => ({ from: new Date(now - 455 * day), to: new Date(now - 365 * day) }),
+    },
     { name: "a service", filter: (r) => ({ serviceId: service(r).id }) },
     { name: "a service, page 2", filter: (r) => ({ serviceId: service(r).id }), pages: 2 },
     {
@@ -321,24 +389,68 @@ function scenarios(world: SyntheticWorld, now: number): Scenario[] {
         return { serviceId: s.id, environmentId: pick(r, s.environments).id };
       },
     },
-    { name: "an environment, a month", filter: (r) => ({ environmentId: pick(r, service(r).environments).id, ...monthAgo(r, 23) }) },
+    {
+      name: "an environment, a month",
+      filter: (r) => ({ environmentId: pick(r, service(r).environments).id, ...monthAgo(r, 23) }),
+    },
     { name: "an actor by e-mail", filter: (r) => ({ actor: pick(r, world.actors).email }) },
     { name: "an actor by id, a month", filter: (r) => ({ actor: pick(r, world.actors).id, ...monthAgo(r, 23) }) },
-    { name: "an actor in an environment", filter: (r) => ({ actor: pick(r, world.actors).email, environmentId: pick(r, service(r).environments).id }) },
-    { name: "action prefix", filter: (r) => ({ action: pick(r, ["deployment.", "approval.", "auth.", "checklist.", "emergency.", "user.", "change_request."]) }) },
-    { name: "exact action", filter: (r) => ({ action: pick(r, ["deployment.rolled_back", "approval.rejected", "emergency.authorized", "user.password_reset", "service.created"]) }) },
-    { name: "service and action prefix", filter: (r) => ({ serviceId: service(r).id, action: pick(r, ["deployment.", "approval.", "emergency."]) }) },
-    { name: "text (common word)", filter: (r) => ({ text: pick(r, ["rolled_back", "security-scan", "person07", "curl/"]) }) },
+    {
+      name: "an actor in an environment",
+      filter: (r) => ({ actor: pick(r, world.actors).email, environmentId: pick(r, service(r).environments).id }),
+    },
+    {
+      name: "action prefix",
+      filter: (r) => ({
+        action: pick(r, ["deployment.", "approval.", "auth.", "checklist.", "emergency.", "user.", "change_request."]),
+      }),
+    },
+    {
+      name: "exact action",
+      filter: (r) => ({
+        action: pick(r, [
+          "deployment.rolled_back",
+          "approval.rejected",
+          "emergency.authorized",
+          "user.password_reset",
+          "service.created",
+        ]),
+      }),
+    },
+    {
+      name: "service and action prefix",
+      filter: (r) => ({ serviceId: service(r).id, action: pick(r, ["deployment.", "approval.", "emergency."]) }),
+    },
+    {
+      name: "text (common word)",
+      filter: (r) => ({ text: pick(r, ["rolled_back", "security-scan", "person07", "curl/"]) }),
+    },
     { name: "text in a month", filter: (r) => ({ text: `OPS-${1000 + Math.floor(r() * 9000)}`, ...monthAgo(r, 23) }) },
-    { name: "text in an environment, 90 days", filter: (r) => ({ text: `CHG-${10000 + Math.floor(r() * 90000)}`, environmentId: pick(r, service(r).environments).id, from: new Date(now - 90 * day) }) },
-    { name: "everything combined", filter: (r) => ({ serviceId: service(r).id, actor: pick(r, world.actors).email, action: "deployment.", from: new Date(now - 365 * day) }) },
+    {
+      name: "text in an environment, 90 days",
+      filter: (r) => ({
+        text: `CHG-${10000 + Math.floor(r() * 90000)}`,
+        environmentId: pick(r, service(r).environments).id,
+        from: new Date(now - 90 * day),
+      }),
+    },
+    {
+      name: "everything combined",
+      filter: (r) => ({
+        serviceId: service(r).id,
+        actor: pick(r, world.actors).email,
+        action: "deployment.",
+        from: new Date(now - 365 * day),
+      }),
+    },
   ];
 }
 
 export async function runAuditBench(options: AuditBenchOptions = {}): Promise<string> {
   const events = options.events ?? 1_000_000;
   const queries = options.queries ?? 60;
-  const progress = options.progress === false ? () => {} : (line: string) => process.stderr.write(`[audit bench] ${line}\n`);
+  const progress =
+    options.progress === false ? () => {} : (line: string) => process.stderr.write(`[audit bench] ${line}\n`);
   const adminUrl = options.databaseUrl ?? testEnvironment().databaseUrl;
   if (!adminUrl) {
     throw new Error(
@@ -379,7 +491,9 @@ export async function runAuditBench(options: AuditBenchOptions = {}): Promise<st
       const filter = s.filter(random);
       let cursor: number | undefined;
       for (let page = 1; page < (s.pages ?? 1); page++) {
-        cursor = (await listAuditEvents(db.prisma, auditPageInput.parse({ filter, cursor, limit: 50 }))).nextCursor ?? undefined;
+        cursor =
+          (await listAuditEvents(db.prisma, auditPageInput.parse({ filter, cursor, limit: 50 }))).nextCursor ??
+          undefined;
         if (cursor === undefined) break;
       }
       const started = performance.now();
@@ -395,7 +509,8 @@ export async function runAuditBench(options: AuditBenchOptions = {}): Promise<st
       times.push(ms);
       byScenario.set(s.name, [...(byScenario.get(s.name) ?? []), ms]);
     }
-    for (const [scenario, ms] of byScenario) progress(`${scenario.padEnd(34)} ${ms.map((m) => m.toFixed(1)).join(" / ")} ms`);
+    for (const [scenario, ms] of byScenario)
+      progress(`${scenario.padEnd(34)} ${ms.map((m) => m.toFixed(1)).join(" / ")} ms`);
     // Not in the mix: a word that occurs nowhere, over the whole log, reads every event.
     const unscoped: number[] = [];
     for (let i = 0; i < 2; i++) {
@@ -431,7 +546,9 @@ export async function runAuditBench(options: AuditBenchOptions = {}): Promise<st
       }
       exportSeconds = (performance.now() - started) / 1000;
       peakRss = Math.max(peakRss, process.memoryUsage().rss);
-      progress(`exported ${exported} events (${(sink.bytes / 1e6).toFixed(0)} MB of CSV) in ${exportSeconds.toFixed(1)} s`);
+      progress(
+        `exported ${exported} events (${(sink.bytes / 1e6).toFixed(0)} MB of CSV) in ${exportSeconds.toFixed(1)} s`,
+      );
     } finally {
       await session.close();
     }

@@ -25,7 +25,12 @@ function done(): void {
 async function connectSocketIo(): Promise<void> {
   const sockets: Socket[] = [];
   for (let i = 0; i < count; i++) {
-    const socket = io(url!, { transports: ["websocket"], reconnection: false, forceNew: true, extraHeaders: { Cookie: cookie! } });
+    const socket = io(url, {
+      transports: ["websocket"],
+      reconnection: false,
+      forceNew: true,
+      extraHeaders: { Cookie: cookie!, Origin: new URL(url!).origin },
+    });
     sockets.push(socket);
     socket.on("metrics", onMessage);
   }
@@ -44,7 +49,7 @@ async function connectWs(): Promise<void> {
   await Promise.all(
     Array.from({ length: count }, () => {
       const ws = new WebSocket(url!);
-      ws.on("message", (data) => onMessage(JSON.parse(String(data))));
+      ws.on("message", (data: Buffer) => onMessage(JSON.parse(data.toString("utf8")) as { sentAt: number }));
       return new Promise<void>((resolve, reject) => {
         ws.once("open", () => resolve());
         ws.once("error", reject);

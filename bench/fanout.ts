@@ -16,19 +16,30 @@ const INTERVAL_MS = 100;
 const now = () => performance.timeOrigin + performance.now();
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function clients(mode: "socketio" | "ws", url: string, count: number, messages: number, cookie: string, broadcast: (payload: object) => void): Promise<number[]> {
-  const child = fork(path.join(__dirname, "fanout-clients.ts"), [mode, url, String(count), String(messages), cookie], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+function clients(
+  mode: "socketio" | "ws",
+  url: string,
+  count: number,
+  messages: number,
+  cookie: string,
+  broadcast: (payload: object) => void,
+): Promise<number[]> {
+  const child = fork(path.join(__dirname, "fanout-clients.ts"), [mode, url, String(count), String(messages), cookie], {
+    execArgv: ["--import", "tsx"],
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
   return new Promise((resolve, reject) => {
-    child.on("message", async (message: { type: string; latencies?: number[]; message?: string }) => {
+    const broadcastAll = async () => {
+      await pause(500);
+      for (let seq = 0; seq < messages; seq++) {
+        broadcast({ seq, sentAt: now() });
+        await pause(INTERVAL_MS);
+      }
+    };
+    child.on("message", (message: { type: string; latencies?: number[]; message?: string }) => {
       if (message.type === "error") reject(new Error(message.message));
       if (message.type === "result") resolve(message.latencies!);
-      if (message.type === "ready") {
-        await pause(500);
-        for (let seq = 0; seq < messages; seq++) {
-          broadcast({ seq, sentAt: now() });
-          await pause(INTERVAL_MS);
-        }
-      }
+      if (message.type === "ready") broadcastAll().catch(reject);
     });
     child.on("exit", (code) => code !== 0 && reject(new Error(`clients exited with ${code}`)));
   });
@@ -44,7 +55,9 @@ export async function runFanoutBench(options: { sizes: number[]; messages?: numb
   try {
     const cookie = await bench.user(["viewer"]);
     for (const size of options.sizes) {
-      const socketIo = await clients("socketio", bench.url, size, messages, cookie, (payload) => bench.panel.services.events.emit("env:bench", "metrics", payload));
+      const socketIo = await clients("socketio", bench.url, size, messages, cookie, (payload) =>
+        bench.panel.services.events.emit("env:bench", "metrics", payload),
+      );
       const ws = await clients("ws", wsUrl, size, messages, cookie, (payload) => {
         const data = JSON.stringify(payload);
         for (const client of wss.clients) client.send(data);

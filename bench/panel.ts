@@ -7,22 +7,53 @@ import { systemActor } from "../server/audit/actor.ts";
 import type { Role } from "../server/auth/roles.ts";
 import { createUser } from "../server/auth/users.ts";
 import { parseConfig } from "../server/config.ts";
-import { startPanel, type Panel } from "../server/panel.ts";
+import { startPanel, type Panel, type StartOptions } from "../server/panel.ts";
 import { signInOverHttp } from "../test/helpers/http-auth.ts";
 
-export async function startBenchPanel(env: Record<string, string> = {}): Promise<{ panel: Panel; url: string; user(roles: Role[]): Promise<string>; close(): Promise<void> }> {
+export async function startBenchPanel(
+  env: Record<string, string> = {},
+  options: Pick<StartOptions, "gateRule"> = {},
+): Promise<{
+  panel: Panel;
+  url: string;
+  /** A new user with these roles, signed in: their session cookie. */
+  user(roles: Role[]): Promise<string>;
+  /** Another session of the last user made. */
+  signInAgain(): Promise<string>;
+  close(): Promise<void>;
+}> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "greenlight-bench-"));
-  const config = parseConfig({ NODE_ENV: "production", PORT: "0", HOST: "127.0.0.1", DATA_DIR: dataDir, SERVE_UI: "false", SEED_DEMO_USERS: "false", LOG_LEVEL: "warn", NEXTAUTH_SECRET: randomBytes(32).toString("hex"), ...env });
-  const panel = await startPanel(config, { logToStdout: false });
+  const config = parseConfig({
+    NODE_ENV: "production",
+    PORT: "0",
+    HOST: "127.0.0.1",
+    DATA_DIR: dataDir,
+    SERVE_UI: "false",
+    SEED_DEMO_USERS: "false",
+    LOG_LEVEL: "warn",
+    NEXTAUTH_SECRET: randomBytes(32).toString("hex"),
+    ...env,
+  });
+  const panel = await startPanel(config, { logToStdout: false, ...options });
   const url = `http://127.0.0.1:${panel.port}`;
   let n = 0;
+  let last: { email: string; password: string } | null = null;
   return {
     panel,
     url,
     async user(roles) {
       const email = `bench-${++n}@example.test`;
-      const { initialPassword } = await createUser(panel.services.prisma, systemActor(), { email, name: "Bench", roles });
+      const { initialPassword } = await createUser(panel.services.prisma, systemActor(), {
+        email,
+        name: "Bench",
+        roles,
+      });
+      last = { email, password: initialPassword };
       return (await signInOverHttp(url, email, initialPassword))!;
+    },
+    async signInAgain() {
+      if (!last) throw new Error("No user to sign in again");
+      return (await signInOverHttp(url, last.email, last.password))!;
     },
     async close() {
       await panel.close();

@@ -1,23 +1,37 @@
 /**
- * `npm run bench -- proxy`: latency through the local target's weighted proxy vs straight to the
- * service, at a fixed 500 requests per second, load generated from a separate process.
+ * `npm run bench -- proxy`: latency through the local target's weighted proxy (in its data plane
+ * process, as the panel runs it) vs straight to the service, at a fixed 500 requests per second,
+ * load generated from a separate process.
  * Prints `BENCH proxy rps=500 p50_ms p99_ms direct_p50_ms direct_p99_ms overhead_p99_ms`.
  */
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { inheritedEnvironment } from "../server/config.ts";
-import { MetricsRecorder } from "../server/targets/local/metrics-recorder.ts";
+import { randomBytes } from "node:crypto";
+import { DataPlaneClient } from "../server/targets/local/data-plane/client.ts";
+import { dataPlaneCommand } from "../server/targets/local/data-plane/supervisor.ts";
 import { DEMO_SERVICE_PATH } from "../server/targets/local/local-target.ts";
-import { WeightedProxy } from "../server/targets/local/weighted-proxy.ts";
 import { benchLine, percentile } from "./stats.ts";
 
 const RATE = 500;
 
 function startService(): Promise<{ port: number; stop: () => void }> {
-  const child = spawn(process.execPath, [DEMO_SERVICE_PATH], { env: inheritedEnvironment({ PORT: "0", RELEASE_VERSION: "bench", SLOT: "blue", GREENLIGHT_TOKEN: "bench" }), stdio: ["ignore", "pipe", "inherit"] });
+  return startListening([process.execPath, DEMO_SERVICE_PATH], {
+    PORT: "0",
+    RELEASE_VERSION: "bench",
+    SLOT: "blue",
+    GREENLIGHT_TOKEN: "bench",
+  });
+}
+
+function startListening(command: string[], env: Record<string, string>): Promise<{ port: number; stop: () => void }> {
+  const child = spawn(command[0]!, command.slice(1), {
+    env: inheritedEnvironment(env),
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   return new Promise((resolve, reject) => {
     let out = "";
-    child.stdout!.on("data", (chunk) => {
+    child.stdout.on("data", (chunk) => {
       out += String(chunk);
       const match = /GREENLIGHT_LISTENING (\d+)/.exec(out);
       if (match) resolve({ port: Number(match[1]), stop: () => child.kill("SIGTERM") });
@@ -27,19 +41,32 @@ function startService(): Promise<{ port: number; stop: () => void }> {
 }
 
 function load(url: string, seconds: number): Promise<{ latencies: number[]; errors: number }> {
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(__dirname, "load-client.ts"), url, String(RATE), String(seconds)], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", path.join(__dirname, "load-client.ts"), url, String(RATE), String(seconds)],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
   let out = "";
-  child.stdout!.on("data", (chunk) => (out += String(chunk)));
+  child.stdout.on("data", (chunk) => (out += String(chunk)));
   // "close", not "exit": the result line must have been read.
-  return new Promise((resolve) => child.on("close", () => resolve(JSON.parse(out.trim().split("\n").pop()!))));
+  return new Promise((resolve) =>
+    child.on("close", () =>
+      resolve(JSON.parse(out.trim().split("\n").pop()!) as { latencies: number[]; errors: number }),
+    ),
+  );
 }
 
 export async function runProxyBench(options: { seconds: number }): Promise<string> {
   const service = await startService();
-  const recorder = new MetricsRecorder({});
-  const proxy = new WeightedProxy({ recorder, weights: { blue: 100, green: 0 } });
-  proxy.setUpstream("blue", service.port);
-  const proxyPort = await proxy.listen(0);
+  const token = randomBytes(24).toString("hex");
+  const dataPlane = await startListening(dataPlaneCommand(), { PORT: "0", GREENLIGHT_TOKEN: token });
+  const client = new DataPlaneClient({ host: "127.0.0.1", port: dataPlane.port, token, pid: 0 });
+  const { port: proxyPort } = await client.ensureEnvironment("bench", {
+    port: null,
+    weights: { blue: 100, green: 0 },
+    upstreams: { blue: service.port, green: null },
+    generator: { enabled: false, rate: 0 },
+  });
   try {
     const path_ = "/api/v1/version";
     // Warm both paths (connections, JIT) before measuring.
@@ -57,7 +84,8 @@ export async function runProxyBench(options: { seconds: number }): Promise<strin
       errors: proxied.errors + direct.errors,
     });
   } finally {
-    await proxy.close();
+    client.close();
+    dataPlane.stop();
     service.stop();
   }
 }

@@ -1,29 +1,34 @@
 "use client";
 /**
  * Live charts of an environment: requests/s, error rate and p50/p95/p99 latency per slot, and the
- * traffic split, one point per second. Presentational: the page feeds it points.
+ * traffic split, one point per second (local target) or per CloudWatch period (ECS, which the
+ * caption names, with how far behind its newest period is). Presentational: the page feeds it points
+ * (components/chart-series.ts), the step boundaries to mark and the range to show.
+ *
+ * No line crosses a second without data: the points carry a break there and connectNulls is off.
  */
-import { Area, AreaChart, CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
+import {
+  Area,
+  AreaChart,
+  CartesianGrid,
+  Legend,
+  Line,
+  LineChart,
+  ReferenceLine,
+  ResponsiveContainer,
+  Tooltip,
+  XAxis,
+  YAxis,
+} from "recharts";
+import { formatMs, formatNumber, formatPercent } from "../lib/format";
+import { withGaps, type ChartPoint, type SlotName } from "./chart-series";
 
-export interface ChartPoint {
-  t: number;
-  blueRps?: number;
-  greenRps?: number;
-  blueErr?: number | null;
-  greenErr?: number | null;
-  blueP50?: number | null;
-  blueP95?: number | null;
-  blueP99?: number | null;
-  greenP50?: number | null;
-  greenP95?: number | null;
-  greenP99?: number | null;
-  blueWeight?: number;
-  greenWeight?: number;
-}
+export type { ChartPoint } from "./chart-series";
 
 const BLUE = "#2563eb";
 const GREEN = "#16a34a";
-const time = (t: number) => new Date(t).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+const time = (t: number) =>
+  new Date(t).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
 
 function Chart({ title, children, testId }: { title: string; children: React.ReactElement; testId: string }) {
   return (
@@ -36,20 +41,98 @@ function Chart({ title, children, testId }: { title: string; children: React.Rea
   );
 }
 
-export function MetricsCharts({ points }: { points: ChartPoint[] }) {
-  const common = { data: points, margin: { top: 4, right: 8, bottom: 0, left: -10 } };
-  const axis = <XAxis dataKey="t" type="number" domain={["dataMin", "dataMax"]} tickFormatter={time} minTickGap={40} fontSize={11} />;
+/**
+ * What the charts are made of, when it is not one point a second: `CloudWatch, 60 s periods; the
+ * newest covers 14:04:00–14:05:00 (95 s ago), later periods are still arriving`.
+ */
+export function feedCaption(points: readonly ChartPoint[], now: number): string | null {
+  const last = points[points.length - 1];
+  if (!last || (last.seconds ?? 1) <= 1) return null;
+  const end = last.t + last.seconds! * 1000;
+  return `CloudWatch, ${last.seconds} s periods; the newest covers ${time(last.t)}–${time(end)} (${Math.max(0, Math.round((now - end) / 1000))} s ago), later periods are still arriving`;
+}
+
+export interface ChartMark {
+  t: number;
+  label: string;
+}
+
+export interface MetricsChartsProps {
+  points: ChartPoint[];
+  now?: number;
+  /** The time range shown (ms); by default the points' own. */
+  range?: { from: number; to: number };
+  /** Vertical lines: where each traffic step began. */
+  marks?: ChartMark[];
+  /** What each slot is in this deployment: "blue (live)", "green (new)". */
+  names?: Record<SlotName, string>;
+}
+
+export function MetricsCharts({
+  points,
+  // eslint-disable-next-line react-hooks/purity -- callers with live data pass `now`; the default is for a static render
+  now = Date.now(),
+  range,
+  marks = [],
+  names = { blue: "blue", green: "green" },
+}: MetricsChartsProps) {
+  const shown = range ? points.filter((p) => p.t >= range.from && p.t <= range.to) : points;
+  const data = withGaps(shown);
+  const common = { data, margin: { top: 4, right: 8, bottom: 0, left: -10 } };
+  const domain: [number | string, number | string] = range ? [range.from, range.to] : ["dataMin", "dataMax"];
+  const axis = (
+    <XAxis
+      dataKey="t"
+      type="number"
+      domain={domain}
+      allowDataOverflow
+      tickFormatter={time}
+      minTickGap={40}
+      fontSize={11}
+    />
+  );
+  const lines = marks
+    .filter((m) => !range || (m.t >= range.from && m.t <= range.to))
+    .map((m) => (
+      <ReferenceLine
+        key={m.t}
+        x={m.t}
+        stroke="#64748b"
+        strokeDasharray="3 3"
+        label={{ value: m.label, position: "insideTopLeft", fontSize: 10, fill: "#475569" }}
+      />
+    ));
+  const caption = feedCaption(points, now);
+  const tooltip = (format: (v: number) => string) => (
+    <Tooltip
+      labelFormatter={(t) => time(Number(t))}
+      formatter={(v) => (typeof v === "number" ? format(v) : String(v ?? "—"))}
+    />
+  );
   return (
     <div className="charts" data-points={points.length} data-testid="charts">
+      {caption && (
+        <p className="muted" data-testid="charts-source" style={{ gridColumn: "1 / -1", margin: 0 }}>
+          {caption}
+        </p>
+      )}
       <Chart title="Requests per second" testId="chart-rps">
         <LineChart {...common}>
           <CartesianGrid strokeDasharray="3 3" />
           {axis}
           <YAxis fontSize={11} />
-          <Tooltip labelFormatter={(t) => time(Number(t))} />
+          {tooltip((v) => `${formatNumber(v, 1)}/s`)}
           <Legend />
-          <Line type="monotone" dataKey="blueRps" name="blue" stroke={BLUE} dot={false} isAnimationActive={false} />
-          <Line type="monotone" dataKey="greenRps" name="green" stroke={GREEN} dot={false} isAnimationActive={false} />
+          {lines}
+          <Line type="linear" dataKey="blueRps" name={names.blue} stroke={BLUE} dot={false} isAnimationActive={false} />
+          <Line
+            type="linear"
+            dataKey="greenRps"
+            name={names.green}
+            stroke={GREEN}
+            dot={false}
+            isAnimationActive={false}
+          />
         </LineChart>
       </Chart>
       <Chart title="Error rate (%)" testId="chart-errors">
@@ -57,10 +140,18 @@ export function MetricsCharts({ points }: { points: ChartPoint[] }) {
           <CartesianGrid strokeDasharray="3 3" />
           {axis}
           <YAxis fontSize={11} />
-          <Tooltip labelFormatter={(t) => time(Number(t))} />
+          {tooltip(formatPercent)}
           <Legend />
-          <Line type="monotone" dataKey="blueErr" name="blue" stroke={BLUE} dot={false} connectNulls isAnimationActive={false} />
-          <Line type="monotone" dataKey="greenErr" name="green" stroke={GREEN} dot={false} connectNulls isAnimationActive={false} />
+          {lines}
+          <Line type="linear" dataKey="blueErr" name={names.blue} stroke={BLUE} dot={false} isAnimationActive={false} />
+          <Line
+            type="linear"
+            dataKey="greenErr"
+            name={names.green}
+            stroke={GREEN}
+            dot={false}
+            isAnimationActive={false}
+          />
         </LineChart>
       </Chart>
       <Chart title="Latency (ms): p50 / p95 / p99" testId="chart-latency">
@@ -68,14 +159,43 @@ export function MetricsCharts({ points }: { points: ChartPoint[] }) {
           <CartesianGrid strokeDasharray="3 3" />
           {axis}
           <YAxis fontSize={11} />
-          <Tooltip labelFormatter={(t) => time(Number(t))} />
+          {tooltip(formatMs)}
           <Legend />
-          <Line dataKey="blueP50" name="blue p50" stroke={BLUE} strokeOpacity={0.4} dot={false} connectNulls isAnimationActive={false} />
-          <Line dataKey="blueP95" name="blue p95" stroke={BLUE} dot={false} connectNulls isAnimationActive={false} />
-          <Line dataKey="blueP99" name="blue p99" stroke={BLUE} strokeDasharray="4 2" dot={false} connectNulls isAnimationActive={false} />
-          <Line dataKey="greenP50" name="green p50" stroke={GREEN} strokeOpacity={0.4} dot={false} connectNulls isAnimationActive={false} />
-          <Line dataKey="greenP95" name="green p95" stroke={GREEN} dot={false} connectNulls isAnimationActive={false} />
-          <Line dataKey="greenP99" name="green p99" stroke={GREEN} strokeDasharray="4 2" dot={false} connectNulls isAnimationActive={false} />
+          {lines}
+          <Line
+            dataKey="blueP50"
+            name={`${names.blue} p50`}
+            stroke={BLUE}
+            strokeOpacity={0.4}
+            dot={false}
+            isAnimationActive={false}
+          />
+          <Line dataKey="blueP95" name={`${names.blue} p95`} stroke={BLUE} dot={false} isAnimationActive={false} />
+          <Line
+            dataKey="blueP99"
+            name={`${names.blue} p99`}
+            stroke={BLUE}
+            strokeDasharray="4 2"
+            dot={false}
+            isAnimationActive={false}
+          />
+          <Line
+            dataKey="greenP50"
+            name={`${names.green} p50`}
+            stroke={GREEN}
+            strokeOpacity={0.4}
+            dot={false}
+            isAnimationActive={false}
+          />
+          <Line dataKey="greenP95" name={`${names.green} p95`} stroke={GREEN} dot={false} isAnimationActive={false} />
+          <Line
+            dataKey="greenP99"
+            name={`${names.green} p99`}
+            stroke={GREEN}
+            strokeDasharray="4 2"
+            dot={false}
+            isAnimationActive={false}
+          />
         </LineChart>
       </Chart>
       <Chart title="Traffic split (%)" testId="chart-split">
@@ -83,10 +203,29 @@ export function MetricsCharts({ points }: { points: ChartPoint[] }) {
           <CartesianGrid strokeDasharray="3 3" />
           {axis}
           <YAxis domain={[0, 100]} fontSize={11} />
-          <Tooltip labelFormatter={(t) => time(Number(t))} />
+          {tooltip((v) => `${formatNumber(v, 0)} %`)}
           <Legend />
-          <Area type="stepAfter" dataKey="blueWeight" name="blue" stackId="w" stroke={BLUE} fill={BLUE} fillOpacity={0.35} isAnimationActive={false} />
-          <Area type="stepAfter" dataKey="greenWeight" name="green" stackId="w" stroke={GREEN} fill={GREEN} fillOpacity={0.35} isAnimationActive={false} />
+          {lines}
+          <Area
+            type="stepAfter"
+            dataKey="blueWeight"
+            name={names.blue}
+            stackId="w"
+            stroke={BLUE}
+            fill={BLUE}
+            fillOpacity={0.35}
+            isAnimationActive={false}
+          />
+          <Area
+            type="stepAfter"
+            dataKey="greenWeight"
+            name={names.green}
+            stackId="w"
+            stroke={GREEN}
+            fill={GREEN}
+            fillOpacity={0.35}
+            isAnimationActive={false}
+          />
         </AreaChart>
       </Chart>
     </div>

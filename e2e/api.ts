@@ -1,14 +1,30 @@
 /** tRPC calls from a signed-in page's own session (superjson's plain-JSON envelope). */
 import { expect, type Browser, type Page } from "@playwright/test";
 import { demoPassword, signIn } from "./fixtures";
-import type { PanelInfo } from "./panel-info";
+import { readPanelInfo, type PanelInfo } from "./panel-info";
 
-export async function api<T = unknown>(page: Page, path: string, input?: unknown, method: "query" | "mutation" = "mutation"): Promise<T> {
+/**
+ * Headers of a tRPC mutation sent from the panel's own page: the panel acts on a session cookie only
+ * for requests whose Origin names it, as a browser's fetch does (Playwright's request API sends none).
+ */
+export function jsonFromPanel(): Record<string, string> {
+  return { "Content-Type": "application/json", Origin: new URL(readPanelInfo().url).origin };
+}
+
+export async function api<T = unknown>(
+  page: Page,
+  path: string,
+  input?: unknown,
+  method: "query" | "mutation" = "mutation",
+): Promise<T> {
   const response =
     method === "query"
       ? await page.request.get(`/api/trpc/${path}?input=${encodeURIComponent(JSON.stringify({ json: input ?? null }))}`)
-      : await page.request.post(`/api/trpc/${path}`, { data: { json: input }, headers: { "Content-Type": "application/json" } });
-  const body = (await response.json()) as { result?: { data: { json: unknown } }; error?: { json: { message: string } } };
+      : await page.request.post(`/api/trpc/${path}`, { data: { json: input }, headers: jsonFromPanel() });
+  const body = (await response.json()) as {
+    result?: { data: { json: unknown } };
+    error?: { json: { message: string } };
+  };
   if (!response.ok()) throw new Error(`${path}: HTTP ${response.status()} ${body.error?.json.message}`);
   return body.result!.data.json as T;
 }
@@ -24,16 +40,41 @@ export async function signedIn(browser: Browser, panel: PanelInfo, role: string)
  * What a production deployment needs before it may start: an approved standard change request
  * and a complete checklist (manual items ticked, automatic ones evidenced by CI with `token`).
  */
-export async function approveForProduction(browser: Browser, panel: PanelInfo, rm: Page, input: { releaseId: string; environmentId: string; token: string; title: string }) {
-  const items = await api<{ key: string; kind: string }[]>(rm, "checklist.get", { releaseId: input.releaseId, environmentId: input.environmentId }, "query");
+export async function approveForProduction(
+  browser: Browser,
+  panel: PanelInfo,
+  rm: Page,
+  input: { releaseId: string; environmentId: string; token: string; title: string },
+) {
+  const items = await api<{ key: string; kind: string }[]>(
+    rm,
+    "checklist.get",
+    { releaseId: input.releaseId, environmentId: input.environmentId },
+    "query",
+  );
   for (const item of items) {
-    if (item.kind === "manual") await api(rm, "checklist.tick", { releaseId: input.releaseId, environmentId: input.environmentId, key: item.key, done: true, note: "verified" });
+    if (item.kind === "manual")
+      await api(rm, "checklist.tick", {
+        releaseId: input.releaseId,
+        environmentId: input.environmentId,
+        key: item.key,
+        done: true,
+        note: "verified",
+      });
     else {
-      const response = await rm.request.post(`/api/v1/releases/${input.releaseId}/evidence`, { data: { item: item.key, status: "passed" }, headers: { Authorization: `Bearer ${input.token}` } });
+      const response = await rm.request.post(`/api/v1/releases/${input.releaseId}/evidence`, {
+        data: { item: item.key, status: "passed" },
+        headers: { Authorization: `Bearer ${input.token}` },
+      });
       expect(response.status()).toBe(200);
     }
   }
-  const change = await api<{ id: string }>(rm, "changes.create", { releaseId: input.releaseId, environmentId: input.environmentId, type: "standard", title: input.title });
+  const change = await api<{ id: string }>(rm, "changes.create", {
+    releaseId: input.releaseId,
+    environmentId: input.environmentId,
+    type: "standard",
+    title: input.title,
+  });
   const approver = await signedIn(browser, panel, "approver");
   await api(approver, "changes.approve", { id: change.id });
   await approver.close();

@@ -55,9 +55,12 @@ test.beforeAll(async () => {
   let output = "";
   child.stdout!.on("data", (chunk) => (output += String(chunk)));
   child.stderr!.on("data", (chunk) => (output += String(chunk)));
-  await expect.poll(() => /admin@greenlight\.local\s+\S{4}-/.test(output), { timeout: 120_000, message: output }).toBe(true);
+  await expect
+    .poll(() => /admin@greenlight\.local\s+\S{4}-/.test(output), { timeout: 120_000, message: output })
+    .toBe(true);
   url = /is running at (http:\/\/\S+)/.exec(output)![1]!;
-  for (const match of output.matchAll(/(\S+@greenlight\.local)\s+(\S{4}-\S{4}-\S{4}-\S{4})/g)) passwords[match[1]!] = match[2]!;
+  for (const match of output.matchAll(/(\S+@greenlight\.local)\s+(\S{4}-\S{4}-\S{4}-\S{4})/g))
+    passwords[match[1]!] = match[2]!;
 });
 
 test.afterAll(async () => {
@@ -68,7 +71,9 @@ test.afterAll(async () => {
   if (databaseName) await sql(adminUrl!, `DROP DATABASE IF EXISTS "${databaseName}" WITH (FORCE)`);
 });
 
-test("an auditor filters the history, exports CSV and verifies the chain; after a row is altered, verification names it", async ({ page }) => {
+test("an auditor filters the history, exports CSV and verifies the chain; after a row is altered, verification names it", async ({
+  page,
+}) => {
   // Some history to read: an administrator signs in (audited).
   await page.goto(`${url}/signin`);
   await signIn(page, "admin@greenlight.local", passwords["admin@greenlight.local"]!);
@@ -83,8 +88,11 @@ test("an auditor filters the history, exports CSV and verifies the chain; after 
   await expect(rows.filter({ hasText: "admin@greenlight.local" }).first()).toBeVisible();
   await expect(rows.filter({ hasText: "user.created" })).toHaveCount(0);
 
-  const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Export CSV" }).click()]);
-  const csv = fs.readFileSync((await download.path())!, "utf8");
+  const [download] = await Promise.all([
+    page.waitForEvent("download"),
+    page.getByRole("link", { name: "Export CSV" }).click(),
+  ]);
+  const csv = fs.readFileSync(await download.path(), "utf8");
   const lines = csv.trim().split(/\r?\n/);
   expect(lines[0]).toMatch(/^seq,/);
   expect(lines.length).toBeGreaterThan(1);
@@ -94,7 +102,10 @@ test("an auditor filters the history, exports CSV and verifies the chain; after 
   await expect(page.getByTestId("chain-status")).toHaveText("Chain intact");
 
   // Someone with database access edits event 3 (the trigger has to be switched off to do it).
-  await sql(databaseUrl, `ALTER TABLE "AuditEvent" DISABLE TRIGGER USER; UPDATE "AuditEvent" SET "after" = '{"forged": true}' WHERE seq = 3; ALTER TABLE "AuditEvent" ENABLE TRIGGER USER;`);
+  await sql(
+    databaseUrl,
+    `ALTER TABLE "AuditEvent" DISABLE TRIGGER USER; UPDATE "AuditEvent" SET "after" = '{"forged": true}' WHERE seq = 3; ALTER TABLE "AuditEvent" ENABLE TRIGGER USER;`,
+  );
   await page.getByRole("button", { name: "Verify chain" }).click();
   await expect(page.getByTestId("chain-status")).toHaveText("Chain broken at event 3");
 });

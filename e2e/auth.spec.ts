@@ -10,7 +10,7 @@ test("a release manager signs in, sees the release navigation, and signs out", a
   await signInAs(page, panel, "release_manager");
   await expect(page).toHaveURL(/\/deployments$/);
   await expect(page.getByTestId("current-user")).toHaveText("Demo Release manager");
-  expect(await navNames(page)).toEqual(["Overview", "Deployments", "Approvals", "Maintenance"]);
+  expect(await navNames(page)).toEqual(["Overview", "Deployments", "Approvals", "Maintenance", "Delivery"]);
 
   await page.getByRole("button", { name: "Sign out" }).click();
   await expect(page).toHaveURL(/\/signin$/);
@@ -47,7 +47,10 @@ test("a wrong password shows an error, and the failure is in the audit log", asy
   await auditor.goto("/audit");
   await auditor.getByLabel("Action").fill("auth.signin_failed");
   await auditor.getByRole("button", { name: "Filter" }).click();
-  const row = auditor.getByRole("table", { name: "Audit events" }).getByRole("row").filter({ hasText: "approver@greenlight.local" });
+  const row = auditor
+    .getByRole("table", { name: "Audit events" })
+    .getByRole("row")
+    .filter({ hasText: "approver@greenlight.local" });
   await expect(row.first()).toContainText("wrong_password");
   await auditor.close();
 });
@@ -91,4 +94,28 @@ test("an administrator adds a person, who signs in with the password shown once"
   await form.evaluate((f: HTMLFormElement) => (f.noValidate = true));
   await form.getByRole("button", { name: "Add person" }).click();
   await expect(page.getByRole("alert").filter({ hasText: "email: must be a valid e-mail address" })).toBeVisible();
+});
+
+/** Values a browser reads as another host once it resolves them (issue 10, Medium 3). */
+const OFF_SITE_CALLBACKS = ["/%5Cevil.example/phish", "/%09/evil.example", "/%5C/evil.example"];
+
+test("a callbackUrl that a browser would read as another host never takes it off the panel, signed in or not", async ({
+  browser,
+  panel,
+}) => {
+  const origin = new URL(panel.url).origin;
+  for (const callback of OFF_SITE_CALLBACKS) {
+    const page = await browser.newPage();
+    // Signing in: the sign-in page follows the callbackUrl in the browser.
+    await page.goto(`/signin?callbackUrl=${callback}`);
+    await signInAs(page, panel, "viewer");
+    expect(new URL(page.url()).origin, callback).toBe(origin);
+    // Already signed in: the server sends the browser on from /signin.
+    const redirect = await page.request.get(`/signin?callbackUrl=${callback}`, { maxRedirects: 0 });
+    expect(redirect.status(), callback).toBe(302);
+    expect(redirect.headers().location, callback).toBe("/");
+    await page.goto(`/signin?callbackUrl=${callback}`);
+    expect(new URL(page.url()).origin, callback).toBe(origin);
+    await page.close();
+  }
 });

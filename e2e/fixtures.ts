@@ -4,9 +4,11 @@ import { readPanelInfo, type PanelInfo } from "./panel-info";
 export { expect };
 
 export const test = base.extend<{ panel: PanelInfo }>({
+  // eslint-disable-next-line no-empty-pattern -- Playwright's fixtures take their dependencies as the first argument; these have none
   panel: async ({}, use) => {
     await use(readPanelInfo());
   },
+  // eslint-disable-next-line no-empty-pattern -- as above
   baseURL: async ({}, use) => {
     await use(readPanelInfo().url);
   },
@@ -14,7 +16,8 @@ export const test = base.extend<{ panel: PanelInfo }>({
     // A page that violates its Content-Security-Policy fails the test that caused it.
     const violations: string[] = [];
     page.on("console", (message) => {
-      if (/Content Security Policy|Refused to (execute|load|apply)/i.test(message.text())) violations.push(message.text());
+      if (/Content Security Policy|Refused to (execute|load|apply)/i.test(message.text()))
+        violations.push(message.text());
     });
     await use(page);
     expect(violations, "CSP violations").toEqual([]);

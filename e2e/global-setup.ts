@@ -14,20 +14,32 @@ const ROOT = path.resolve(__dirname, "..");
 
 export default async function globalSetup(): Promise<() => Promise<void>> {
   const chromium = testEnvironment().chromiumPath;
-  if (!fs.existsSync(chromium)) throw new Error(`Chromium was not found at ${chromium}. Install it (Debian: apt-get install -y chromium) or set CHROMIUM_PATH.`);
-  const build = spawnSync(process.execPath, [path.join(ROOT, "scripts/ensure-build.mjs")], { cwd: ROOT, stdio: "inherit" });
+  if (!fs.existsSync(chromium))
+    throw new Error(
+      `Chromium was not found at ${chromium}. Install it (Debian: apt-get install -y chromium) or set CHROMIUM_PATH.`,
+    );
+  const build = spawnSync(process.execPath, [path.join(ROOT, "scripts/ensure-build.mjs")], {
+    cwd: ROOT,
+    stdio: "inherit",
+  });
   if (build.status !== 0) throw new Error("The production build failed");
 
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "greenlight-e2e-"));
   const keep = ["PATH", "HOME", "LANG", "TZ"].filter((k) => process.env[k] !== undefined);
   const child = spawn(process.execPath, ["--import", "tsx", "server/main.ts"], {
     cwd: ROOT,
-    env: { ...Object.fromEntries(keep.map((k) => [k, process.env[k]])), NODE_ENV: "production", DATA_DIR: dataDir, PORT: "0", LOG_LEVEL: "warn" },
+    env: {
+      ...Object.fromEntries(keep.map((k) => [k, process.env[k]])),
+      NODE_ENV: "production",
+      DATA_DIR: dataDir,
+      PORT: "0",
+      LOG_LEVEL: "warn",
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
-  child.stdout!.on("data", (chunk) => (output += String(chunk)));
-  child.stderr!.on("data", (chunk) => (output += String(chunk)));
+  child.stdout.on("data", (chunk) => (output += String(chunk)));
+  child.stderr.on("data", (chunk) => (output += String(chunk)));
 
   const deadline = Date.now() + 120_000;
   while (!/Demo sign-ins[\s\S]*admin@greenlight\.local\s+\S+/.test(output)) {
@@ -37,7 +49,8 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   }
   const url = /is running at (http:\/\/\S+)/.exec(output)![1]!;
   const credentials: PanelInfo["credentials"] = {};
-  for (const match of output.matchAll(/(\S+)@greenlight\.local\s+(\S{4}-\S{4}-\S{4}-\S{4})/g)) credentials[`${match[1]}@greenlight.local`] = match[2]!;
+  for (const match of output.matchAll(/(\S+)@greenlight\.local\s+(\S{4}-\S{4}-\S{4}-\S{4})/g))
+    credentials[`${match[1]}@greenlight.local`] = match[2]!;
   const info: PanelInfo = { url, credentials, pid: child.pid! };
   fs.mkdirSync(path.dirname(PANEL_INFO_FILE), { recursive: true });
   fs.writeFileSync(PANEL_INFO_FILE, JSON.stringify(info, null, 2));

@@ -5,6 +5,7 @@
  * emergency made here has a unique name and is removed again, so other specs never see them.
  */
 import type { Page } from "@playwright/test";
+import { jsonFromPanel } from "./api";
 import { expect, signInAs, test } from "./fixtures";
 
 test.use({ timezoneId: "Europe/Berlin", locale: "en-GB" });
@@ -12,11 +13,16 @@ test.use({ timezoneId: "Europe/Berlin", locale: "en-GB" });
 const unique = (label: string) => `${label} ${Date.now().toString(36)}`;
 
 /** A tRPC call from the page's own session (superjson's plain-JSON envelope). */
-async function call<T = unknown>(page: Page, path: string, input?: unknown, method: "query" | "mutation" = "mutation"): Promise<T> {
+async function call<T = unknown>(
+  page: Page,
+  path: string,
+  input?: unknown,
+  method: "query" | "mutation" = "mutation",
+): Promise<T> {
   const response =
     method === "query"
       ? await page.request.get(`/api/trpc/${path}?input=${encodeURIComponent(JSON.stringify({ json: input ?? null }))}`)
-      : await page.request.post(`/api/trpc/${path}`, { data: { json: input }, headers: { "Content-Type": "application/json" } });
+      : await page.request.post(`/api/trpc/${path}`, { data: { json: input }, headers: jsonFromPanel() });
   expect(response.ok(), `${path}: ${await response.text()}`).toBe(true);
   return ((await response.json()) as { result: { data: { json: T } } }).result.data.json;
 }
@@ -25,7 +31,10 @@ function ruleForm(page: Page) {
   return page.getByRole("form", { name: "Add a window rule" });
 }
 
-async function fillRule(page: Page, rule: { name: string; timezone: string; preset?: string; rrule?: string; start: string; minutes: string }) {
+async function fillRule(
+  page: Page,
+  rule: { name: string; timezone: string; preset?: string; rrule?: string; start: string; minutes: string },
+) {
   const form = ruleForm(page);
   await form.getByLabel("Name", { exact: true }).fill(rule.name);
   await form.getByLabel("Time zone", { exact: true }).fill(rule.timezone);
@@ -35,7 +44,10 @@ async function fillRule(page: Page, rule: { name: string; timezone: string; pres
   await form.getByLabel("Duration (minutes, at most 120)").fill(rule.minutes);
 }
 
-test("an administrator sees the default window among the upcoming ones, in New York time and their own, with a countdown", async ({ page, panel }) => {
+test("an administrator sees the default window among the upcoming ones, in New York time and their own, with a countdown", async ({
+  page,
+  panel,
+}) => {
   await signInAs(page, panel, "admin");
   await page.goto("/maintenance");
   const upcoming = page.getByTestId("upcoming-windows");
@@ -46,7 +58,9 @@ test("an administrator sees the default window among the upcoming ones, in New Y
 
   const monthly = rows.filter({ hasText: "Monthly maintenance" }).first();
   // 02:00–04:00 on the second Sunday in New York (03:00 when the clocks spring forward that night) …
-  await expect(monthly.getByTestId("window-rule-zone")).toContainText(/^Sun, \d{1,2} \w{3} \d{4}, 0[23]:00–04:00 E[SD]T/);
+  await expect(monthly.getByTestId("window-rule-zone")).toContainText(
+    /^Sun, \d{1,2} \w{3} \d{4}, 0[23]:00–04:00 E[SD]T/,
+  );
   await expect(monthly.getByTestId("window-rule-zone")).toContainText("America/New_York");
   // … is 08:00 in Berlin, whatever either side's daylight-saving time.
   await expect(monthly.getByTestId("window-local")).toContainText(/^Sun, \d{1,2} \w{3} \d{4}, 08:00–(09|10):00 CES?T$/);
@@ -54,14 +68,24 @@ test("an administrator sees the default window among the upcoming ones, in New Y
   await expect(countdown).toHaveText(/^in (\d+ d \d+ h|\d+ h \d+ min|\d+ min \d+ s|\d+ s)$/);
 
   // The countdown agrees with the window's start as the server computed it.
-  const windows = await call<{ upcoming: { name: string; start: string }[] }>(page, "maintenance.windows", { count: 6 }, "query");
+  const windows = await call<{ upcoming: { name: string; start: string }[] }>(
+    page,
+    "maintenance.windows",
+    { count: 6 },
+    "query",
+  );
   const start = new Date(windows.upcoming.find((w) => w.name === "Monthly maintenance")!.start).getTime();
   const days = Math.floor((start - Date.now()) / 86_400_000);
   if (days >= 1) await expect(countdown).toHaveText(new RegExp(`^in (${days}|${days - 1}) d `));
-  await expect(page.getByRole("table", { name: "Window rules" }).getByTestId("rule-Monthly maintenance")).toContainText("FREQ=MONTHLY;BYDAY=+2SU");
+  await expect(page.getByRole("table", { name: "Window rules" }).getByTestId("rule-Monthly maintenance")).toContainText(
+    "FREQ=MONTHLY;BYDAY=+2SU",
+  );
 });
 
-test("an administrator adding a 3-hour window gets the server's message naming durationMinutes, and nothing is added", async ({ page, panel }) => {
+test("an administrator adding a 3-hour window gets the server's message naming durationMinutes, and nothing is added", async ({
+  page,
+  panel,
+}) => {
   await signInAs(page, panel, "admin");
   await page.goto("/maintenance");
   const name = unique("Too long");
@@ -88,11 +112,20 @@ test("a rule that overlaps the default window is refused, naming the overlap", a
   await expect(alert).toContainText("timezone: must be an IANA time zone");
 });
 
-test("an administrator adds a rule, edits it, deactivates it and deletes it; the upcoming windows follow", async ({ page, panel }) => {
+test("an administrator adds a rule, edits it, deactivates it and deletes it; the upcoming windows follow", async ({
+  page,
+  panel,
+}) => {
   await signInAs(page, panel, "admin");
   await page.goto("/maintenance");
   const name = unique("Ledger patching");
-  await fillRule(page, { name, timezone: "Asia/Kathmandu", rrule: "FREQ=WEEKLY;BYDAY=WE", start: "13:17", minutes: "45" });
+  await fillRule(page, {
+    name,
+    timezone: "Asia/Kathmandu",
+    rrule: "FREQ=WEEKLY;BYDAY=WE",
+    start: "13:17",
+    minutes: "45",
+  });
   await expect(ruleForm(page).getByTestId("recurrence-preview")).toContainText("every week on Wednesday");
   await ruleForm(page).getByRole("button", { name: "Add window rule" }).click();
   const row = page.getByTestId(`rule-${name}`);
@@ -100,7 +133,9 @@ test("an administrator adds a rule, edits it, deactivates it and deletes it; the
   await expect(row).toContainText("45 min");
   // Weekly, so it is among the next six windows, at its own zone's time.
   const upcoming = page.getByTestId("upcoming-windows").getByTestId("upcoming-window").filter({ hasText: name });
-  await expect(upcoming.first().getByTestId("window-rule-zone")).toContainText(/^Wed, \d{1,2} \w{3} \d{4}, 13:17–14:02 GMT\+5:45/);
+  await expect(upcoming.first().getByTestId("window-rule-zone")).toContainText(
+    /^Wed, \d{1,2} \w{3} \d{4}, 13:17–14:02 GMT\+5:45/,
+  );
 
   await row.getByRole("button", { name: "Edit" }).click();
   const edit = page.getByRole("form", { name: "Edit window rule" });
@@ -132,7 +167,10 @@ test("a viewer subscribes to maintenance notices and the toggle stays on after a
   await expect(notices).toBeChecked();
   await expect(notices).toBeEnabled();
   await expect(incidents).not.toBeChecked();
-  expect(await call<Record<string, boolean>>(page, "me.subscriptions", undefined, "query")).toEqual({ maintenance: true, incidents: false });
+  expect(await call<Record<string, boolean>>(page, "me.subscriptions", undefined, "query")).toEqual({
+    maintenance: true,
+    incidents: false,
+  });
 
   // And off again, for good.
   await notices.uncheck();
@@ -141,7 +179,11 @@ test("a viewer subscribes to maintenance notices and the toggle stays on after a
   await expect(notices).not.toBeChecked();
 });
 
-test("the CTO's bell counts a new emergency request live, the notification opens it, and Mark all read takes the count to 0", async ({ page, panel, browser }) => {
+test("the CTO's bell counts a new emergency request live, the notification opens it, and Mark all read takes the count to 0", async ({
+  page,
+  panel,
+  browser,
+}) => {
   const bell = page.getByRole("link", { name: /^Notifications, \d+ unread$/ });
   const count = page.getByTestId("unread-count");
   await signInAs(page, panel, "cto");

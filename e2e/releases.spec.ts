@@ -2,6 +2,7 @@
  * The release engine through the browser: real server, local target, real processes. Short bakes
  * come from the policy (set through the API, as a release manager could); nothing sleeps.
  */
+import { DEFAULT_GATES } from "../server/releases/policy";
 import type { Page } from "@playwright/test";
 import { api, approveForProduction } from "./api";
 import { expect, signInAs, test } from "./fixtures";
@@ -11,15 +12,22 @@ test.describe.configure({ mode: "serial" });
 const POLICY = {
   steps: [10, 50, 100],
   bakeSeconds: 2,
-  // The latency gate is loose here: the local target's proxy shares the panel's event loop with the
-  // pages this suite renders in parallel browsers, so p95 can pass 1 s on a busy 2-core machine. The
-  // latency gate is proven by the integration tests (a slow release rolled back); these specs judge errors.
-  gates: { maxErrorRateIncreasePp: 0.1, maxErrorRatePercent: 0.5, maxP95Ms: 5000, minRequests: 5 },
+  // The default gates, latency included: the proxies run in the data plane's own process, so the pages
+  // this suite renders in parallel browsers no longer show up in the latency a release is judged by.
+  gates: { ...DEFAULT_GATES, minRequests: 5 },
   validationSeconds: 1,
   scaleDownDelaySeconds: 60,
   greenReadyTimeoutSeconds: 60,
   smokeTests: [
-    { kind: "http", name: "Database health is 200", method: "GET", path: "/api/v1/health/database", expectStatus: 200, maxStatus: 399, maxLatencyMs: 2000 },
+    {
+      kind: "http",
+      name: "Database health is 200",
+      method: "GET",
+      path: "/api/v1/health/database",
+      expectStatus: 200,
+      maxStatus: 399,
+      maxLatencyMs: 2000,
+    },
     { kind: "websocket", name: "WebSocket connects", path: "/ws", connectWithinMs: 5000 },
   ],
 };
@@ -51,7 +59,11 @@ let serviceUrl: string;
 let ciToken: string;
 const environments: Record<string, string> = {};
 
-test("a good release goes to staging and production; the split walks 10 → 50 → 100 while the charts update", async ({ page, panel, browser }) => {
+test("a good release goes to staging and production; the split walks 10 → 50 → 100 while the charts update", async ({
+  page,
+  panel,
+  browser,
+}) => {
   test.setTimeout(240_000);
   await signInAs(page, panel, "release_manager");
   await page.getByRole("button", { name: "New service" }).click();
@@ -64,18 +76,39 @@ test("a good release goes to staging and production; the split walks 10 → 50 �
   await expect(page.getByRole("heading", { name: "Storefront" })).toBeVisible();
   serviceUrl = page.url();
   const serviceId = serviceUrl.split("/").pop()!;
-  const detail = (await (await page.request.get(`/api/trpc/services.get?input=${encodeURIComponent(JSON.stringify({ json: { id: serviceId } }))}`)).json()) as {
+  const detail = (await (
+    await page.request.get(
+      `/api/trpc/services.get?input=${encodeURIComponent(JSON.stringify({ json: { id: serviceId } }))}`,
+    )
+  ).json()) as {
     result: { data: { json: { environments: { id: string; name: string }[] } } };
   };
   for (const env of detail.result.data.json.environments) {
     environments[env.name] = env.id;
     await setPolicy(page, env.id);
   }
-  ciToken = (await api<{ token: string }>(page, "checklist.createToken", { serviceId, name: "CI" })).token;
+  ciToken = (
+    await api<{ token: string }>(page, "tokens.create", {
+      serviceId,
+      name: "CI",
+      scopes: ["evidence:write"],
+      expiresInDays: 30,
+    })
+  ).token;
   const productionReady = async (version: string) => {
-    const service = await api<{ releases: { id: string; version: string }[] }>(page, "services.get", { id: serviceId }, "query");
+    const service = await api<{ releases: { id: string; version: string }[] }>(
+      page,
+      "services.get",
+      { id: serviceId },
+      "query",
+    );
     const releaseId = service.releases.find((r) => r.version === version)!.id;
-    await approveForProduction(browser, panel, page, { releaseId, environmentId: environments.production!, token: ciToken, title: `Storefront ${version}` });
+    await approveForProduction(browser, panel, page, {
+      releaseId,
+      environmentId: environments.production!,
+      token: ciToken,
+      title: `Storefront ${version}`,
+    });
   };
   await page.reload();
   for (const name of ["staging", "production"]) {
@@ -99,11 +132,14 @@ test("a good release goes to staging and production; the split walks 10 → 50 �
     await deploy(page, "1.1.0", environment);
     const slot = await targetSlot(page);
     const split = page.getByTestId("traffic-split");
-    for (const percent of [10, 50, 100]) await expect(split).toHaveAttribute("aria-label", new RegExp(`${slot} ${percent}%`), { timeout: 60_000 });
+    for (const percent of [10, 50, 100])
+      await expect(split).toHaveAttribute("aria-label", new RegExp(`${slot} ${percent}%`), { timeout: 60_000 });
     // The charts loaded history and keep growing without a reload.
     const charts = page.getByTestId("charts");
     const before = Number(await charts.getAttribute("data-points"));
-    await expect.poll(async () => Number(await charts.getAttribute("data-points")), { timeout: 15_000 }).toBeGreaterThan(before);
+    await expect
+      .poll(async () => Number(await charts.getAttribute("data-points")), { timeout: 15_000 })
+      .toBeGreaterThan(before);
     await expect(page.getByTestId("deployment-status")).toHaveText("succeeded", { timeout: 60_000 });
     await expect(page.locator('[data-figure="secondsWithoutSuccess"] .value')).toHaveText("0 s");
   }
@@ -111,7 +147,10 @@ test("a good release goes to staging and production; the split walks 10 → 50 �
   await expect(page.getByTestId("env-storefront-production").getByTestId("live-version")).toContainText("1.1.0");
 });
 
-test("a release with a 30% failure rate is rolled back before 100%, and the page names the failed gate and its value", async ({ page, panel }) => {
+test("a release with a 30% failure rate is rolled back before 100%, and the page names the failed gate and its value", async ({
+  page,
+  panel,
+}) => {
   test.setTimeout(120_000);
   await signInAs(page, panel, "release_manager");
   await page.goto(serviceUrl);
@@ -119,8 +158,10 @@ test("a release with a 30% failure rate is rolled back before 100%, and the page
   await deploy(page, "1.2.0", "staging");
   await expect(page.getByTestId("deployment-status")).toHaveText("rolled back", { timeout: 90_000 });
   const gate = page.getByTestId("failed-gate");
-  await expect(gate).toContainText(/Error rate/);
-  await expect(gate).toContainText(/observed \d/);
+  await expect(gate).toContainText(/Error.rate/i);
+  // Why, in one sentence: both slots' figures and how sure the judge is.
+  await expect(gate).toContainText(/\(new\) fails \d+(\.\d+)? % of requests/);
+  await expect(gate).toContainText(/% sure/);
   await expect(page.locator('tr[data-outcome="fail"]').first()).toBeVisible();
   const slot = await targetSlot(page);
   const live = slot === "blue" ? "green" : "blue";
@@ -137,7 +178,9 @@ test("a manual rollback during a bake puts 100% back on the live slot", async ({
   await deploy(page, "1.3.0", "staging");
   const slot = await targetSlot(page);
   const live = slot === "blue" ? "green" : "blue";
-  await expect(page.getByTestId("traffic-split")).toHaveAttribute("aria-label", new RegExp(`${slot} 10%`), { timeout: 60_000 });
+  await expect(page.getByTestId("traffic-split")).toHaveAttribute("aria-label", new RegExp(`${slot} 10%`), {
+    timeout: 60_000,
+  });
   await expect(page.getByTestId("status-detail")).toContainText("Baking step 1");
   await page.getByRole("button", { name: "Roll back" }).click();
   await page.getByLabel("Reason (optional)").fill("Looks wrong on the dashboard");

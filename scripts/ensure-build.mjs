@@ -7,7 +7,17 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const INPUTS = ["app", "components", "public", "server/auth", "server/trpc", "next.config.js", "tsconfig.json", "package-lock.json"];
+const INPUTS = [
+  "app",
+  "components",
+  "lib",
+  "public",
+  "server/auth",
+  "server/trpc",
+  "next.config.js",
+  "tsconfig.json",
+  "package-lock.json",
+];
 const fingerprintFile = path.join(root, ".next", "greenlight-source-fingerprint");
 
 function* files(entry) {
@@ -22,15 +32,26 @@ function* files(entry) {
 
 export function sourceFingerprint() {
   const hash = createHash("sha256");
-  for (const input of INPUTS) for (const file of files(input)) hash.update(file).update("\0").update(fs.readFileSync(path.join(root, file)));
+  for (const input of INPUTS)
+    for (const file of files(input))
+      hash
+        .update(file)
+        .update("\0")
+        .update(fs.readFileSync(path.join(root, file)));
   return hash.digest("hex");
 }
 
 const fingerprint = sourceFingerprint();
-const built = fs.existsSync(path.join(root, ".next", "BUILD_ID")) && fs.existsSync(fingerprintFile) && fs.readFileSync(fingerprintFile, "utf8") === fingerprint;
+const built =
+  fs.existsSync(path.join(root, ".next", "BUILD_ID")) &&
+  fs.existsSync(fingerprintFile) &&
+  fs.readFileSync(fingerprintFile, "utf8") === fingerprint;
 if (!built) {
   console.log("Building the panel (first start, or the sources changed)…");
-  const generate = spawnSync(process.execPath, [path.join(root, "scripts/prisma-generate.mjs")], { cwd: root, stdio: "inherit" });
+  const generate = spawnSync(process.execPath, [path.join(root, "scripts/prisma-generate.mjs")], {
+    cwd: root,
+    stdio: "inherit",
+  });
   if (generate.status !== 0) process.exit(generate.status ?? 1);
   const result = spawnSync(process.execPath, [path.join(root, "node_modules/next/dist/bin/next"), "build"], {
     cwd: root,

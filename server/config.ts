@@ -7,7 +7,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
-import { ROLES, type Role } from "./auth/roles.ts";
+import { parseEd25519Key } from "./ed25519-key.ts";
+import { ROLES, type Role } from "./roles.ts";
 
 const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
 
@@ -68,7 +69,10 @@ const roleMap = z.string().transform((raw, ctx) => {
     const list = Array.isArray(roles) ? roles : [roles];
     for (const role of list) {
       if (!ROLES.includes(role as Role)) {
-        ctx.addIssue({ code: "custom", message: `maps group "${group}" to unknown role "${String(role)}" (known: ${ROLES.join(", ")})` });
+        ctx.addIssue({
+          code: "custom",
+          message: `maps group "${group}" to unknown role "${String(role)}" (known: ${ROLES.join(", ")})`,
+        });
         return;
       }
     }
@@ -95,7 +99,10 @@ const roleMap = z.string().transform((raw, ctx) => {
         ctx.addIssue({ code: "custom", message: `entry "${pair}" must look like group=role or group=role1+role2` });
         return z.NEVER;
       }
-      add(group, roles.split("+").map((r) => r.trim()));
+      add(
+        group,
+        roles.split("+").map((r) => r.trim()),
+      );
     }
   }
   return map;
@@ -134,12 +141,17 @@ const envSchema = z.object({
     .optional(),
   SMTP_FROM: z.string().min(3).default("Greenlight <greenlight@localhost>"),
   SCHEDULER_INTERVAL: durationSeconds.default(5),
+  /** The local data plane's traffic guard (ARCHITECTURE.md, "The traffic guard"); TRAFFIC_GUARD=false turns it off. */
+  TRAFFIC_GUARD: booleanFlag.default(true),
+  RECONCILER_PASS_DEADLINE: durationSeconds
+    .refine((n) => n >= 1 && n <= 600, "must be between 1 second and 10 minutes")
+    .default(30),
   LOCAL_TARGET_COMMAND: z
     .string()
     .transform((raw, ctx) => {
       try {
         const parsed: unknown = JSON.parse(raw);
-        if (Array.isArray(parsed) && parsed.length > 0 && parsed.every((p) => typeof p === "string")) return parsed as string[];
+        if (Array.isArray(parsed) && parsed.length > 0 && parsed.every((p) => typeof p === "string")) return parsed;
       } catch {
         /* reported below */
       }
@@ -147,15 +159,51 @@ const envSchema = z.object({
       return z.NEVER;
     })
     .optional(),
-  HEALTH_MIN_FREE_DISK_MB: z.string().regex(/^\d+$/, "must be a whole number of megabytes").transform(Number).default(512),
+  HEALTH_MIN_FREE_DISK_MB: z
+    .string()
+    .regex(/^\d+$/, "must be a whole number of megabytes")
+    .transform(Number)
+    .default(512),
   HEALTH_MAX_HEAP_PERCENT: z
     .string()
     .regex(/^\d+$/, "must be a whole percentage")
     .transform(Number)
     .refine((n) => n > 0 && n <= 100, "must be between 1 and 100")
     .default(95),
-  SIGNIN_MAX_FAILURES: z.string().regex(/^\d+$/, "must be a whole number").transform(Number).default(5),
+  SIGNIN_MAX_FAILURES: z
+    .string()
+    .regex(/^\d+$/, "must be a whole number")
+    .transform(Number)
+    .refine((n) => n >= 1, "must be at least 1")
+    .default(5),
+  SIGNIN_MAX_FAILURES_PER_ADDRESS: z
+    .string()
+    .regex(/^\d+$/, "must be a whole number")
+    .transform(Number)
+    .refine((n) => n >= 1, "must be at least 1")
+    .default(100),
   SIGNIN_FAILURE_WINDOW: durationSeconds.default(60),
+  METRICS_TOKEN: z.string().min(16, "must be at least 16 characters (try: openssl rand -hex 24)").optional(),
+  AUDIT_CHECKPOINT_KEY: z
+    .string()
+    .refine((value) => {
+      try {
+        parseEd25519Key(value);
+        return true;
+      } catch {
+        return false;
+      }
+    }, "must be an Ed25519 private key: PEM, or the base64 of its PKCS #8 DER form (try: openssl genpkey -algorithm ed25519 -outform DER | base64 -w0)")
+    .optional(),
+  AUDIT_CHECKPOINT_FILE: z.string().min(1).optional(),
+  AUDIT_CHECKPOINT_EVENTS: z
+    .string()
+    .regex(/^\d+$/, "must be a whole number")
+    .transform(Number)
+    .refine((n) => n >= 1, "must be at least 1")
+    .default(100),
+  AUDIT_CHECKPOINT_INTERVAL: durationSeconds.default(300),
+  AUDIT_CHECKPOINT_WEBHOOK_URL: httpUrl.optional(),
 });
 
 export type Config = {
@@ -173,8 +221,10 @@ export type Config = {
     secret: string | undefined;
     publicUrl: string | undefined;
     sessionMaxAgeSeconds: number;
-    oidc: { issuer: string; clientId: string; clientSecret: string; roleMap: Record<string, Role[]>; groupsClaim: string } | undefined;
-    signInThrottle: { maxFailures: number; windowSeconds: number };
+    oidc:
+      | { issuer: string; clientId: string; clientSecret: string; roleMap: Record<string, Role[]>; groupsClaim: string }
+      | undefined;
+    signInThrottle: { maxFailures: number; maxFailuresPerAddress: number; windowSeconds: number };
   };
   redisUrl: string | undefined;
   log: { level: string; file: string | undefined };
@@ -186,9 +236,23 @@ export type Config = {
   notifications: { webhookUrl: string | undefined; smtpUrl: string | undefined; smtpFrom: string };
   /** How often scheduled notices (window reminders, overdue reviews) are checked. */
   schedulerIntervalSeconds: number;
+  /** Longest a reconciler pass may run before its target calls are aborted and it counts as failed. */
+  passDeadlineSeconds: number;
+  /** Whether traffic steps arm the local data plane's traffic guard. */
+  trafficGuard: boolean;
   /** The command the local target runs in each slot (default: the bundled demo service). */
   localTarget: { command: string[] | undefined };
   health: { minFreeDiskMb: number; maxHeapPercent: number };
+  /** When set, /metrics answers only requests bearing this token. */
+  metricsToken: string | undefined;
+  /** Signed checkpoints of the audit chain, outside the database (server/audit/checkpoint.ts). */
+  auditCheckpoints: {
+    key: string | undefined;
+    file: string;
+    everyEvents: number;
+    everySeconds: number;
+    webhookUrl: string | undefined;
+  };
 };
 
 export class ConfigError extends Error {
@@ -214,14 +278,17 @@ export function parseConfig(env: NodeJS.ProcessEnv, rootDir = process.cwd()): Co
     const issue = result.error.issues[0]!;
     const variable = String(issue.path[0] ?? "environment");
     const raw = env[variable];
-    const shown = raw === undefined || /SECRET|PASSWORD|TOKEN/.test(variable) ? "" : ` (got "${raw}")`;
+    const shown = raw === undefined || /SECRET|PASSWORD|TOKEN|KEY/.test(variable) ? "" : ` (got "${raw}")`;
     throw new ConfigError(variable, `${issue.message}${shown}`);
   }
   const e = result.data;
   const oidcParts = [e.OIDC_ISSUER, e.OIDC_CLIENT_ID, e.OIDC_CLIENT_SECRET];
   if (oidcParts.some(Boolean) && !oidcParts.every(Boolean)) {
     const missing = ["OIDC_ISSUER", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET"].filter((_, i) => !oidcParts[i]);
-    throw new ConfigError(missing[0]!, "must be set too: OIDC sign-in needs OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET together");
+    throw new ConfigError(
+      missing[0]!,
+      "must be set too: OIDC sign-in needs OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET together",
+    );
   }
   if (e.DATABASE_URL && !e.NEXTAUTH_SECRET) {
     throw new ConfigError(
@@ -237,7 +304,9 @@ export function parseConfig(env: NodeJS.ProcessEnv, rootDir = process.cwd()): Co
     host: e.HOST,
     version: env.npm_package_version ?? readPackageVersion(rootDir),
     rootDir,
-    database: e.DATABASE_URL ? { kind: "postgres", url: e.DATABASE_URL } : { kind: "pglite", dataDir: path.join(dataDir, "pglite") },
+    database: e.DATABASE_URL
+      ? { kind: "postgres", url: e.DATABASE_URL }
+      : { kind: "pglite", dataDir: path.join(dataDir, "pglite") },
     dataDir,
     auth: {
       secret: e.NEXTAUTH_SECRET,
@@ -245,9 +314,19 @@ export function parseConfig(env: NodeJS.ProcessEnv, rootDir = process.cwd()): Co
       sessionMaxAgeSeconds: e.SESSION_MAX_AGE,
       oidc:
         e.OIDC_ISSUER && e.OIDC_CLIENT_ID && e.OIDC_CLIENT_SECRET
-          ? { issuer: e.OIDC_ISSUER, clientId: e.OIDC_CLIENT_ID, clientSecret: e.OIDC_CLIENT_SECRET, roleMap: e.OIDC_ROLE_MAP, groupsClaim: e.OIDC_GROUPS_CLAIM }
+          ? {
+              issuer: e.OIDC_ISSUER,
+              clientId: e.OIDC_CLIENT_ID,
+              clientSecret: e.OIDC_CLIENT_SECRET,
+              roleMap: e.OIDC_ROLE_MAP,
+              groupsClaim: e.OIDC_GROUPS_CLAIM,
+            }
           : undefined,
-      signInThrottle: { maxFailures: e.SIGNIN_MAX_FAILURES, windowSeconds: e.SIGNIN_FAILURE_WINDOW },
+      signInThrottle: {
+        maxFailures: e.SIGNIN_MAX_FAILURES,
+        maxFailuresPerAddress: e.SIGNIN_MAX_FAILURES_PER_ADDRESS,
+        windowSeconds: e.SIGNIN_FAILURE_WINDOW,
+      },
     },
     redisUrl: e.REDIS_URL,
     log: { level: e.LOG_LEVEL, file: e.LOG_FILE },
@@ -258,13 +337,26 @@ export function parseConfig(env: NodeJS.ProcessEnv, rootDir = process.cwd()): Co
     localTarget: { command: e.LOCAL_TARGET_COMMAND },
     notifications: { webhookUrl: e.NOTIFY_WEBHOOK_URL, smtpUrl: e.SMTP_URL, smtpFrom: e.SMTP_FROM },
     schedulerIntervalSeconds: e.SCHEDULER_INTERVAL,
+    passDeadlineSeconds: e.RECONCILER_PASS_DEADLINE,
+    trafficGuard: e.TRAFFIC_GUARD,
     health: { minFreeDiskMb: e.HEALTH_MIN_FREE_DISK_MB, maxHeapPercent: e.HEALTH_MAX_HEAP_PERCENT },
+    metricsToken: e.METRICS_TOKEN,
+    auditCheckpoints: {
+      key: e.AUDIT_CHECKPOINT_KEY,
+      file: path.resolve(rootDir, e.AUDIT_CHECKPOINT_FILE ?? path.join(dataDir, "audit-checkpoints.jsonl")),
+      everyEvents: e.AUDIT_CHECKPOINT_EVENTS,
+      everySeconds: e.AUDIT_CHECKPOINT_INTERVAL,
+      webhookUrl: e.AUDIT_CHECKPOINT_WEBHOOK_URL,
+    },
   };
 }
 
 function readPackageVersion(rootDir: string): string {
   try {
-    return JSON.parse(fs.readFileSync(path.join(rootDir, "package.json"), "utf8")).version ?? "0.0.0";
+    return (
+      (JSON.parse(fs.readFileSync(path.join(rootDir, "package.json"), "utf8")) as { version?: string }).version ??
+      "0.0.0"
+    );
   } catch {
     return "0.0.0";
   }
@@ -292,11 +384,18 @@ export function exportNextAuthUrl(url: string): void {
 }
 
 /** Variables that test harnesses pass to the panel processes they spawn. */
-export function testEnvironment(): { databaseUrl: string | undefined; redisUrl: string | undefined; chromiumPath: string } {
+export function testEnvironment(): {
+  databaseUrl: string | undefined;
+  redisUrl: string | undefined;
+  chromiumPath: string;
+  prometheusPath: string;
+} {
   return {
     databaseUrl: process.env.TEST_DATABASE_URL || undefined,
     redisUrl: process.env.TEST_REDIS_URL || undefined,
     chromiumPath: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
+    // The Prometheus tier starts this server (Debian's `prometheus` package installs it here).
+    prometheusPath: process.env.PROMETHEUS_PATH || "/usr/bin/prometheus",
   };
 }
 

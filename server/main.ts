@@ -12,14 +12,9 @@ async function main(): Promise<void> {
   const started = Date.now();
   const config = loadConfig();
   const panel = await startPanel(config);
-  const lines = [
-    "",
-    `  Greenlight ${config.version} is running at ${panel.url}  (started in ${((Date.now() - started) / 1000).toFixed(1)} s)`,
-    `  Database: ${config.database.kind === "pglite" ? `embedded PGlite in ${config.database.dataDir}` : "PostgreSQL (DATABASE_URL)"}`,
-  ];
-  if (panel.demoUsers.length > 0) lines.push("", formatDemoCredentials(panel.demoUsers).replace(/^/gm, "  "));
-  process.stdout.write(`${lines.join("\n")}\n\n`);
-
+  // Stops cleanly from the moment anyone can know it runs: a signal sent as soon as the URL is read (a
+  // test, a supervisor) could arrive before the handlers and end the process by default (a start-up
+  // test saw the panel end by SIGTERM instead of exiting 0).
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -31,11 +26,24 @@ async function main(): Promise<void> {
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
+  const lines = [
+    "",
+    `  Greenlight ${config.version} is running at ${panel.url}  (started in ${((Date.now() - started) / 1000).toFixed(1)} s)`,
+    `  Database: ${config.database.kind === "pglite" ? `embedded PGlite in ${config.database.dataDir}` : "PostgreSQL (DATABASE_URL)"}`,
+  ];
+  if (panel.demoUsers.length > 0) lines.push("", formatDemoCredentials(panel.demoUsers).replace(/^/gm, "  "));
+  process.stdout.write(`${lines.join("\n")}\n\n`);
 }
 
 main().catch((error: unknown) => {
   // Known start-up problems get one clear line; anything else gets its stack.
-  const known = error instanceof ConfigError || error instanceof MigrationError || error instanceof DataDirInUseError || error instanceof MissingBuildError;
-  process.stderr.write(known ? `${(error as Error).message}\n` : `Greenlight failed to start: ${(error as Error).stack ?? String(error)}\n`);
+  const known =
+    error instanceof ConfigError ||
+    error instanceof MigrationError ||
+    error instanceof DataDirInUseError ||
+    error instanceof MissingBuildError;
+  process.stderr.write(
+    known ? `${error.message}\n` : `Greenlight failed to start: ${(error as Error).stack ?? String(error)}\n`,
+  );
   process.exit(1);
 });

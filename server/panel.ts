@@ -8,28 +8,37 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import type { DestinationStream } from "pino";
+import { AuditCheckpointSink } from "./audit/checkpoint-sink.ts";
+import { loadOrCreateCheckpointKey } from "./audit/checkpoint-key.ts";
 import { startAuditRetention } from "./audit/retention.ts";
 import { seedDemoUsers, type DemoCredential } from "./auth/demo-users.ts";
 import { loadOrCreateSecret } from "./auth/secret.ts";
-import { readSession } from "./auth/session.ts";
+import { pruneSessions, readSession } from "./auth/session.ts";
 import { pruneSignInFailures } from "./auth/throttle.ts";
 import { exportNextAuthUrl, exportNodeEnv, type Config } from "./config.ts";
 import { migrateDatabase, openDatabase, type Database } from "./db/open.ts";
-import { createRequestHandler } from "./http/handler.ts";
+import { answerClientError } from "./http/client-error.ts";
+import { createRequestHandler, originPolicy } from "./http/handler.ts";
+import { RAW_SECURITY_HEADERS } from "./http/raw-answer.ts";
+import { createUpgradeListener, type UpgradeListener } from "./http/upgrade.ts";
 import type { NextRequestHandler } from "./http/pages.ts";
 import { createPanelEvents } from "./realtime/events.ts";
 import { Notifier } from "./governance/notifications.ts";
 import { NoticeScheduler } from "./governance/scheduler.ts";
+import { ScheduledStarts } from "./scheduled-starts.ts";
 import { SecurityMonitor } from "./governance/security-monitor.ts";
 import { governanceGuard, windowStepHold } from "./governance/start-guard.ts";
+import type { GateRule } from "./releases/judge/judge.ts";
 import { Reconciler } from "./releases/reconciler.ts";
 import { LocalTarget } from "./targets/local/local-target.ts";
 import { createTargetRegistry } from "./targets/registry.ts";
+import { CloudWatchFeed } from "./telemetry/cloudwatch-feed.ts";
 import { MetricsPipeline } from "./telemetry/samples.ts";
 import { attachRealtime } from "./realtime/server.ts";
 import type { Services } from "./services.ts";
 import { createLogger, openRotatingLogFile } from "./telemetry/logger.ts";
 import { createMetrics } from "./telemetry/metrics.ts";
+import { registerDeliveryMetrics } from "./delivery/prometheus.ts";
 
 /** How long one part of the panel may take to stop before the rest goes on without it. */
 const CLOSE_TIMEOUT_MS = 5000;
@@ -50,6 +59,8 @@ export interface StartOptions {
   logToStdout?: boolean;
   /** An already-open database to use instead of the configured one (tests); the panel closes it. */
   database?: Database;
+  /** The rule that judges deployment steps (benchmarks compare the old threshold rule); default: the judge. */
+  gateRule?: GateRule;
 }
 
 export class MissingBuildError extends Error {
@@ -69,20 +80,44 @@ export async function startPanel(config: Config, options: StartOptions = {}): Pr
   const closeAll = async () => {
     for (const close of closers.reverse()) {
       let timer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), CLOSE_TIMEOUT_MS)));
-      const outcome = await Promise.race([close().catch((error) => log.warn({ action: "panel.close_error", metadata: { error } }, "Error while stopping")), timedOut]);
+      const timedOut = new Promise<"timeout">(
+        (resolve) => (timer = setTimeout(() => resolve("timeout"), CLOSE_TIMEOUT_MS)),
+      );
+      const outcome = await Promise.race([
+        close().catch((error: unknown) =>
+          log.warn({ action: "panel.close_error", metadata: { error } }, "Error while stopping"),
+        ),
+        timedOut,
+      ]);
       clearTimeout(timer);
-      if (outcome === "timeout") log.warn({ action: "panel.close_timeout", metadata: { ms: CLOSE_TIMEOUT_MS } }, "A part of the panel did not stop in time; going on without it");
+      if (outcome === "timeout")
+        log.warn(
+          { action: "panel.close_timeout", metadata: { ms: CLOSE_TIMEOUT_MS } },
+          "A part of the panel did not stop in time; going on without it",
+        );
     }
   };
 
   try {
-    if (config.serveUi && !config.dev && !fs.existsSync(path.join(config.rootDir, ".next", "BUILD_ID"))) throw new MissingBuildError(path.join(config.rootDir, ".next"));
+    if (config.serveUi && !config.dev && !fs.existsSync(path.join(config.rootDir, ".next", "BUILD_ID")))
+      throw new MissingBuildError(path.join(config.rootDir, ".next"));
 
-    const db = options.database ?? (await openDatabase(config.database.kind === "pglite" ? { kind: "pglite", dataDir: config.database.dataDir } : config.database));
+    const db =
+      options.database ??
+      (await openDatabase(
+        config.database.kind === "pglite" ? { kind: "pglite", dataDir: config.database.dataDir } : config.database,
+      ));
     closers.push(() => db.close());
-    const migrations = await migrateDatabase(db, (name, ms) => log.info({ action: "db.migration_applied", metadata: { name, ms } }, `Applied migration ${name}`));
-    log.info({ action: "db.ready", metadata: { kind: db.kind, applied: migrations.applied.length, alreadyApplied: migrations.alreadyApplied } }, `Database ready (${db.kind})`);
+    const migrations = await migrateDatabase(db, (name, ms) =>
+      log.info({ action: "db.migration_applied", metadata: { name, ms } }, `Applied migration ${name}`),
+    );
+    log.info(
+      {
+        action: "db.ready",
+        metadata: { kind: db.kind, applied: migrations.applied.length, alreadyApplied: migrations.alreadyApplied },
+      },
+      `Database ready (${db.kind})`,
+    );
 
     const secret = config.auth.secret ?? loadOrCreateSecret(config.dataDir).secret;
     const demoUsers = config.seedDemoUsers ? await seedDemoUsers(db.prisma, { onlyIfEmpty: true }) : [];
@@ -90,7 +125,13 @@ export async function startPanel(config: Config, options: StartOptions = {}): Pr
     const events = createPanelEvents();
     // The local target's processes and proxies come back first: live environments serve again
     // before any deployment is reconciled.
-    const local = new LocalTarget({ prisma: db.prisma, log, ...(config.localTarget.command ? { command: config.localTarget.command } : {}) });
+    const local = new LocalTarget({
+      prisma: db.prisma,
+      log,
+      ...(config.localTarget.command ? { command: config.localTarget.command } : {}),
+      // Traffic the data plane served while the panel was down reaches the charts too.
+      resumeAfter: async () => (await db.prisma.metricSample.aggregate({ _max: { at: true } }))._max.at,
+    });
     closers.push(() => local.stop());
     await local.start();
     const targets = createTargetRegistry({ local, prisma: db.prisma, log });
@@ -99,7 +140,28 @@ export async function startPanel(config: Config, options: StartOptions = {}): Pr
     local.onSecond((sample) => metricsPipeline.record(sample));
     metricsPipeline.start();
     closers.push(() => metricsPipeline.stop());
-    const reconciler = new Reconciler({ prisma: db.prisma, log, events, drivers: (kind) => targets.driver(kind), stepHold: (d, now) => windowStepHold(d.governance, now) });
+    // ECS environments' charts, availability and alerts: CloudWatch's periods through the same pipeline.
+    const cloudWatchFeed = new CloudWatchFeed({
+      prisma: db.prisma,
+      log,
+      ecs: targets.ecs,
+      record: (sample) => metricsPipeline.record(sample),
+    });
+    cloudWatchFeed.start();
+    closers.push(() => cloudWatchFeed.stop());
+    const metrics = createMetrics();
+    const reconciler = new Reconciler({
+      prisma: db.prisma,
+      log,
+      events,
+      drivers: (kind) => targets.driver(kind),
+      stepHold: (d, now) => windowStepHold(d.governance, now),
+      metrics: metrics.reconciler,
+      metricsSource: targets,
+      passDeadlineMs: config.passDeadlineSeconds * 1000,
+      trafficGuard: config.trafficGuard,
+      ...(options.gateRule ? { gateRule: options.gateRule } : {}),
+    });
     const notifier = new Notifier({
       prisma: db.prisma,
       log,
@@ -109,16 +171,54 @@ export async function startPanel(config: Config, options: StartOptions = {}): Pr
       smtpFrom: config.notifications.smtpFrom,
       publicUrl: () => services.auth.publicUrl,
     });
-    closers.push(async () => notifier.close());
+    closers.push(() => Promise.resolve(notifier.close()));
     events.notify = (notice) => {
       // Critical alerts go to the people who act on them.
       void notifier
         .usersWithRoles(["oncall", "cto", "admin", "release_manager"])
-        .then((recipients) => notifier.notify(recipients, { kind: notice.kind, title: notice.title, body: notice.body, link: "/", external: notice.severity === "critical" }))
-        .catch((error) => log.warn({ action: "notify.failed", metadata: { error } }, "Could not notify"));
+        .then((recipients) =>
+          notifier.notify(recipients, {
+            kind: notice.kind,
+            title: notice.title,
+            body: notice.body,
+            link: "/",
+            external: notice.severity === "critical",
+          }),
+        )
+        .catch((error: unknown) => log.warn({ action: "notify.failed", metadata: { error } }, "Could not notify"));
     };
     const security = new SecurityMonitor({ prisma: db.prisma, events, notifier });
-    const scheduler = new NoticeScheduler({ prisma: db.prisma, log, notifier, intervalMs: config.schedulerIntervalSeconds * 1000 });
+    const auditCheckpoints = new AuditCheckpointSink({
+      prisma: db.prisma,
+      log,
+      key: loadOrCreateCheckpointKey(config.auditCheckpoints.key, config.dataDir).key,
+      file: config.auditCheckpoints.file,
+      policy: {
+        everyEvents: config.auditCheckpoints.everyEvents,
+        everyMs: config.auditCheckpoints.everySeconds * 1000,
+      },
+      webhookUrl: config.auditCheckpoints.webhookUrl,
+      // A cut or rewritten audit log is told to the people who act on it, at once.
+      onMismatch: (detail) =>
+        void notifier
+          .usersWithRoles(["admin", "auditor", "security_reviewer"])
+          .then((recipients) =>
+            notifier.notify(recipients, {
+              kind: "audit.chain_mismatch",
+              title: "The audit log no longer matches its signed checkpoint",
+              body: detail,
+              link: "/audit",
+              external: true,
+            }),
+          )
+          .catch((error: unknown) => log.warn({ action: "notify.failed", metadata: { error } }, "Could not notify")),
+    });
+    const scheduler = new NoticeScheduler({
+      prisma: db.prisma,
+      log,
+      notifier,
+      intervalMs: config.schedulerIntervalSeconds * 1000,
+    });
 
     const services: Services = {
       config,
@@ -126,8 +226,13 @@ export async function startPanel(config: Config, options: StartOptions = {}): Pr
       db,
       prisma: db.prisma,
       // Completed once the server listens and its URL is known.
-      auth: { secret, publicUrl: config.auth.publicUrl ?? "", secureCookies: (config.auth.publicUrl ?? "").startsWith("https:"), maxAgeSeconds: config.auth.sessionMaxAgeSeconds },
-      metrics: createMetrics(),
+      auth: {
+        secret,
+        publicUrl: config.auth.publicUrl ?? "",
+        secureCookies: (config.auth.publicUrl ?? "").startsWith("https:"),
+        maxAgeSeconds: config.auth.sessionMaxAgeSeconds,
+      },
+      metrics,
       events,
       realtime: null,
       targets,
@@ -136,28 +241,42 @@ export async function startPanel(config: Config, options: StartOptions = {}): Pr
       startGuards: [(tx, context) => governanceGuard(tx, context)],
       notifier,
       security,
+      auditCheckpoints,
     };
+
+    registerDeliveryMetrics(services.metrics.registry, db.prisma);
 
     const server = http.createServer({ keepAliveTimeout: 65_000 });
     let next: NextRequestHandler | null = null;
+    let nextUpgrade: UpgradeListener | null = null;
     if (config.serveUi) {
       const { default: createNext } = await import("next");
-      const app = createNext({ dev: config.dev, dir: config.rootDir, turbopack: config.dev ? true : undefined, httpServer: server });
+      const app = createNext({
+        dev: config.dev,
+        dir: config.rootDir,
+        turbopack: config.dev ? true : undefined,
+        httpServer: server,
+      });
       await app.prepare();
       next = app.getRequestHandler();
       if (config.dev) {
         const upgrade = app.getUpgradeHandler();
-        server.on("upgrade", (req, socket, head) => {
-          if (!req.url?.startsWith("/socket.io/")) void upgrade(req, socket, head);
-        });
+        nextUpgrade = (req, socket, head) => void upgrade(req, socket, head);
       }
       closers.push(() => app.close());
     }
 
     server.on("request", createRequestHandler(services, { next }));
-    // Attached after the request listener: Socket.io takes over its own path and passes the rest on.
+    server.on("upgrade", createUpgradeListener(services, { originPolicy: originPolicy(config), next: nextUpgrade }));
+    server.on("clientError", answerClientError);
     const realtime = await attachRealtime(server, {
-      authenticate: (cookie) => readSession(db.prisma, cookie, { secret, maxAgeSeconds: services.auth.maxAgeSeconds, secureCookies: services.auth.secureCookies }),
+      authenticate: (cookie) =>
+        readSession(db.prisma, cookie, {
+          secret,
+          maxAgeSeconds: services.auth.maxAgeSeconds,
+          secureCookies: services.auth.secureCookies,
+        }),
+      responseHeaders: RAW_SECURITY_HEADERS,
       redisUrl: config.redisUrl,
       log,
       metrics: services.metrics,
@@ -187,13 +306,24 @@ export async function startPanel(config: Config, options: StartOptions = {}): Pr
     closers.push(() => reconciler.stop());
     scheduler.start();
     closers.push(() => scheduler.stop());
+    const scheduledStarts = new ScheduledStarts(services, { intervalMs: config.schedulerIntervalSeconds * 1000 });
+    scheduledStarts.start();
+    closers.push(() => scheduledStarts.stop());
 
-    const pruneTimer = setInterval(() => void pruneSignInFailures(db.prisma, config.auth.signInThrottle).catch(() => {}), 10 * 60_000);
+    const pruneTimer = setInterval(() => {
+      void pruneSignInFailures(db.prisma, config.auth.signInThrottle).catch(() => {});
+      void pruneSessions(db.prisma).catch(() => {});
+    }, 10 * 60_000);
     pruneTimer.unref();
-    closers.push(async () => clearInterval(pruneTimer));
+    closers.push(() => Promise.resolve(clearInterval(pruneTimer)));
     closers.push(startAuditRetention({ prisma: db.prisma, log }, { intervalMs: 6 * 3600_000 }));
+    auditCheckpoints.start();
+    closers.push(() => auditCheckpoints.stop());
 
-    log.info({ action: "panel.started", metadata: { url, version: config.version, database: db.kind, ui: config.serveUi } }, `Greenlight ${config.version} listening on ${url}`);
+    log.info(
+      { action: "panel.started", metadata: { url, version: config.version, database: db.kind, ui: config.serveUi } },
+      `Greenlight ${config.version} listening on ${url}`,
+    );
     return { url, port, services, demoUsers, close: closeAll };
   } catch (error) {
     await closeAll();

@@ -1,5 +1,6 @@
 /** The long-lived parts of a running panel, handed to request handlers and procedures. */
 import type { Logger } from "pino";
+import type { AuditCheckpointSink } from "./audit/checkpoint-sink.ts";
 import type { Config } from "./config.ts";
 import type { Database } from "./db/open.ts";
 import type { PrismaClient } from "./db/generated/client.ts";
@@ -37,4 +38,6 @@ export interface Services {
   startGuards: StartGuard[];
   notifier: Notifier;
   security: SecurityMonitor;
+  /** Signed checkpoints of the audit chain, outside the database. */
+  auditCheckpoints: AuditCheckpointSink;
 }

@@ -18,7 +18,8 @@ declare module "vitest" {
 
 function migrationsFingerprint(): string {
   const hash = createHash("sha256");
-  for (const name of fs.readdirSync(MIGRATIONS_DIR).sort()) hash.update(name).update(fs.readFileSync(path.join(MIGRATIONS_DIR, name, "migration.sql")));
+  for (const name of fs.readdirSync(MIGRATIONS_DIR).sort())
+    hash.update(name).update(fs.readFileSync(path.join(MIGRATIONS_DIR, name, "migration.sql")));
   return hash.digest("hex").slice(0, 16);
 }
 
@@ -29,9 +30,20 @@ function announceSkippedTiers(): void {
   flag.greenlightTiersAnnounced = true;
   const env = testEnvironment();
   const skipped: string[] = [];
-  if (!env.databaseUrl) skipped.push("PostgreSQL tier skipped because TEST_DATABASE_URL is not set (try TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test)");
-  if (!env.redisUrl) skipped.push("Redis tier skipped because TEST_REDIS_URL is not set (try TEST_REDIS_URL=redis://127.0.0.1:6379)");
-  else if (!env.databaseUrl) skipped.push("Redis tier skipped because it needs TEST_DATABASE_URL too (two panel instances must share one database)");
+  if (!env.databaseUrl)
+    skipped.push(
+      "PostgreSQL tier skipped because TEST_DATABASE_URL is not set (try TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test)",
+    );
+  if (!env.redisUrl)
+    skipped.push("Redis tier skipped because TEST_REDIS_URL is not set (try TEST_REDIS_URL=redis://127.0.0.1:6379)");
+  else if (!env.databaseUrl)
+    skipped.push(
+      "Redis tier skipped because it needs TEST_DATABASE_URL too (two panel instances must share one database)",
+    );
+  if (!fs.existsSync(env.prometheusPath))
+    skipped.push(
+      `Prometheus tier skipped because ${env.prometheusPath} is not installed (apt-get install prometheus, or set PROMETHEUS_PATH)`,
+    );
   for (const line of skipped) console.log(`  ${line}`);
 }
 

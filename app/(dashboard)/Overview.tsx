@@ -4,18 +4,23 @@ import Link from "next/link";
 import { useCallback, useState, type FormEvent } from "react";
 import { EmptyState } from "@/components/EmptyState";
 import { Notice } from "@/components/Notice";
-import { StatusBadge } from "@/components/StatusBadge";
 import { errorMessage, useRealtimeEvent, useTRPC } from "../_lib/trpc";
+import { ServiceTable } from "./ServiceTable";
+import { formText } from "../../lib/form-text";
 
 export function Overview({ canCreateService }: { canCreateService: boolean }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const overview = useQuery({ ...trpc.services.overview.queryOptions(), refetchInterval: 5000 });
-  const refresh = useCallback(() => void queryClient.invalidateQueries({ queryKey: trpc.services.overview.queryKey() }), [queryClient, trpc]);
+  const refresh = useCallback(
+    () => void queryClient.invalidateQueries({ queryKey: trpc.services.overview.queryKey() }),
+    [queryClient, trpc],
+  );
   useRealtimeEvent("deployment:changed", refresh, ["overview"]);
   useRealtimeEvent("alert", refresh, ["overview"]);
   useRealtimeEvent("alert:resolved", refresh, ["overview"]);
   useRealtimeEvent("service:created", refresh, ["overview"]);
+  useRealtimeEvent("environment:changed", refresh, ["overview"]);
   const [creating, setCreating] = useState(false);
   const survey = useQuery(trpc.surveys.summary.queryOptions());
   const overdue = useQuery({ ...trpc.maintenance.overdueReviews.queryOptions(), refetchInterval: 60_000 });
@@ -35,7 +40,8 @@ export function Overview({ canCreateService }: { canCreateService: boolean }) {
       {creating && <CreateService onCreated={() => setCreating(false)} />}
       {active.map((e) => (
         <Notice key={e.id} kind="warn">
-          Emergency maintenance in progress: {e.reason} (authorised by {e.decidedBy?.name ?? "?"} until {e.expiresAt ? new Date(e.expiresAt).toLocaleTimeString() : "?"}).{" "}
+          Emergency maintenance in progress: {e.reason} (authorised by {e.decidedBy?.name ?? "?"} until{" "}
+          {e.expiresAt ? new Date(e.expiresAt).toLocaleTimeString() : "?"}).{" "}
           <Link href={`/maintenance?emergency=${e.id}`}>Details</Link>
         </Notice>
       ))}
@@ -50,8 +56,17 @@ export function Overview({ canCreateService }: { canCreateService: boolean }) {
       {survey.data && (
         <p className="muted" data-testid="survey-summary">
           Deployment satisfaction (30 days):{" "}
-          {survey.data.average === null ? "no ratings yet" : <strong style={{ color: survey.data.meetsTarget ? "#166534" : "#991b1b" }}>{survey.data.average} / 5</strong>}
-          {survey.data.responses ? ` from ${survey.data.responses} rating${survey.data.responses === 1 ? "" : "s"}` : ""} · target {survey.data.target}
+          {survey.data.average === null ? (
+            "no ratings yet"
+          ) : (
+            <strong style={{ color: survey.data.meetsTarget ? "#166534" : "#991b1b" }}>
+              {survey.data.average} / 5
+            </strong>
+          )}
+          {survey.data.responses
+            ? ` from ${survey.data.responses} rating${survey.data.responses === 1 ? "" : "s"}`
+            : ""}{" "}
+          · target {survey.data.target}
         </p>
       )}
       {overview.error && <Notice kind="error">{errorMessage(overview.error)}</Notice>}
@@ -64,58 +79,7 @@ export function Overview({ canCreateService }: { canCreateService: boolean }) {
           </p>
         </EmptyState>
       )}
-      <div className="grid">
-        {overview.data?.map((service) => (
-          <section key={service.id} className="card" aria-label={service.name}>
-            <div className="section-head">
-              <h2 style={{ margin: 0 }}>
-                <Link href={`/services/${service.id}`}>{service.name}</Link>
-              </h2>
-            </div>
-            <div className="env-grid" style={{ marginTop: "0.75rem" }}>
-              {service.environments.map((env) => (
-                <div key={env.id} className="env-card" data-testid={`env-${service.slug}-${env.name}`}>
-                  <h3>
-                    <span>{env.name}</span>
-                    <span className="muted" style={{ fontSize: "0.8rem", fontWeight: 400 }}>
-                      {env.target}
-                    </span>
-                  </h3>
-                  <dl className="kv">
-                    <dt>Live</dt>
-                    <dd data-testid="live-version">{env.liveVersion ? `${env.liveVersion} on ${env.liveSlot}` : "nothing yet"}</dd>
-                    <dt>Health</dt>
-                    <dd>
-                      {env.health.requests === 0
-                        ? "no traffic"
-                        : `${env.health.rps} req/s · ${env.health.errorRatePercent ?? 0}% errors · p95 ${env.health.p95Ms ?? "–"} ms`}
-                    </dd>
-                    <dt>Availability</dt>
-                    <dd>
-                      {env.availability.percent === null ? "no traffic yet" : `${env.availability.percent}%`} <span className="muted">(30 d, target {env.availability.target}%)</span>
-                    </dd>
-                    <dt>Deploying</dt>
-                    <dd>
-                      {env.activeDeployment ? (
-                        <Link href={`/deployments/${env.activeDeployment.id}`}>
-                          {env.activeDeployment.version} <StatusBadge status={env.activeDeployment.status} />
-                        </Link>
-                      ) : (
-                        "—"
-                      )}
-                    </dd>
-                  </dl>
-                  {env.alerts.map((alert) => (
-                    <Notice key={alert.id} kind="error">
-                      {alert.message}
-                    </Notice>
-                  ))}
-                </div>
-              ))}
-            </div>
-          </section>
-        ))}
-      </div>
+      {overview.data && overview.data.length > 0 && <ServiceTable services={overview.data} />}
     </>
   );
 }
@@ -134,11 +98,15 @@ function CreateService({ onCreated }: { onCreated: () => void }) {
   function onSubmit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
-    const environments = String(form.get("environments") ?? "")
+    const environments = formText(form, "environments")
       .split(",")
       .map((s) => s.trim())
       .filter(Boolean);
-    create.mutate({ name: String(form.get("name")), description: String(form.get("description") ?? ""), environments: environments.length ? environments : undefined });
+    create.mutate({
+      name: formText(form, "name"),
+      description: formText(form, "description"),
+      environments: environments.length ? environments : undefined,
+    });
   }
   return (
     <form className="card" onSubmit={onSubmit} aria-label="New service" style={{ marginBottom: "1rem" }}>

@@ -1,7 +1,7 @@
 import Link from "next/link";
 import type { ReactNode } from "react";
 import { NavLinks } from "@/components/NavLinks";
-import { NotificationBell } from "@/components/NotificationBell";
+import { NotificationBell } from "./NotificationBell";
 import { navigationFor } from "@/server/auth/navigation";
 import { requirePageSession } from "../_lib/session";
 import { Providers } from "../_lib/trpc";

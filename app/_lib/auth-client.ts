@@ -16,7 +16,8 @@ export async function signInWithPassword(email: string, password: string, callba
     body: new URLSearchParams({ email, password, csrfToken: await csrfToken(), callbackUrl, json: "true" }),
   });
   const body = (await response.json().catch(() => ({}))) as { url?: string; message?: string };
-  if (response.status === 429) return { ok: false, message: body.message ?? "Too many failed sign-ins. Try again later." };
+  if (response.status === 429)
+    return { ok: false, message: body.message ?? "Too many failed sign-ins. Try again later." };
   const error = body.url ? new URL(body.url, window.location.href).searchParams.get("error") : "Unknown";
   if (!response.ok || error) return { ok: false, message: "Wrong e-mail or password, or the account is deactivated." };
   return { ok: true };
@@ -42,7 +43,5 @@ export async function signOut(): Promise<void> {
   window.location.assign("/signin");
 }
 
-/** Only same-site paths are followed after sign-in. */
-export function safeCallbackUrl(value: string | null | undefined): string {
-  return value && value.startsWith("/") && !value.startsWith("//") ? value : "/";
-}
+/** Only paths of the panel's own origin are followed after sign-in (parsed as the browser parses them). */
+export { safeCallbackPath as safeCallbackUrl } from "@/server/auth/callback-url";

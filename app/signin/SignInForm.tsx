@@ -2,6 +2,7 @@
 import { useEffect, useState, type FormEvent } from "react";
 import { Notice } from "@/components/Notice";
 import { safeCallbackUrl, signInWithPassword, startSingleSignOn } from "../_lib/auth-client";
+import { formText } from "../../lib/form-text";
 
 const ERRORS: Record<string, string> = {
   CredentialsSignin: "Wrong e-mail or password, or the account is deactivated.",
@@ -11,7 +12,9 @@ const ERRORS: Record<string, string> = {
 };
 
 export function SignInForm({ callbackUrl, initialError }: { callbackUrl: string; initialError: string | null }) {
-  const [error, setError] = useState<string | null>(initialError ? (ERRORS[initialError] ?? "Sign-in failed. Please try again.") : null);
+  const [error, setError] = useState<string | null>(
+    initialError ? (ERRORS[initialError] ?? "Sign-in failed. Please try again.") : null,
+  );
   const [busy, setBusy] = useState(false);
   const [sso, setSso] = useState(false);
 
@@ -28,7 +31,11 @@ export function SignInForm({ callbackUrl, initialError }: { callbackUrl: string;
     setBusy(true);
     setError(null);
     try {
-      const result = await signInWithPassword(String(form.get("email") ?? ""), String(form.get("password") ?? ""), safeCallbackUrl(callbackUrl));
+      const result = await signInWithPassword(
+        formText(form, "email"),
+        formText(form, "password"),
+        safeCallbackUrl(callbackUrl),
+      );
       if (result.ok) window.location.assign(safeCallbackUrl(callbackUrl));
       else setError(result.message);
     } catch {
@@ -40,8 +47,12 @@ export function SignInForm({ callbackUrl, initialError }: { callbackUrl: string;
 
   return (
     <>
-      {error && <Notice kind="error" role="alert">{error}</Notice>}
-      <form onSubmit={onSubmit} noValidate>
+      {error && (
+        <Notice kind="error" role="alert">
+          {error}
+        </Notice>
+      )}
+      <form onSubmit={(event) => void onSubmit(event)} noValidate>
         <div className="field">
           <label htmlFor="email">E-mail</label>
           <input id="email" name="email" type="email" autoComplete="username" required autoFocus />
@@ -56,7 +67,11 @@ export function SignInForm({ callbackUrl, initialError }: { callbackUrl: string;
       </form>
       {sso && (
         <p>
-          <button type="button" style={{ width: "100%" }} onClick={() => void startSingleSignOn(safeCallbackUrl(callbackUrl))}>
+          <button
+            type="button"
+            style={{ width: "100%" }}
+            onClick={() => void startSingleSignOn(safeCallbackUrl(callbackUrl))}
+          >
             Sign in with single sign-on
           </button>
         </p>

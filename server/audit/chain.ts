@@ -69,7 +69,8 @@ export function toStoredText<T extends string | null>(value: T): T {
 function wellFormed(value: unknown): unknown {
   if (typeof value === "string") return toStoredText(value);
   if (Array.isArray(value)) return value.map(wellFormed);
-  if (value !== null && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [toStoredText(k), wellFormed(v)]));
+  if (value !== null && typeof value === "object")
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [toStoredText(k), wellFormed(v)]));
   return value;
 }
 
@@ -124,13 +125,24 @@ export class ChainChecker {
       this.breaks.push({
         seq: this.expectedSeq,
         kind: "missing",
-        detail: last === this.expectedSeq ? `event ${this.expectedSeq} is missing` : `events ${this.expectedSeq}–${last} are missing`,
+        detail:
+          last === this.expectedSeq
+            ? `event ${this.expectedSeq} is missing`
+            : `events ${this.expectedSeq}–${last} are missing`,
       });
     }
     if (hashEvent(row.prevHash, row) !== row.hash) {
-      this.breaks.push({ seq: row.seq, kind: "altered", detail: `event ${row.seq} does not match its hash: its contents were changed` });
+      this.breaks.push({
+        seq: row.seq,
+        kind: "altered",
+        detail: `event ${row.seq} does not match its hash: its contents were changed`,
+      });
     } else if (!gap && row.prevHash !== this.prevHash) {
-      this.breaks.push({ seq: row.seq, kind: "relinked", detail: `event ${row.seq} does not follow event ${row.seq - 1}: the chain was rewritten` });
+      this.breaks.push({
+        seq: row.seq,
+        kind: "relinked",
+        detail: `event ${row.seq} does not follow event ${row.seq - 1}: the chain was rewritten`,
+      });
     }
     // Continue from the stored hash so one altered row is reported once, not at every row after it.
     this.prevHash = row.hash;
@@ -144,13 +156,20 @@ export class ChainChecker {
    */
   finish(headSeq: number, headHash?: string): void {
     if (headHash !== undefined && headSeq === this.expectedSeq - 1 && headSeq > 0 && headHash !== this.prevHash) {
-      this.breaks.push({ seq: headSeq, kind: "relinked", detail: `event ${headSeq} does not match the chain head: the newest events were rewritten` });
+      this.breaks.push({
+        seq: headSeq,
+        kind: "relinked",
+        detail: `event ${headSeq} does not match the chain head: the newest events were rewritten`,
+      });
     }
     if (headSeq >= this.expectedSeq) {
       this.breaks.push({
         seq: this.expectedSeq,
         kind: "missing",
-        detail: headSeq === this.expectedSeq ? `event ${headSeq} is missing` : `events ${this.expectedSeq}–${headSeq} are missing`,
+        detail:
+          headSeq === this.expectedSeq
+            ? `event ${headSeq} is missing`
+            : `events ${this.expectedSeq}–${headSeq} are missing`,
       });
     }
   }

@@ -10,14 +10,38 @@
  */
 import type { Writable } from "node:stream";
 import { Prisma } from "../db/generated/client.ts";
-import { compileAuditFilter, EVENT_COLUMNS, readHeadSeq, type AuditFilter, type AuditSqlReader, type EventTextRow } from "./query.ts";
+import {
+  compileAuditFilter,
+  EVENT_COLUMNS,
+  readHeadSeq,
+  type AuditFilter,
+  type AuditSqlReader,
+  type EventTextRow,
+} from "./query.ts";
 
 export type ExportFormat = "csv" | "json";
 
 /** A row as the export reads it. */
 export type ExportRow = EventTextRow;
 
-export const EXPORT_COLUMNS = ["seq", "at", "actorId", "actorEmail", "actorRoles", "action", "entityType", "entityId", "serviceId", "environmentId", "before", "after", "ip", "traceId", "prevHash", "hash"] as const satisfies readonly (keyof ExportRow)[];
+export const EXPORT_COLUMNS = [
+  "seq",
+  "at",
+  "actorId",
+  "actorEmail",
+  "actorRoles",
+  "action",
+  "entityType",
+  "entityId",
+  "serviceId",
+  "environmentId",
+  "before",
+  "after",
+  "ip",
+  "traceId",
+  "prevHash",
+  "hash",
+] as const satisfies readonly (keyof ExportRow)[];
 
 // ─── CSV (RFC 4180) ──────────────────────────────────────────────────────────────────────────────
 
@@ -98,7 +122,13 @@ function write(sink: Writable, chunk: string): Promise<boolean> {
  * Streams the events matching `filter` (oldest first) into `sink` in `format`. Does not end the
  * sink. Resolves with the number of events written.
  */
-export async function streamAuditExport(reader: AuditSqlReader, filter: AuditFilter, format: ExportFormat, sink: Writable, options: ExportOptions = {}): Promise<ExportResult> {
+export async function streamAuditExport(
+  reader: AuditSqlReader,
+  filter: AuditFilter,
+  format: ExportFormat,
+  sink: Writable,
+  options: ExportOptions = {},
+): Promise<ExportResult> {
   const batchSize = options.batchSize ?? 2000;
   const headSeq = await readHeadSeq(reader);
   const where = (await compileAuditFilter(reader, filter))?.where ?? null;

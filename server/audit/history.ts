@@ -16,7 +16,12 @@ export const deploymentHistoryInput = z.object({
   serviceId: z.string({ error: "must be a service id" }).uuid("must be a service id"),
   /** The id of the last deployment of the previous page. */
   cursor: z.string({ error: "must be a deployment id" }).uuid("must be a deployment id").optional(),
-  limit: z.number({ error: "must be a number" }).int("must be a whole number").min(1, "must be at least 1").max(100, "must be at most 100").default(20),
+  limit: z
+    .number({ error: "must be a number" })
+    .int("must be a whole number")
+    .min(1, "must be at least 1")
+    .max(100, "must be at most 100")
+    .default(20),
 });
 
 const nullableString = z
@@ -41,7 +46,9 @@ export const governanceSnapshotSchema = z.object({
     .object({ id: z.string(), type: z.string(), title: z.string(), revision: z.number(), requestedBy: person })
     .nullish()
     .transform((v) => v ?? null),
-  approvals: z.array(z.object({ role: z.string(), approver: person, decision: z.string(), reason: nullableString, at: z.string() })),
+  approvals: z.array(
+    z.object({ role: z.string(), approver: person, decision: z.string(), reason: nullableString, at: z.string() }),
+  ),
   checklist: z.array(
     z.object({
       key: z.string(),
@@ -73,26 +80,44 @@ export type GovernanceRecord = z.infer<typeof governanceSnapshotSchema>;
  * deployment from before governance); a snapshot that is stored but not in the expected shape is
  * null here and comes back as stored, with what is wrong with it, in `unreadable`.
  */
-export function readGovernance(stored: unknown): { governance: GovernanceRecord | null; unreadable: { problem: string; stored: unknown } | null } {
+export function readGovernance(stored: unknown): {
+  governance: GovernanceRecord | null;
+  unreadable: { problem: string; stored: unknown } | null;
+} {
   if (stored === null || stored === undefined) return { governance: null, unreadable: null };
   const parsed = governanceSnapshotSchema.safeParse(stored);
   if (parsed.success) return { governance: parsed.data, unreadable: null };
-  return { governance: null, unreadable: { problem: parsed.error.issues.map((i) => `${i.path.join(".") || "snapshot"}: ${i.message}`).join("; "), stored } };
+  return {
+    governance: null,
+    unreadable: {
+      problem: parsed.error.issues.map((i) => `${i.path.join(".") || "snapshot"}: ${i.message}`).join("; "),
+      stored,
+    },
+  };
 }
 
 export async function deploymentHistory(prisma: PrismaClient, input: z.infer<typeof deploymentHistoryInput>) {
-  const service = await prisma.service.findUnique({ where: { id: input.serviceId }, select: { id: true, name: true, slug: true } });
+  const service = await prisma.service.findUnique({
+    where: { id: input.serviceId },
+    select: { id: true, name: true, slug: true },
+  });
   if (!service) throw notFound(`Service ${input.serviceId}`);
   let after: { startedAt: Date; id: string } | null = null;
   if (input.cursor) {
-    const row = await prisma.deployment.findUnique({ where: { id: input.cursor }, select: { id: true, startedAt: true, environment: { select: { serviceId: true } } } });
-    if (!row || row.environment.serviceId !== service.id) throw invalid("cursor", `must be a deployment of ${service.name}`);
+    const row = await prisma.deployment.findUnique({
+      where: { id: input.cursor },
+      select: { id: true, startedAt: true, environment: { select: { serviceId: true } } },
+    });
+    if (!row || row.environment.serviceId !== service.id)
+      throw invalid("cursor", `must be a deployment of ${service.name}`);
     after = { startedAt: row.startedAt, id: row.id };
   }
   const rows = await prisma.deployment.findMany({
     where: {
       environment: { serviceId: service.id },
-      ...(after ? { OR: [{ startedAt: { lt: after.startedAt } }, { startedAt: after.startedAt, id: { lt: after.id } }] } : {}),
+      ...(after
+        ? { OR: [{ startedAt: { lt: after.startedAt } }, { startedAt: after.startedAt, id: { lt: after.id } }] }
+        : {}),
     },
     orderBy: [{ startedAt: "desc" }, { id: "desc" }],
     take: input.limit + 1,
@@ -103,7 +128,12 @@ export async function deploymentHistory(prisma: PrismaClient, input: z.infer<typ
     service,
     deployments: page.map((d) => ({
       id: d.id,
-      release: { id: d.release.id, version: d.release.version, artifact: d.release.artifact, commitSha: d.release.commitSha },
+      release: {
+        id: d.release.id,
+        version: d.release.version,
+        artifact: d.release.artifact,
+        commitSha: d.release.commitSha,
+      },
       environment: { id: d.environment.id, name: d.environment.name, production: d.environment.production },
       status: d.status,
       outcome: d.outcome,

@@ -21,10 +21,13 @@ import { Prisma, type PrismaClient } from "../db/generated/client.ts";
 
 // What PostgreSQL can compare against: timestamps start in 4713 BC. (NUL characters, which it
 // cannot store, are refused for every procedure by the procedure builder.)
-const date = z.coerce.date({ error: "must be a date" }).min(new Date("0001-01-01T00:00:00.000Z"), "must be in the year 1 or later");
+const date = z.coerce
+  .date({ error: "must be a date" })
+  .min(new Date("0001-01-01T00:00:00.000Z"), "must be in the year 1 or later");
 const text = (max: number) => z.string().trim().max(max, `must be at most ${max} characters`);
 /** Empty strings (an untouched form field, `?actor=`) mean "no filter". */
-const optional = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (typeof v === "string" && v.trim() === "" ? undefined : v), schema.optional());
+const optional = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((v) => (typeof v === "string" && v.trim() === "" ? undefined : v), schema.optional());
 
 export const auditFilterInput = z
   .object({
@@ -46,8 +49,17 @@ export const auditFilterInput = z
 export const auditPageInput = z.object({
   filter: auditFilterInput.default({}),
   /** The sequence number to continue below (exclusive). */
-  cursor: z.number({ error: "must be a sequence number" }).int("must be a sequence number").positive("must be a sequence number").optional(),
-  limit: z.number({ error: "must be a number" }).int("must be a whole number").min(1, "must be at least 1").max(500, "must be at most 500").default(50),
+  cursor: z
+    .number({ error: "must be a sequence number" })
+    .int("must be a sequence number")
+    .positive("must be a sequence number")
+    .optional(),
+  limit: z
+    .number({ error: "must be a number" })
+    .int("must be a whole number")
+    .min(1, "must be at least 1")
+    .max(500, "must be at most 500")
+    .default(50),
 });
 
 export type AuditFilter = z.infer<typeof auditFilterInput>;
@@ -82,7 +94,8 @@ const YEAR_ONE = Date.parse("0001-01-01T00:00:00.000Z");
 /** The latest time a JS Date can hold. */
 const MAX_TIME = 8.64e15;
 /** A time as PostgreSQL reads it (years past 9999 without the "+" JavaScript writes before them). */
-const iso = (d: Date | number) => new Date(Math.min(MAX_TIME, typeof d === "number" ? d : d.getTime())).toISOString().replace(/^\+/, "");
+const iso = (d: Date | number) =>
+  new Date(Math.min(MAX_TIME, typeof d === "number" ? d : d.getTime())).toISOString().replace(/^\+/, "");
 
 /** Every distinct action in the log, by a skip scan of the (action, at) index: one probe per action. */
 export async function distinctActions(reader: AuditSqlReader): Promise<string[]> {
@@ -100,9 +113,14 @@ export async function distinctActions(reader: AuditSqlReader): Promise<string[]>
  * Sequence numbers outside a time range: every event in [from, to] has after < seq < before.
  * Sound because times never go backwards along the chain by more than CLOCK_SKEW_ALLOWANCE_MS.
  */
-async function seqBounds(reader: AuditSqlReader, from: Date | undefined, to: Date | undefined): Promise<{ after: number | null; before: number | null }> {
+async function seqBounds(
+  reader: AuditSqlReader,
+  from: Date | undefined,
+  to: Date | undefined,
+): Promise<{ after: number | null; before: number | null }> {
   // Nothing is older than the year 1 (where PostgreSQL's calendar, and the filter's, begin).
-  const below = from && from.getTime() - CLOCK_SKEW_ALLOWANCE_MS >= YEAR_ONE ? iso(from.getTime() - CLOCK_SKEW_ALLOWANCE_MS) : null;
+  const below =
+    from && from.getTime() - CLOCK_SKEW_ALLOWANCE_MS >= YEAR_ONE ? iso(from.getTime() - CLOCK_SKEW_ALLOWANCE_MS) : null;
   const above = to ? iso(to.getTime() + CLOCK_SKEW_ALLOWANCE_MS) : null;
   const [row] = await reader.rows<{ after: string | null; before: string | null }>(Prisma.sql`
     SELECT
@@ -129,10 +147,14 @@ function textCondition(text: string): Prisma.Sql {
   const escaped = likePattern(JSON.stringify(text).slice(1, -1));
   if (text.includes(SEPARATOR)) {
     // Joined columns could match across the separator: one comparison per column instead.
-    const arms = [...TEXT_COLUMN_NAMES.map((c) => Prisma.sql`${Prisma.raw(c)}${collate} ILIKE ${plain}`), ...JSON_COLUMN_NAMES.map((c) => Prisma.sql`${Prisma.raw(c)}${collate} ILIKE ${escaped}`)];
+    const arms = [
+      ...TEXT_COLUMN_NAMES.map((c) => Prisma.sql`${Prisma.raw(c)}${collate} ILIKE ${plain}`),
+      ...JSON_COLUMN_NAMES.map((c) => Prisma.sql`${Prisma.raw(c)}${collate} ILIKE ${escaped}`),
+    ];
     return Prisma.sql`(${Prisma.join(arms, " OR ")})`;
   }
-  if (escaped === plain) return Prisma.sql`concat_ws(E'\\x01', ${TEXT_COLUMNS}, ${JSON_COLUMNS})${collate} ILIKE ${plain}`;
+  if (escaped === plain)
+    return Prisma.sql`concat_ws(E'\\x01', ${TEXT_COLUMNS}, ${JSON_COLUMNS})${collate} ILIKE ${plain}`;
   return Prisma.sql`(concat_ws(E'\\x01', ${TEXT_COLUMNS})${collate} ILIKE ${plain} OR concat_ws(E'\\x01', ${JSON_COLUMNS})${collate} ILIKE ${escaped})`;
 }
 
@@ -167,23 +189,33 @@ export async function compileAuditFilter(reader: AuditSqlReader, filter: AuditFi
     // an @ is an e-mail address, never a user id (a UUID): comparing only the e-mail column lets the
     // planner combine its index with the other filters' ("system" is the panel itself).
     const emails = [...new Set([filter.actor, filter.actor.toLowerCase()])];
-    const email = emails.length === 1 ? Prisma.sql`"actorEmail" = ${emails[0]}` : Prisma.sql`"actorEmail" = ANY(${emails}::text[])`;
+    const email =
+      emails.length === 1 ? Prisma.sql`"actorEmail" = ${emails[0]}` : Prisma.sql`"actorEmail" = ANY(${emails}::text[])`;
     and.push(filter.actor.includes("@") ? email : Prisma.sql`("actorId" = ${filter.actor} OR ${email})`);
   }
   if (filter.action) {
     const prefix = filter.action;
     const actions = (await distinctActions(reader)).filter((a) => a.startsWith(prefix));
     if (actions.length === 0) return null;
-    and.push(actions.length === 1 ? Prisma.sql`"action" = ${actions[0]}` : Prisma.sql`"action" = ANY(${actions}::text[])`);
+    and.push(
+      actions.length === 1 ? Prisma.sql`"action" = ${actions[0]}` : Prisma.sql`"action" = ANY(${actions}::text[])`,
+    );
   }
   if (filter.entityType) and.push(Prisma.sql`"entityType" = ${filter.entityType}`);
   if (filter.entityId) and.push(Prisma.sql`"entityId" = ${filter.entityId}`);
   if (filter.text) and.push(textCondition(filter.text));
-  return { where: and.length ? Prisma.join(and, " AND ") : Prisma.sql`TRUE`, seqAfter: bounds.after, seqBefore: bounds.before, scans: Boolean(filter.text) };
+  return {
+    where: and.length ? Prisma.join(and, " AND ") : Prisma.sql`TRUE`,
+    seqAfter: bounds.after,
+    seqBefore: bounds.before,
+    scans: Boolean(filter.text),
+  };
 }
 
 export async function readHeadSeq(reader: AuditSqlReader): Promise<number> {
-  const [head] = await reader.rows<{ seq: string }>(Prisma.sql`SELECT seq::text AS seq FROM "AuditChainHead" WHERE id = 1`);
+  const [head] = await reader.rows<{ seq: string }>(
+    Prisma.sql`SELECT seq::text AS seq FROM "AuditChainHead" WHERE id = 1`,
+  );
   return Number(head?.seq ?? 0);
 }
 
@@ -272,22 +304,24 @@ export async function listAuditEvents(
     rows = [];
     let upper = Math.min(input.cursor ?? Infinity, compiled.seqBefore ?? Infinity, (await readHeadSeq(reader)) + 1);
     const floor = compiled.seqAfter ?? 0;
-    for (let width = options.firstTextWindow ?? FIRST_TEXT_WINDOW; rows.length < want && upper > floor + 1; width *= 4) {
+    for (
+      let width = options.firstTextWindow ?? FIRST_TEXT_WINDOW;
+      rows.length < want && upper > floor + 1;
+      width *= 4
+    ) {
       const lower = Math.max(floor, upper - width);
       rows.push(...(await select(Prisma.sql` AND "seq" < ${upper} AND "seq" > ${lower}`, want - rows.length)));
       upper = lower + 1;
     }
   }
-  const page = rows.slice(0, input.limit).map(
-    (row): AuditEventView => ({
-      ...row,
-      seq: Number(row.seq),
-      at: new Date(row.at),
-      actorRoles: JSON.parse(row.actorRoles ?? "[]") as string[],
-      before: row.before === null ? null : (JSON.parse(row.before) as unknown),
-      after: row.after === null ? null : (JSON.parse(row.after) as unknown),
-    }),
-  );
+  const page = rows.slice(0, input.limit).map((row): AuditEventView => ({
+    ...row,
+    seq: Number(row.seq),
+    at: new Date(row.at),
+    actorRoles: JSON.parse(row.actorRoles ?? "[]") as string[],
+    before: row.before === null ? null : (JSON.parse(row.before) as unknown),
+    after: row.after === null ? null : (JSON.parse(row.after) as unknown),
+  }));
   return { events: page, nextCursor: rows.length > input.limit ? page[page.length - 1]!.seq : null };
 }
 

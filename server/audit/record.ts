@@ -20,7 +20,11 @@ export interface AuditEntry {
   environmentId?: string | null;
 }
 
-export async function recordAudit(tx: AuditTx, actor: Actor, entry: AuditEntry): Promise<{ seq: number; hash: string }> {
+export async function recordAudit(
+  tx: AuditTx,
+  actor: Actor,
+  entry: AuditEntry,
+): Promise<{ seq: number; hash: string }> {
   // The head, locked, and when its event was written (the newest event may have been purged by
   // now only if every event was; then there is nothing to keep in order with).
   const [head] = await tx.$queryRaw<{ seq: bigint; hash: string; at: string | null }[]>`

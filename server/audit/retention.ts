@@ -3,9 +3,11 @@
  *
  * A purge removes a prefix of the chain — every event up to the last one that, like all before it,
  * is older than the cut-off — in one transaction that:
- *   1. switches on `greenlight.audit_retention` for itself only (SET LOCAL), the one thing that
- *      lets the append-only trigger allow a DELETE;
- *   2. deletes the events;
+ *   1. deletes the events through `greenlight_purge_audit_events`, a SECURITY DEFINER function
+ *      owned by the tables' owner (migration 20261201100100_audit_guards): the append-only trigger
+ *      lets only the owner delete, with the retention switch on, and the function deletes only a
+ *      prefix of events that are all past two years by the database's own clock — so the panel's
+ *      role can purge what retention allows and nothing else;
  *   3. writes an AuditAnchor with the last purged event's sequence number and hash, where
  *      verification starts from then on;
  *   4. records an audit.purged event (how many, before when, and the anchor), which the chain
@@ -42,7 +44,10 @@ export interface PurgeResult {
 }
 
 export interface PurgeOptions {
-  /** Events strictly older than this are purged. Must be at least RETENTION_DAYS before `now`. */
+  /**
+   * Events strictly older than this are purged. Must be at least RETENTION_DAYS before `now`, and
+   * the database checks the same against its own clock.
+   */
   olderThan: Date;
   now?: Date;
   actor?: Actor;
@@ -59,9 +64,12 @@ export async function purgeAuditEvents(prisma: PrismaClient, options: PurgeOptio
   const now = options.now ?? new Date();
   const actor = options.actor ?? systemActor();
   const latestAllowed = new Date(now.getTime() - RETENTION_DAYS * DAY_MS);
-  if (!(options.olderThan instanceof Date) || Number.isNaN(options.olderThan.getTime())) throw new AuditPurgeRefused("olderThan: must be a date");
+  if (!(options.olderThan instanceof Date) || Number.isNaN(options.olderThan.getTime()))
+    throw new AuditPurgeRefused("olderThan: must be a date");
   if (options.olderThan > latestAllowed) {
-    throw new AuditPurgeRefused(`olderThan: audit events are kept for ${RETENTION_DAYS} days; a purge may only remove events older than ${latestAllowed.toISOString()} (got ${options.olderThan.toISOString()})`);
+    throw new AuditPurgeRefused(
+      `olderThan: audit events are kept for ${RETENTION_DAYS} days; a purge may only remove events older than ${latestAllowed.toISOString()} (got ${options.olderThan.toISOString()})`,
+    );
   }
   const nothing: PurgeResult = { purged: 0, anchor: null, event: null };
 
@@ -72,7 +80,11 @@ export async function purgeAuditEvents(prisma: PrismaClient, options: PurgeOptio
   let cut: { seq: number; hash: string } | null = null;
   let after = BigInt(start.seq);
   scan: for (;;) {
-    const rows = await prisma.auditEvent.findMany({ where: { seq: { gt: after, lte: head.seq } }, orderBy: { seq: "asc" }, take: BATCH });
+    const rows = await prisma.auditEvent.findMany({
+      where: { seq: { gt: after, lte: head.seq } },
+      orderBy: { seq: "asc" },
+      take: BATCH,
+    });
     for (const row of rows) {
       if (row.at >= options.olderThan) break scan;
       checker.check({ ...row, seq: Number(row.seq) });
@@ -85,9 +97,20 @@ export async function purgeAuditEvents(prisma: PrismaClient, options: PurgeOptio
   if (checker.breaks.length > 0) {
     const breaks = checker.breaks.map((b) => `${b.seq} ${b.kind}: ${b.detail}`);
     await prisma.$transaction((tx) =>
-      recordAudit(tx, actor, { action: "audit.purge_refused", entityType: "AuditLog", after: { before: options.olderThan.toISOString(), fromSeq: start.seq + 1, throughSeq: cut!.seq, breaks: breaks.slice(0, 20) } }),
+      recordAudit(tx, actor, {
+        action: "audit.purge_refused",
+        entityType: "AuditLog",
+        after: {
+          before: options.olderThan.toISOString(),
+          fromSeq: start.seq + 1,
+          throughSeq: cut.seq,
+          breaks: breaks.slice(0, 20),
+        },
+      }),
     );
-    throw new AuditPurgeRefused(`The events to be purged (${start.seq + 1}–${cut.seq}) do not verify, so they are kept as evidence: ${breaks.slice(0, 3).join("; ")}`);
+    throw new AuditPurgeRefused(
+      `The events to be purged (${start.seq + 1}–${cut.seq}) do not verify, so they are kept as evidence: ${breaks.slice(0, 3).join("; ")}`,
+    );
   }
   const through = cut;
 
@@ -98,18 +121,27 @@ export async function purgeAuditEvents(prisma: PrismaClient, options: PurgeOptio
       await tx.$queryRaw`SELECT seq FROM "AuditChainHead" WHERE id = 1 FOR UPDATE`;
       const anchorNow = await tx.auditAnchor.findFirst({ orderBy: [{ seq: "desc" }, { id: "desc" }] });
       if (Number(anchorNow?.seq ?? 0) !== start.seq) return nothing;
-      await tx.$executeRaw`SELECT set_config('greenlight.audit_retention', 'on', true)`;
-      const purged = await tx.$executeRaw`DELETE FROM "AuditEvent" WHERE seq <= ${through.seq}`;
+      const [deleted] = await tx.$queryRaw<
+        { count: bigint }[]
+      >`SELECT "greenlight_purge_audit_events"(${BigInt(through.seq)}::bigint, ${options.olderThan}::timestamp(3)) AS count`;
+      const purged = Number(deleted!.count);
       // Every event up to the cut was just verified to be there: anything else means rows changed
       // under us, and the transaction is rolled back.
       const expected = through.seq - start.seq;
-      if (purged !== expected) throw new Error(`The purge would delete ${purged} events where ${expected} were verified; nothing was purged`);
-      await tx.$executeRaw`SELECT set_config('greenlight.audit_retention', 'off', true)`;
-      await tx.auditAnchor.create({ data: { seq: BigInt(through.seq), hash: through.hash, purgedBefore: options.olderThan, purgedCount: purged } });
+      if (purged !== expected)
+        throw new Error(`The purge would delete ${purged} events where ${expected} were verified; nothing was purged`);
+      await tx.auditAnchor.create({
+        data: { seq: BigInt(through.seq), hash: through.hash, purgedBefore: options.olderThan, purgedCount: purged },
+      });
       const event = await recordAudit(tx, actor, {
         action: PURGE_ACTION,
         entityType: "AuditLog",
-        after: { count: purged, before: options.olderThan.toISOString(), anchorSeq: through.seq, anchorHash: through.hash },
+        after: {
+          count: purged,
+          before: options.olderThan.toISOString(),
+          anchorSeq: through.seq,
+          anchorHash: through.hash,
+        },
       });
       return { purged, anchor: through, event };
     },
@@ -131,10 +163,15 @@ export interface RetentionJobOptions {
  * on the chain head; the later one finds nothing left to do). Returns a function that stops the
  * job and waits for a run in progress.
  */
-export function startAuditRetention(deps: { prisma: PrismaClient; log: Logger }, options: RetentionJobOptions): () => Promise<void> {
+export function startAuditRetention(
+  deps: { prisma: PrismaClient; log: Logger },
+  options: RetentionJobOptions,
+): () => Promise<void> {
   const retentionDays = options.retentionDays ?? RETENTION_DAYS;
-  if (!Number.isFinite(retentionDays) || retentionDays < RETENTION_DAYS) throw new Error(`Audit retention must be at least ${RETENTION_DAYS} days (got ${retentionDays})`);
-  if (!Number.isFinite(options.intervalMs) || options.intervalMs < 1000) throw new Error(`The audit retention interval must be at least 1000 ms (got ${options.intervalMs})`);
+  if (!Number.isFinite(retentionDays) || retentionDays < RETENTION_DAYS)
+    throw new Error(`Audit retention must be at least ${RETENTION_DAYS} days (got ${retentionDays})`);
+  if (!Number.isFinite(options.intervalMs) || options.intervalMs < 1000)
+    throw new Error(`The audit retention interval must be at least 1000 ms (got ${options.intervalMs})`);
   let stopped = false;
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<void> | null = null;
@@ -144,10 +181,19 @@ export function startAuditRetention(deps: { prisma: PrismaClient; log: Logger },
     try {
       const result = await purgeAuditEvents(deps.prisma, { olderThan });
       if (result.purged > 0) {
-        deps.log.info({ action: "audit.purged", metadata: { count: result.purged, before: olderThan.toISOString(), anchorSeq: result.anchor?.seq } }, `Purged ${result.purged} audit events older than ${olderThan.toISOString()}`);
+        deps.log.info(
+          {
+            action: "audit.purged",
+            metadata: { count: result.purged, before: olderThan.toISOString(), anchorSeq: result.anchor?.seq },
+          },
+          `Purged ${result.purged} audit events older than ${olderThan.toISOString()}`,
+        );
       }
     } catch (error) {
-      deps.log.error({ action: "audit.purge_failed", metadata: { error } }, `Audit retention purge failed: ${(error as Error).message}`);
+      deps.log.error(
+        { action: "audit.purge_failed", metadata: { error } },
+        `Audit retention purge failed: ${(error as Error).message}`,
+      );
     }
   };
   const schedule = (delay: number) => {

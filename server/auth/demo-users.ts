@@ -23,7 +23,10 @@ export function demoEmail(role: Role): string {
  * Creates the demo users that do not exist yet. With `onlyIfEmpty`, does nothing unless the panel
  * has no users at all (the first start).
  */
-export async function seedDemoUsers(prisma: PrismaClient, options: { onlyIfEmpty: boolean }): Promise<DemoCredential[]> {
+export async function seedDemoUsers(
+  prisma: PrismaClient,
+  options: { onlyIfEmpty: boolean },
+): Promise<DemoCredential[]> {
   if (options.onlyIfEmpty && (await prisma.user.count()) > 0) return [];
   const candidates = await Promise.all(
     ROLES.map(async (role) => {
@@ -35,8 +38,15 @@ export async function seedDemoUsers(prisma: PrismaClient, options: { onlyIfEmpty
     const created: DemoCredential[] = [];
     for (const c of candidates) {
       if (await tx.user.findUnique({ where: { email: c.email } })) continue;
-      const user = await tx.user.create({ data: { email: c.email, name: `Demo ${ROLE_LABELS[c.role]}`, roles: [c.role], passwordHash: c.passwordHash } });
-      await recordAudit(tx, systemActor(), { action: "user.created", entityType: "User", entityId: user.id, after: { email: user.email, name: user.name, roles: user.roles, demo: true } });
+      const user = await tx.user.create({
+        data: { email: c.email, name: `Demo ${ROLE_LABELS[c.role]}`, roles: [c.role], passwordHash: c.passwordHash },
+      });
+      await recordAudit(tx, systemActor(), {
+        action: "user.created",
+        entityType: "User",
+        entityId: user.id,
+        after: { email: user.email, name: user.name, roles: user.roles, demo: true },
+      });
       created.push({ role: c.role, email: c.email, password: c.password });
     }
     return created;

@@ -15,14 +15,21 @@ export interface NavItem {
 export const NAVIGATION: NavItem[] = [
   { href: "/", label: "Overview", shownTo: "me.get" },
   { href: "/deployments", label: "Deployments", shownTo: "me.get" },
-  { href: "/approvals", label: "Approvals", shownTo: ["release_manager", "approver", "business_stakeholder", "security_reviewer", "cto", "oncall"] },
+  {
+    href: "/approvals",
+    label: "Approvals",
+    shownTo: ["release_manager", "approver", "business_stakeholder", "security_reviewer", "cto", "oncall"],
+  },
   { href: "/maintenance", label: "Maintenance", shownTo: "me.get" },
+  { href: "/delivery", label: "Delivery", shownTo: "delivery.metrics" },
   { href: "/audit", label: "Audit", shownTo: "audit.list" },
   { href: "/admin", label: "Admin", shownTo: "users.list" },
 ];
 
 export function isShown(item: NavItem, roles: readonly Role[]): boolean {
-  return typeof item.shownTo === "string" ? decide(item.shownTo, roles) === "allowed" : item.shownTo.some((r) => roles.includes(r));
+  return typeof item.shownTo === "string"
+    ? decide(item.shownTo, roles) === "allowed"
+    : item.shownTo.some((r) => roles.includes(r));
 }
 
 export function navigationFor(roles: readonly Role[]): NavItem[] {

@@ -16,7 +16,15 @@ const EVERYONE: readonly Role[] = ROLES;
 /** Auditors read; they never change anything. */
 const EVERYONE_BUT_AUDITORS: readonly Role[] = ROLES.filter((r) => r !== "auditor");
 /** Roles an approval policy may require. */
-const APPROVING: readonly Role[] = ["approver", "business_stakeholder", "security_reviewer", "cto", "oncall", "release_manager", "admin"];
+const APPROVING: readonly Role[] = [
+  "approver",
+  "business_stakeholder",
+  "security_reviewer",
+  "cto",
+  "oncall",
+  "release_manager",
+  "admin",
+];
 
 export const PERMISSIONS = {
   // The signed-in user's own account.
@@ -47,6 +55,11 @@ export const PERMISSIONS = {
   "environments.setTrafficGenerator": ["release_manager"],
   // Hooks call URLs and flush caches: configuration for administrators only.
   "environments.setRollbackHooks": ["admin"],
+  // Prometheus as the gates' metric source: a URL the panel calls with a bearer token, so set by
+  // administrators (like the target); release managers see it (never the token).
+  "environments.prometheus": ["admin", "release_manager"],
+  "environments.setPrometheus": ["admin"],
+  "environments.removePrometheus": ["admin"],
   "releases.create": ["release_manager"],
   // Targets: the ECS configuration (administrators), checks against AWS, read-only views.
   "targets.config": ["admin", "release_manager"],
@@ -72,6 +85,7 @@ export const PERMISSIONS = {
   "changes.get": SIGNED_IN,
   "changes.inbox": SIGNED_IN,
   "changes.create": ["release_manager"],
+  "changes.requestRedeploy": ["release_manager"],
   "changes.update": ["release_manager"],
   "changes.withdraw": ["release_manager"],
   "changes.approve": APPROVING,
@@ -79,14 +93,17 @@ export const PERMISSIONS = {
   "changes.policies": SIGNED_IN,
   "changes.updatePolicy": ["admin"],
 
-  // Checklists: ticked by those who do the work; templates and CI tokens kept by release managers.
+  // Checklists: ticked by those who do the work; templates kept by release managers.
   "checklist.get": SIGNED_IN,
   "checklist.tick": ["release_manager", "approver", "security_reviewer"],
+  "checklist.tickMany": ["release_manager", "approver", "security_reviewer"],
   "checklist.template": SIGNED_IN,
   "checklist.updateTemplate": ["release_manager", "admin"],
-  "checklist.tokens": ["release_manager", "admin"],
-  "checklist.createToken": ["release_manager", "admin"],
-  "checklist.revokeToken": ["release_manager", "admin"],
+
+  // API tokens for pipelines (scoped, expiring, per service): release managers and administrators.
+  "tokens.list": ["release_manager", "admin"],
+  "tokens.create": ["release_manager", "admin"],
+  "tokens.revoke": ["release_manager", "admin"],
 
   // Maintenance windows (administrators), emergencies (anyone may ask; CTO or on-call authorise).
   "maintenance.windows": SIGNED_IN,
@@ -102,6 +119,13 @@ export const PERMISSIONS = {
   "maintenance.closeEmergency": ["cto", "oncall"],
   "maintenance.updateReview": ["cto", "oncall", "release_manager"],
   "maintenance.signOffReview": ["cto", "oncall"],
+  // Scheduling a change into a window starts a deployment later: who may start one schedules it.
+  "maintenance.scheduled": SIGNED_IN,
+  "maintenance.schedule": ["release_manager"],
+  "maintenance.cancelSchedule": ["release_manager", "oncall", "cto"],
+
+  // Delivery metrics (DORA): for those who answer for delivery.
+  "delivery.metrics": ["cto", "release_manager"],
 
   // Post-deployment surveys.
   "surveys.submit": EVERYONE_BUT_AUDITORS,

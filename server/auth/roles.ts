@@ -1,17 +1,6 @@
-/** The roles a Greenlight user may hold; a user may hold several. */
-export const ROLES = [
-  "viewer",
-  "release_manager",
-  "approver",
-  "business_stakeholder",
-  "security_reviewer",
-  "cto",
-  "oncall",
-  "auditor",
-  "admin",
-] as const;
+import { ROLES, type Role } from "../roles.ts";
 
-export type Role = (typeof ROLES)[number];
+export { ROLES, type Role };
 
 export const ROLE_LABELS: Record<Role, string> = {
   viewer: "Viewer",

@@ -8,7 +8,9 @@ import { formatDemoCredentials, seedDemoUsers } from "./demo-users.ts";
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const db = await openDatabase(config.database.kind === "pglite" ? { kind: "pglite", dataDir: config.database.dataDir } : config.database);
+  const db = await openDatabase(
+    config.database.kind === "pglite" ? { kind: "pglite", dataDir: config.database.dataDir } : config.database,
+  );
   try {
     await migrateDatabase(db);
     const created = await seedDemoUsers(db.prisma, { onlyIfEmpty: false });
@@ -24,6 +26,6 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   const known = error instanceof ConfigError || error instanceof DataDirInUseError;
-  process.stderr.write(known ? `${(error as Error).message}\n` : `Seeding failed: ${(error as Error).stack ?? String(error)}\n`);
+  process.stderr.write(known ? `${error.message}\n` : `Seeding failed: ${(error as Error).stack ?? String(error)}\n`);
   process.exit(1);
 });

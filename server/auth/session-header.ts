@@ -14,7 +14,10 @@ export interface PageSession {
 }
 
 export function encodeSessionHeader(user: PageSession): string {
-  return Buffer.from(JSON.stringify({ id: user.id, email: user.email, name: user.name, roles: user.roles }), "utf8").toString("base64url");
+  return Buffer.from(
+    JSON.stringify({ id: user.id, email: user.email, name: user.name, roles: user.roles }),
+    "utf8",
+  ).toString("base64url");
 }
 
 export function decodeSessionHeader(value: string | null | undefined): PageSession | null {
@@ -22,7 +25,12 @@ export function decodeSessionHeader(value: string | null | undefined): PageSessi
   try {
     const parsed = JSON.parse(Buffer.from(value, "base64url").toString("utf8")) as Partial<PageSession>;
     if (typeof parsed.id !== "string" || typeof parsed.email !== "string" || !Array.isArray(parsed.roles)) return null;
-    return { id: parsed.id, email: parsed.email, name: String(parsed.name ?? parsed.email), roles: parsed.roles.filter(isRole) };
+    return {
+      id: parsed.id,
+      email: parsed.email,
+      name: String(parsed.name ?? parsed.email),
+      roles: parsed.roles.filter(isRole),
+    };
   } catch {
     return null;
   }

@@ -1,12 +1,13 @@
 /**
- * Reading the signed-in user from a request. Sessions are next-auth JWTs in a cookie; the user's
- * current roles and status are read from the database on every request, so a role change or a
- * deactivation takes effect at once. A session older than SESSION_MAX_AGE since sign-in is refused
- * even if next-auth has rolled its cookie forward.
+ * Reading the signed-in user from a request. The cookie is a next-auth JWT naming a session row
+ * (`UserSession`), which sign-out and a change of one's own password end: a copy of the cookie stops
+ * working at once. The user's current roles and status are read with the session on every request,
+ * so a role change or a deactivation takes effect at once too. A session older than SESSION_MAX_AGE
+ * since sign-in is refused even if next-auth has rolled its cookie forward.
  */
 import { parse as parseCookies } from "cookie";
 import { decode } from "next-auth/jwt";
-import type { PrismaClient } from "../db/generated/client.ts";
+import type { Prisma, PrismaClient } from "../db/generated/client.ts";
 import type { Role } from "./roles.ts";
 
 export interface SessionUser {
@@ -14,7 +15,13 @@ export interface SessionUser {
   email: string;
   name: string;
   roles: Role[];
+  /** The UserSession row this request was made in. */
+  sessionId: string;
+  /** When that session ends by itself (SESSION_MAX_AGE after sign-in). */
+  sessionExpiresAt: Date;
 }
+
+export type SessionEndReason = "signed_out" | "password_changed";
 
 export function sessionCookieName(secure: boolean): string {
   return secure ? "__Secure-next-auth.session-token" : "next-auth.session-token";
@@ -38,22 +45,77 @@ export function sessionTokenFromCookies(cookieHeader: string | undefined, secure
   return chunks.length > 0 ? chunks.map((key) => cookies[key]).join("") : undefined;
 }
 
-export async function readSession(prisma: PrismaClient, cookieHeader: string | undefined, settings: SessionSettings, now = Date.now()): Promise<SessionUser | null> {
+export async function readSession(
+  prisma: PrismaClient,
+  cookieHeader: string | undefined,
+  settings: SessionSettings,
+  now = Date.now(),
+): Promise<SessionUser | null> {
   const token = sessionTokenFromCookies(cookieHeader, settings.secureCookies);
   if (!token) return null;
   let payload: Record<string, unknown> | null;
   try {
-    payload = (await decode({ token, secret: settings.secret })) as Record<string, unknown> | null;
+    payload = await decode({ token, secret: settings.secret });
   } catch {
     return null;
   }
-  if (!payload || typeof payload.sub !== "string") return null;
+  if (!payload || typeof payload.sub !== "string" || typeof payload.sid !== "string") return null;
   // Milliseconds since the epoch at sign-in (set by the jwt callback in options.ts).
   const authTime = typeof payload.authTime === "number" ? payload.authTime : 0;
-  if (authTime + settings.maxAgeSeconds * 1000 < now) return null;
-  const user = await prisma.user.findUnique({ where: { id: payload.sub } });
-  if (!user || !user.active) return null;
+  const expiresAt = authTime + settings.maxAgeSeconds * 1000;
+  if (expiresAt < now) return null;
+  const session = await prisma.userSession.findUnique({ where: { id: payload.sid }, include: { user: true } });
+  if (!session || session.userId !== payload.sub || session.endedAt !== null || session.expiresAt.getTime() < now)
+    return null;
+  const { user } = session;
+  if (!user.active) return null;
   // A password reset or deactivation ends sessions issued before it.
   if (user.sessionsValidAfter && authTime < user.sessionsValidAfter.getTime()) return null;
-  return { id: user.id, email: user.email, name: user.name, roles: user.roles as Role[] };
+  return {
+    id: user.id,
+    email: user.email,
+    name: user.name,
+    roles: user.roles,
+    sessionId: session.id,
+    sessionExpiresAt: new Date(Math.min(expiresAt, session.expiresAt.getTime())),
+  };
+}
+
+/** Starts the session a sign-in creates; its id goes into the cookie. */
+export async function startSession(
+  prisma: PrismaClient,
+  input: { userId: string; ip: string; maxAgeSeconds: number; now?: number },
+): Promise<{ id: string; expiresAt: Date }> {
+  const expiresAt = new Date((input.now ?? Date.now()) + input.maxAgeSeconds * 1000);
+  return prisma.userSession.create({
+    data: { userId: input.userId, ip: input.ip, expiresAt },
+    select: { id: true, expiresAt: true },
+  });
+}
+
+/**
+ * Ends the user's live sessions, all of them or all but one (inside the caller's transaction, so the
+ * change that ends them and its audit event commit together). The number ended.
+ */
+export async function endSessions(
+  tx: Prisma.TransactionClient,
+  where: { sessionId: string } | { userId: string; exceptSessionId?: string },
+  reason: SessionEndReason,
+  now = new Date(),
+): Promise<number> {
+  const selector =
+    "sessionId" in where
+      ? { id: where.sessionId }
+      : { userId: where.userId, ...(where.exceptSessionId ? { id: { not: where.exceptSessionId } } : {}) };
+  const { count } = await tx.userSession.updateMany({
+    where: { ...selector, endedAt: null },
+    data: { endedAt: now, endReason: reason },
+  });
+  return count;
+}
+
+/** Session rows past their expiry are of no use to anyone: removed now and then. */
+export async function pruneSessions(prisma: PrismaClient, now = new Date()): Promise<number> {
+  const { count } = await prisma.userSession.deleteMany({ where: { expiresAt: { lt: now } } });
+  return count;
 }

@@ -9,8 +9,13 @@ import type { PrismaClient, User } from "../db/generated/client.ts";
 import { conflict, invalid, notFound, preconditionFailed } from "../errors.ts";
 import { generatePassword, hashPassword, MIN_PASSWORD_LENGTH, verifyPassword } from "./passwords.ts";
 import { ROLES, type Role } from "./roles.ts";
+import { endSessions } from "./session.ts";
 
-export const emailSchema = z.string().trim().toLowerCase().pipe(z.email({ error: "must be a valid e-mail address" }));
+export const emailSchema = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .pipe(z.email({ error: "must be a valid e-mail address" }));
 export const nameSchema = z.string().trim().min(1, "must not be empty").max(120, "must be at most 120 characters");
 export const rolesSchema = z
   .array(z.enum(ROLES, { error: `must be one of ${ROLES.join(", ")}` }))
@@ -19,21 +24,34 @@ export const rolesSchema = z
 
 export const createUserInput = z.object({ email: emailSchema, name: nameSchema, roles: rolesSchema });
 export const updateUserInput = z
-  .object({ id: z.string().uuid("must be a user id"), name: nameSchema.optional(), roles: rolesSchema.optional(), active: z.boolean().optional() })
-  .refine((v) => v.name !== undefined || v.roles !== undefined || v.active !== undefined, { message: "nothing to change: give name, roles or active", path: ["id"] });
+  .object({
+    id: z.string().uuid("must be a user id"),
+    name: nameSchema.optional(),
+    roles: rolesSchema.optional(),
+    active: z.boolean().optional(),
+  })
+  .refine((v) => v.name !== undefined || v.roles !== undefined || v.active !== undefined, {
+    message: "nothing to change: give name, roles or active",
+    path: ["id"],
+  });
 export const changePasswordInput = z.object({
   currentPassword: z.string().min(1, "must not be empty"),
-  newPassword: z.string().min(MIN_PASSWORD_LENGTH, `must be at least ${MIN_PASSWORD_LENGTH} characters`).max(200, "must be at most 200 characters"),
+  newPassword: z
+    .string()
+    .min(MIN_PASSWORD_LENGTH, `must be at least ${MIN_PASSWORD_LENGTH} characters`)
+    .max(200, "must be at most 200 characters"),
 });
 
-export type PublicUser = Pick<User, "id" | "email" | "name" | "active" | "provider" | "createdAt" | "lastSignInAt"> & { roles: Role[] };
+export type PublicUser = Pick<User, "id" | "email" | "name" | "active" | "provider" | "createdAt" | "lastSignInAt"> & {
+  roles: Role[];
+};
 
 export function publicUser(user: User): PublicUser {
   return {
     id: user.id,
     email: user.email,
     name: user.name,
-    roles: user.roles as Role[],
+    roles: user.roles,
     active: user.active,
     provider: user.provider,
     createdAt: user.createdAt,
@@ -59,27 +77,44 @@ export async function createUser(
   const initialPassword = generatePassword();
   const passwordHash = await hashPassword(initialPassword);
   const user = await prisma.$transaction(async (tx) => {
-    if (await tx.user.findUnique({ where: { email: input.email } })) throw conflict(`email: a user with e-mail ${input.email} already exists`);
-    const created = await tx.user.create({ data: { email: input.email, name: input.name, roles: input.roles, passwordHash } });
-    await recordAudit(tx, actor, { action: "user.created", entityType: "User", entityId: created.id, after: snapshot(created) });
+    if (await tx.user.findUnique({ where: { email: input.email } }))
+      throw conflict(`email: a user with e-mail ${input.email} already exists`);
+    const created = await tx.user.create({
+      data: { email: input.email, name: input.name, roles: input.roles, passwordHash },
+    });
+    await recordAudit(tx, actor, {
+      action: "user.created",
+      entityType: "User",
+      entityId: created.id,
+      after: snapshot(created),
+    });
     return created;
   });
   return { user: publicUser(user), initialPassword };
 }
 
-export async function updateUser(prisma: PrismaClient, actor: Actor, input: z.infer<typeof updateUserInput>): Promise<PublicUser> {
+export async function updateUser(
+  prisma: PrismaClient,
+  actor: Actor,
+  input: z.infer<typeof updateUserInput>,
+): Promise<PublicUser> {
   const user = await prisma.$transaction(async (tx) => {
     const before = await tx.user.findUnique({ where: { id: input.id } });
     if (!before) throw notFound(`User ${input.id}`);
-    const roles = input.roles ?? (before.roles as Role[]);
+    const roles = input.roles ?? before.roles;
     const active = input.active ?? before.active;
     const losesAdmin = before.active && before.roles.includes("admin") && (!active || !roles.includes("admin"));
     if (losesAdmin) {
       // Serialise every change that can remove an administrator, so two admins demoting each
       // other at the same moment cannot leave the panel with none.
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext('greenlight:last-admin'))`;
-      const otherAdmins = await tx.user.count({ where: { id: { not: before.id }, active: true, roles: { has: "admin" } } });
-      if (otherAdmins === 0) throw preconditionFailed(`${input.active === false ? "active" : "roles"}: ${before.email} is the last active administrator; make someone else an administrator first`);
+      const otherAdmins = await tx.user.count({
+        where: { id: { not: before.id }, active: true, roles: { has: "admin" } },
+      });
+      if (otherAdmins === 0)
+        throw preconditionFailed(
+          `${input.active === false ? "active" : "roles"}: ${before.email} is the last active administrator; make someone else an administrator first`,
+        );
     }
     const after = await tx.user.update({
       where: { id: input.id },
@@ -91,35 +126,79 @@ export async function updateUser(prisma: PrismaClient, actor: Actor, input: z.in
         sessionsValidAfter: input.active === false && before.active ? new Date() : undefined,
       },
     });
-    const action = input.roles && input.roles.join() !== before.roles.join() ? "user.roles_changed" : input.active !== undefined && input.active !== before.active ? (input.active ? "user.activated" : "user.deactivated") : "user.updated";
-    await recordAudit(tx, actor, { action, entityType: "User", entityId: after.id, before: snapshot(before), after: snapshot(after) });
+    const action =
+      input.roles && input.roles.join() !== before.roles.join()
+        ? "user.roles_changed"
+        : input.active !== undefined && input.active !== before.active
+          ? input.active
+            ? "user.activated"
+            : "user.deactivated"
+          : "user.updated";
+    await recordAudit(tx, actor, {
+      action,
+      entityType: "User",
+      entityId: after.id,
+      before: snapshot(before),
+      after: snapshot(after),
+    });
     return after;
   });
   return publicUser(user);
 }
 
-export async function resetPassword(prisma: PrismaClient, actor: Actor, userId: string): Promise<{ user: PublicUser; newPassword: string }> {
+export async function resetPassword(
+  prisma: PrismaClient,
+  actor: Actor,
+  userId: string,
+): Promise<{ user: PublicUser; newPassword: string }> {
   const newPassword = generatePassword();
   const passwordHash = await hashPassword(newPassword);
   const user = await prisma.$transaction(async (tx) => {
     const before = await tx.user.findUnique({ where: { id: userId } });
     if (!before) throw notFound(`User ${userId}`);
-    if (before.provider !== "credentials") throw invalid("id", `${before.email} signs in through the identity provider and has no password here`);
-    const after = await tx.user.update({ where: { id: userId }, data: { passwordHash, sessionsValidAfter: new Date() } });
-    await recordAudit(tx, actor, { action: "user.password_reset", entityType: "User", entityId: userId, after: { email: after.email } });
+    if (before.provider !== "credentials")
+      throw invalid("id", `${before.email} signs in through the identity provider and has no password here`);
+    const after = await tx.user.update({
+      where: { id: userId },
+      data: { passwordHash, sessionsValidAfter: new Date() },
+    });
+    await recordAudit(tx, actor, {
+      action: "user.password_reset",
+      entityType: "User",
+      entityId: userId,
+      after: { email: after.email },
+    });
     return after;
   });
   return { user: publicUser(user), newPassword };
 }
 
-export async function changeOwnPassword(prisma: PrismaClient, actor: Actor & { userId: string }, input: z.infer<typeof changePasswordInput>): Promise<void> {
+/** Changes the caller's password and ends their other sessions (the one they are in goes on). */
+export async function changeOwnPassword(
+  prisma: PrismaClient,
+  actor: Actor & { userId: string; sessionId: string },
+  input: z.infer<typeof changePasswordInput>,
+): Promise<{ endedSessions: number }> {
   const user = await prisma.user.findUnique({ where: { id: actor.userId } });
   if (!user) throw notFound("Your user");
-  if (!user.passwordHash || !(await verifyPassword(input.currentPassword, user.passwordHash))) throw invalid("currentPassword", "is not your current password");
-  if (input.currentPassword === input.newPassword) throw invalid("newPassword", "must differ from the current password");
+  if (!user.passwordHash || !(await verifyPassword(input.currentPassword, user.passwordHash)))
+    throw invalid("currentPassword", "is not your current password");
+  if (input.currentPassword === input.newPassword)
+    throw invalid("newPassword", "must differ from the current password");
   const passwordHash = await hashPassword(input.newPassword);
-  await prisma.$transaction(async (tx) => {
+  return prisma.$transaction(async (tx) => {
     await tx.user.update({ where: { id: user.id }, data: { passwordHash } });
-    await recordAudit(tx, actor, { action: "user.password_changed", entityType: "User", entityId: user.id, after: { email: user.email } });
+    const endedSessions = await endSessions(
+      tx,
+      { userId: user.id, exceptSessionId: actor.sessionId },
+      "password_changed",
+    );
+    await recordAudit(tx, actor, {
+      action: "user.password_changed",
+      entityType: "User",
+      entityId: user.id,
+      after: { email: user.email, endedSessions },
+    });
+    return { endedSessions };
   });
 }

@@ -48,7 +48,10 @@ export function scriptMatchesChecksum(script: string, checksum: string): boolean
 
 export async function readMigrations(dir: string): Promise<MigrationFile[]> {
   const entries = await fs.readdir(dir, { withFileTypes: true });
-  const names = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  const names = entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
   return Promise.all(
     names.map(async (name) => ({ name, script: await fs.readFile(path.join(dir, name, "migration.sql"), "utf8") })),
   );
@@ -118,11 +121,24 @@ export async function applyMigrations(
   const files = await readMigrations(migrationsDir);
   await session.query(`SELECT pg_advisory_lock($1)`, [MIGRATION_LOCK_KEY]);
   try {
-    await session.exec(CREATE_MIGRATIONS_TABLE);
-    const rows = await session.query<{ migration_name: string; checksum: string; finished_at: Date | null; rolled_back_at: Date | null }>(
-      `SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations" ORDER BY started_at`,
+    // Created only when missing: a panel running as a role without CREATE (README, "PostgreSQL")
+    // starts on a database its owner has migrated.
+    const [bookkeeping] = await session.query<{ exists: boolean }>(
+      `SELECT to_regclass('"_prisma_migrations"') IS NOT NULL AS exists`,
     );
-    const applied = rows.map((r) => ({ name: r.migration_name, checksum: r.checksum, finishedAt: r.finished_at, rolledBackAt: r.rolled_back_at }));
+    if (!bookkeeping?.exists) await session.exec(CREATE_MIGRATIONS_TABLE);
+    const rows = await session.query<{
+      migration_name: string;
+      checksum: string;
+      finished_at: Date | null;
+      rolled_back_at: Date | null;
+    }>(`SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations" ORDER BY started_at`);
+    const applied = rows.map((r) => ({
+      name: r.migration_name,
+      checksum: r.checksum,
+      finishedAt: r.finished_at,
+      rolledBackAt: r.rolled_back_at,
+    }));
     const pending = planMigrations(files, applied);
     for (const file of pending) {
       const started = Date.now();
@@ -135,10 +151,16 @@ export async function applyMigrations(
           );
           await tx.exec(file.script);
           // now() is fixed at the start of the transaction: the clock says when the script finished.
-          await tx.query(`UPDATE "_prisma_migrations" SET finished_at = clock_timestamp(), applied_steps_count = 1 WHERE id = $1`, [id]);
+          await tx.query(
+            `UPDATE "_prisma_migrations" SET finished_at = clock_timestamp(), applied_steps_count = 1 WHERE id = $1`,
+            [id],
+          );
         });
       } catch (error) {
-        throw new MigrationError(`Migration ${file.name} failed and was rolled back: ${(error as Error).message}`, file.name);
+        throw new MigrationError(
+          `Migration ${file.name} failed and was rolled back: ${(error as Error).message}`,
+          file.name,
+        );
       }
       onApplied(file.name, Date.now() - started);
     }

@@ -15,8 +15,7 @@ import { pgliteSession, postgresSession, type SqlSession } from "./sql.ts";
 export type Prisma = PrismaClient;
 export type DatabaseTarget =
   /** dataDir null keeps the database in memory; `template` starts it from a dump (tests use a migrated one). */
-  | { kind: "pglite"; dataDir: string | null; template?: Blob }
-  | { kind: "postgres"; url: string };
+  { kind: "pglite"; dataDir: string | null; template?: Blob } | { kind: "postgres"; url: string };
 
 export interface Database {
   kind: "pglite" | "postgres";
@@ -55,7 +54,7 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
     return {
       kind: "pglite",
       prisma,
-      openSession: async () => pgliteSession(pglite),
+      openSession: () => Promise.resolve(pgliteSession(pglite)),
       dump: () => pglite.dumpDataDir("none"),
       refreshTypes: () => pglite.refreshArrayTypes(),
       async close() {
@@ -70,7 +69,10 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
   }
 }
 
-export async function migrateDatabase(db: Database, onApplied?: (name: string, ms: number) => void): Promise<MigrationResult> {
+export async function migrateDatabase(
+  db: Database,
+  onApplied?: (name: string, ms: number) => void,
+): Promise<MigrationResult> {
   const session = await db.openSession();
   try {
     const result = await applyMigrations(session, MIGRATIONS_DIR, onApplied);
@@ -84,7 +86,9 @@ export async function migrateDatabase(db: Database, onApplied?: (name: string, m
 
 export class DataDirInUseError extends Error {
   constructor(dir: string, pid: number) {
-    super(`The data directory ${dir} is in use by another Greenlight process (pid ${pid}). Stop it, set DATA_DIR to another directory, or use DATABASE_URL to share a PostgreSQL database.`);
+    super(
+      `The data directory ${dir} is in use by another Greenlight process (pid ${pid}). Stop it, set DATA_DIR to another directory, or use DATABASE_URL to share a PostgreSQL database.`,
+    );
     this.name = "DataDirInUseError";
   }
 }

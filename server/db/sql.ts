@@ -46,7 +46,7 @@ export async function postgresSession(connectionString: string): Promise<SqlSess
   await client.connect();
   const queryable: SqlQueryable = {
     async query(sql, params) {
-      return (await client.query(sql, params as unknown[])).rows;
+      return (await client.query(sql, params as unknown[])).rows as never;
     },
     async exec(script) {
       await client.query(script);

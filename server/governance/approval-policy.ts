@@ -46,19 +46,38 @@ function assign(required: Role[], candidates: Map<Role, string[]>): Map<number, 
   return byIndex;
 }
 
-export function evaluateApprovals(input: { requiredRoles: Role[]; requesterId: string; revision: number; approvals: ApprovalRecord[] }): ApprovalEvaluation {
+export function evaluateApprovals(input: {
+  requiredRoles: Role[];
+  requesterId: string;
+  revision: number;
+  approvals: ApprovalRecord[];
+}): ApprovalEvaluation {
   const current = input.approvals.filter((a) => a.revision === input.revision && a.approverId !== input.requesterId);
   const rejectedBy = [...new Set(current.filter((a) => a.decision === "rejected").map((a) => a.approverId))];
   const candidates = new Map<Role, string[]>();
-  for (const a of current) if (a.decision === "approved") candidates.set(a.role, [...new Set([...(candidates.get(a.role) ?? []), a.approverId])]);
+  for (const a of current)
+    if (a.decision === "approved")
+      candidates.set(a.role, [...new Set([...(candidates.get(a.role) ?? []), a.approverId])]);
   const assignment = assign(input.requiredRoles, candidates);
-  const filled = [...assignment.entries()].map(([index, approverId]) => ({ role: input.requiredRoles[index]!, approverId }));
+  const filled = [...assignment.entries()].map(([index, approverId]) => ({
+    role: input.requiredRoles[index]!,
+    approverId,
+  }));
   const missing = input.requiredRoles.filter((_, index) => !assignment.has(index));
-  return { status: rejectedBy.length ? "rejected" : missing.length === 0 ? "approved" : "pending", filled, missing, rejectedBy };
+  return {
+    status: rejectedBy.length ? "rejected" : missing.length === 0 ? "approved" : "pending",
+    filled,
+    missing,
+    rejectedBy,
+  };
 }
 
 /** Which required roles a person could still fill on a request, given who has approved so far. */
-export function rolesOpenTo(input: { requiredRoles: Role[]; requesterId: string; revision: number; approvals: ApprovalRecord[] }, userId: string, userRoles: readonly Role[]): Role[] {
+export function rolesOpenTo(
+  input: { requiredRoles: Role[]; requesterId: string; revision: number; approvals: ApprovalRecord[] },
+  userId: string,
+  userRoles: readonly Role[],
+): Role[] {
   if (userId === input.requesterId) return [];
   const already = input.approvals.some((a) => a.revision === input.revision && a.approverId === userId);
   if (already) return [];

@@ -1,16 +1,15 @@
 /**
  * Deployment checklists. Each environment has an editable template; each release gets its own copy
  * of the items per environment. Manual items are ticked by a person with a note or link; automatic
- * items are completed by evidence CI posts with a per-service API token (only its hash is stored).
+ * items are completed by evidence CI posts with a per-service API token (server/pipelines/tokens.ts).
  * Required items must be complete before a production deployment may start. Every tick, untick and
  * piece of evidence is audited.
  */
-import { createHash, randomBytes } from "node:crypto";
 import { z } from "zod";
 import type { Actor } from "../audit/actor.ts";
 import { recordAudit } from "../audit/record.ts";
 import type { Prisma, PrismaClient } from "../db/generated/client.ts";
-import { conflict, DomainError, invalid, notFound } from "../errors.ts";
+import { forbidden, invalid, notFound } from "../errors.ts";
 
 export interface TemplateItem {
   key: string;
@@ -33,7 +32,10 @@ export const DEFAULT_PRODUCTION_CHECKLIST: TemplateItem[] = [
   { key: "stakeholder_notification", title: "Stakeholder notification sent", kind: "manual", required: true },
 ];
 
-const key = z.string().trim().regex(/^[a-z0-9_]{1,40}$/, "must be 1–40 lowercase letters, digits or underscores");
+const key = z
+  .string()
+  .trim()
+  .regex(/^[a-z0-9_]{1,40}$/, "must be 1–40 lowercase letters, digits or underscores");
 const uuid = (what: string) => z.string().uuid(`must be ${what} id`);
 const link = z
   .string()
@@ -80,13 +82,23 @@ export const evidenceInput = z.object({
   environment: z.string().trim().max(32, "must be at most 32 characters").optional(),
 });
 
-export const createTokenInput = z.object({ serviceId: uuid("a service"), name: z.string().trim().min(1, "must not be empty").max(80, "must be at most 80 characters") });
-
 type Db = Prisma.TransactionClient;
+
+/** An environment's template, by the environment's id (404 when there is none). */
+export async function templateOfEnvironment(prisma: PrismaClient, environmentId: string) {
+  return prisma.$transaction(async (tx) => {
+    const environment = await tx.environment.findUnique({ where: { id: environmentId } });
+    if (!environment) throw notFound(`Environment ${environmentId}`);
+    return templateFor(tx, environment);
+  });
+}
 
 /** The environment's template; a production environment without one starts from the default list. */
 export async function templateFor(tx: Db, environment: { id: string; production: boolean }) {
-  const rows = await tx.checklistTemplateItem.findMany({ where: { environmentId: environment.id }, orderBy: { position: "asc" } });
+  const rows = await tx.checklistTemplateItem.findMany({
+    where: { environmentId: environment.id },
+    orderBy: { position: "asc" },
+  });
   if (rows.length > 0 || !environment.production) return rows;
   await tx.checklistTemplateItem.createMany({
     data: DEFAULT_PRODUCTION_CHECKLIST.map((item, position) => ({ environmentId: environment.id, position, ...item })),
@@ -99,10 +111,21 @@ export async function templateFor(tx: Db, environment: { id: string; production:
 export async function itemsFor(tx: Db, releaseId: string, environment: { id: string; production: boolean }) {
   const template = await templateFor(tx, environment);
   await tx.checklistItem.createMany({
-    data: template.map((t) => ({ releaseId, environmentId: environment.id, key: t.key, title: t.title, kind: t.kind, required: t.required, position: t.position })),
+    data: template.map((t) => ({
+      releaseId,
+      environmentId: environment.id,
+      key: t.key,
+      title: t.title,
+      kind: t.kind,
+      required: t.required,
+      position: t.position,
+    })),
     skipDuplicates: true,
   });
-  return tx.checklistItem.findMany({ where: { releaseId, environmentId: environment.id }, orderBy: [{ position: "asc" }, { key: "asc" }] });
+  return tx.checklistItem.findMany({
+    where: { releaseId, environmentId: environment.id },
+    orderBy: [{ position: "asc" }, { key: "asc" }],
+  });
 }
 
 export async function checklistFor(prisma: PrismaClient, releaseId: string, environmentId: string) {
@@ -111,13 +134,20 @@ export async function checklistFor(prisma: PrismaClient, releaseId: string, envi
     if (!environment) throw notFound(`Environment ${environmentId}`);
     if (!(await tx.release.findUnique({ where: { id: releaseId } }))) throw notFound(`Release ${releaseId}`);
     const items = await itemsFor(tx, releaseId, environment);
-    const users = await tx.user.findMany({ where: { id: { in: items.map((i) => i.completedById).filter((x): x is string => Boolean(x)) } }, select: { id: true, name: true, email: true } });
+    const users = await tx.user.findMany({
+      where: { id: { in: items.map((i) => i.completedById).filter((x): x is string => Boolean(x)) } },
+      select: { id: true, name: true, email: true },
+    });
     return items.map((i) => ({ ...i, completedBy: users.find((u) => u.id === i.completedById) ?? null }));
   });
 }
 
 /** Titles of required items not yet complete. */
-export async function incompleteRequired(tx: Db, releaseId: string, environment: { id: string; production: boolean }): Promise<string[]> {
+export async function incompleteRequired(
+  tx: Db,
+  releaseId: string,
+  environment: { id: string; production: boolean },
+): Promise<string[]> {
   const items = await itemsFor(tx, releaseId, environment);
   return items.filter((i) => i.required && !i.done).map((i) => i.title);
 }
@@ -128,7 +158,9 @@ export async function updateTemplate(prisma: PrismaClient, actor: Actor, input: 
     if (!environment) throw notFound(`Environment ${input.environmentId}`);
     const before = await templateFor(tx, environment);
     await tx.checklistTemplateItem.deleteMany({ where: { environmentId: environment.id } });
-    await tx.checklistTemplateItem.createMany({ data: input.items.map((item, position) => ({ environmentId: environment.id, position, ...item })) });
+    await tx.checklistTemplateItem.createMany({
+      data: input.items.map((item, position) => ({ environmentId: environment.id, position, ...item })),
+    });
     await recordAudit(tx, actor, {
       action: "checklist.template_changed",
       entityType: "Environment",
@@ -143,113 +175,123 @@ export async function updateTemplate(prisma: PrismaClient, actor: Actor, input: 
 }
 
 export async function tick(prisma: PrismaClient, actor: Actor & { userId: string }, input: z.infer<typeof tickInput>) {
+  return prisma.$transaction((tx) => tickIn(tx, actor, input));
+}
+
+export const tickManyInput = z.object({
+  releaseId: uuid("a release"),
+  environmentId: uuid("an environment"),
+  keys: z
+    .array(key)
+    .min(1, "must name at least one item")
+    .max(50, "must name at most 50 items")
+    .refine((keys) => new Set(keys).size === keys.length, "must not repeat an item"),
+  note: z.string().trim().max(1000, "must be at most 1000 characters").optional(),
+  link: link.optional(),
+});
+
+/** Ticks several manual items with one note or link: all or none, each audited on its own, in one transaction. */
+export async function tickMany(
+  prisma: PrismaClient,
+  actor: Actor & { userId: string },
+  input: z.infer<typeof tickManyInput>,
+) {
   return prisma.$transaction(async (tx) => {
-    const environment = await tx.environment.findUnique({ where: { id: input.environmentId } });
-    if (!environment) throw notFound(`Environment ${input.environmentId}`);
-    const release = await tx.release.findUnique({ where: { id: input.releaseId } });
-    if (!release) throw notFound(`Release ${input.releaseId}`);
-    if (release.serviceId !== environment.serviceId) throw invalid("releaseId", "belongs to another service than the environment");
-    const items = await itemsFor(tx, release.id, environment);
-    const item = items.find((i) => i.key === input.key);
-    if (!item) throw invalid("key", `"${input.key}" is not on the checklist of ${environment.name}`);
-    if (item.kind === "automatic") throw invalid("key", `"${item.title}" is completed by evidence from CI, not by hand`);
-    if (input.done && !input.note && !input.link) throw invalid("note", "ticking an item needs a note or a link");
-    const after = await tx.checklistItem.update({
-      where: { id: item.id },
-      data: input.done
-        ? { done: true, note: input.note ?? null, link: input.link ?? null, completedById: actor.userId, completedAt: new Date() }
-        : { done: false, note: input.note ?? item.note, completedById: null, completedAt: null },
-    });
-    await recordAudit(tx, actor, {
-      action: input.done ? "checklist.ticked" : "checklist.unticked",
-      entityType: "ChecklistItem",
-      entityId: item.id,
-      serviceId: environment.serviceId,
-      environmentId: environment.id,
-      before: { key: item.key, done: item.done, note: item.note, link: item.link },
-      after: { key: after.key, done: after.done, note: after.note, link: after.link, release: release.version },
-    });
-    return after;
+    const ticked = [];
+    for (const k of input.keys)
+      ticked.push(
+        await tickIn(tx, actor, {
+          releaseId: input.releaseId,
+          environmentId: input.environmentId,
+          key: k,
+          done: true,
+          note: input.note,
+          link: input.link,
+        }),
+      );
+    return ticked;
   });
 }
 
-const hashToken = (token: string) => createHash("sha256").update(token).digest("hex");
-
-export async function createToken(prisma: PrismaClient, actor: Actor & { userId: string | null }, input: z.infer<typeof createTokenInput>) {
-  const token = `glt_${randomBytes(32).toString("base64url")}`;
-  const row = await prisma.$transaction(async (tx) => {
-    const service = await tx.service.findUnique({ where: { id: input.serviceId } });
-    if (!service) throw notFound(`Service ${input.serviceId}`);
-    const created = await tx.serviceApiToken.create({ data: { serviceId: service.id, name: input.name, tokenHash: hashToken(token), prefix: token.slice(0, 10), createdById: actor.userId } });
-    await recordAudit(tx, actor, { action: "api_token.created", entityType: "ServiceApiToken", entityId: created.id, serviceId: service.id, after: { name: created.name, prefix: created.prefix } });
-    return created;
+async function tickIn(tx: Db, actor: Actor & { userId: string }, input: z.infer<typeof tickInput>) {
+  const environment = await tx.environment.findUnique({ where: { id: input.environmentId } });
+  if (!environment) throw notFound(`Environment ${input.environmentId}`);
+  const release = await tx.release.findUnique({ where: { id: input.releaseId } });
+  if (!release) throw notFound(`Release ${input.releaseId}`);
+  if (release.serviceId !== environment.serviceId)
+    throw invalid("releaseId", "belongs to another service than the environment");
+  const items = await itemsFor(tx, release.id, environment);
+  const item = items.find((i) => i.key === input.key);
+  if (!item) throw invalid("key", `"${input.key}" is not on the checklist of ${environment.name}`);
+  if (item.kind === "automatic") throw invalid("key", `"${item.title}" is completed by evidence from CI, not by hand`);
+  if (input.done && !input.note && !input.link) throw invalid("note", "ticking an item needs a note or a link");
+  const after = await tx.checklistItem.update({
+    where: { id: item.id },
+    data: input.done
+      ? {
+          done: true,
+          note: input.note ?? null,
+          link: input.link ?? null,
+          completedById: actor.userId,
+          completedAt: new Date(),
+        }
+      : { done: false, note: input.note ?? item.note, completedById: null, completedAt: null },
   });
-  return { id: row.id, name: row.name, prefix: row.prefix, token };
-}
-
-export async function revokeToken(prisma: PrismaClient, actor: Actor, id: string) {
-  return prisma.$transaction(async (tx) => {
-    const token = await tx.serviceApiToken.findUnique({ where: { id } });
-    if (!token) throw notFound(`API token ${id}`);
-    if (token.revokedAt) throw conflict(`id: the token "${token.name}" is already revoked`);
-    const after = await tx.serviceApiToken.update({ where: { id }, data: { revokedAt: new Date() } });
-    await recordAudit(tx, actor, { action: "api_token.revoked", entityType: "ServiceApiToken", entityId: id, serviceId: token.serviceId, after: { name: token.name, prefix: token.prefix } });
-    return after;
+  await recordAudit(tx, actor, {
+    action: input.done ? "checklist.ticked" : "checklist.unticked",
+    entityType: "ChecklistItem",
+    entityId: item.id,
+    serviceId: environment.serviceId,
+    environmentId: environment.id,
+    before: { key: item.key, done: item.done, note: item.note, link: item.link },
+    after: { key: after.key, done: after.done, note: after.note, link: after.link, release: release.version },
   });
-}
-
-export async function listTokens(prisma: PrismaClient, serviceId: string) {
-  const rows = await prisma.serviceApiToken.findMany({ where: { serviceId }, orderBy: { createdAt: "desc" } });
-  return rows.map(({ tokenHash: _hidden, ...rest }) => rest);
-}
-
-export class TokenRefused extends DomainError {
-  constructor(message: string) {
-    super("forbidden", message);
-  }
+  return after;
 }
 
 /**
- * Evidence from CI: `POST /api/v1/releases/:id/evidence` with `Authorization: Bearer <token>`.
- * A missing, unknown or revoked token, or one for another service, is refused and the attempt
- * audited (the caller's address included) — in its own transaction, as nothing else is written.
+ * Evidence from CI, posted with an API token that has the evidence:write scope (see
+ * server/pipelines/tokens.ts, which has already accepted it for the release's service).
  */
 export async function postEvidence(
   prisma: PrismaClient,
-  request: { token: string | null; releaseId: string; ip: string; traceId: string },
+  caller: { name: string; serviceId: string; actor: Actor },
+  releaseId: string,
   input: z.infer<typeof evidenceInput>,
 ) {
-  const refuse = async (reason: string, serviceId: string | null = null) => {
-    await prisma.$transaction((tx) =>
-      recordAudit(tx, { userId: null, email: null, roles: [], ip: request.ip, traceId: request.traceId }, {
-        action: "evidence.refused",
-        entityType: "Release",
-        entityId: request.releaseId,
-        serviceId,
-        after: { reason, tokenPrefix: request.token?.slice(0, 10) ?? null, item: input.item },
-      }),
-    );
-    return new TokenRefused(reason);
-  };
-  if (!request.token) throw await refuse("an API token is required (Authorization: Bearer <token>)");
-  const token = await prisma.serviceApiToken.findUnique({ where: { tokenHash: hashToken(request.token) } });
-  if (!token) throw await refuse("the API token is not valid");
-  if (token.revokedAt) throw await refuse(`the API token "${token.name}" was revoked`, token.serviceId);
-  const release = await prisma.release.findUnique({ where: { id: request.releaseId } });
-  if (!release) throw notFound(`Release ${request.releaseId}`);
-  if (release.serviceId !== token.serviceId) throw await refuse(`the API token "${token.name}" belongs to another service`, token.serviceId);
+  const release = await prisma.release.findUnique({ where: { id: releaseId } });
+  if (!release) throw notFound(`Release ${releaseId}`);
+  if (release.serviceId !== caller.serviceId)
+    throw forbidden(`the API token "${caller.name}" belongs to another service`);
 
   return prisma.$transaction(async (tx) => {
-    const environments = await tx.environment.findMany({ where: { serviceId: release.serviceId, ...(input.environment ? { name: input.environment } : {}) } });
-    if (input.environment && environments.length === 0) throw invalid("environment", `the service has no environment "${input.environment}"`);
+    const environments = await tx.environment.findMany({
+      where: { serviceId: release.serviceId, ...(input.environment ? { name: input.environment } : {}) },
+    });
+    if (input.environment && environments.length === 0)
+      throw invalid("environment", `the service has no environment "${input.environment}"`);
     const updated: string[] = [];
     for (const environment of environments) {
       const items = await itemsFor(tx, release.id, environment);
       const item = items.find((i) => i.key === input.item && i.kind === "automatic");
       if (!item) continue;
-      const evidence = { status: input.status, url: input.url ?? null, details: input.details ?? null, token: token.name, at: new Date().toISOString() };
-      await tx.checklistItem.update({ where: { id: item.id }, data: { done: input.status === "passed", evidence, completedAt: input.status === "passed" ? new Date() : null, completedById: null } });
-      await recordAudit(tx, { userId: null, email: `token:${token.name}`, roles: [], ip: request.ip, traceId: request.traceId }, {
+      const evidence = {
+        status: input.status,
+        url: input.url ?? null,
+        details: input.details ?? null,
+        token: caller.name,
+        at: new Date().toISOString(),
+      };
+      await tx.checklistItem.update({
+        where: { id: item.id },
+        data: {
+          done: input.status === "passed",
+          evidence,
+          completedAt: input.status === "passed" ? new Date() : null,
+          completedById: null,
+        },
+      });
+      await recordAudit(tx, caller.actor, {
         action: "checklist.evidence",
         entityType: "ChecklistItem",
         entityId: item.id,
@@ -260,8 +302,8 @@ export async function postEvidence(
       });
       updated.push(environment.name);
     }
-    if (updated.length === 0) throw invalid("item", `"${input.item}" is not an automatic checklist item of ${release.version}`);
-    await tx.serviceApiToken.update({ where: { id: token.id }, data: { lastUsedAt: new Date() } });
+    if (updated.length === 0)
+      throw invalid("item", `"${input.item}" is not an automatic checklist item of ${release.version}`);
     return { item: input.item, status: input.status, environments: updated };
   });
 }

@@ -43,13 +43,19 @@ export class Notifier {
 
   /** Active users holding any of the roles. */
   async usersWithRoles(roles: readonly Role[], db: Db = this.options.prisma): Promise<string[]> {
-    const users = await db.user.findMany({ where: { active: true, roles: { hasSome: [...roles] } }, select: { id: true } });
+    const users = await db.user.findMany({
+      where: { active: true, roles: { hasSome: [...roles] } },
+      select: { id: true },
+    });
     return users.map((u) => u.id);
   }
 
   async subscribers(topic: string, db: Db = this.options.prisma): Promise<string[]> {
     const rows = await db.notificationSubscription.findMany({ where: { topic }, select: { userId: true } });
-    const active = await db.user.findMany({ where: { id: { in: rows.map((r) => r.userId) }, active: true }, select: { id: true } });
+    const active = await db.user.findMany({
+      where: { id: { in: rows.map((r) => r.userId) }, active: true },
+      select: { id: true },
+    });
     return active.map((u) => u.id);
   }
 
@@ -61,12 +67,25 @@ export class Notifier {
     const unique = [...new Set(recipients)];
     if (unique.length > 0) {
       await db.notification.createMany({
-        data: unique.map((userId) => ({ userId, kind: notice.kind, title: notice.title, body: notice.body, link: notice.link ?? null, dedupeKey: notice.dedupeKey ?? null })),
+        data: unique.map((userId) => ({
+          userId,
+          kind: notice.kind,
+          title: notice.title,
+          body: notice.body,
+          link: notice.link ?? null,
+          dedupeKey: notice.dedupeKey ?? null,
+        })),
         skipDuplicates: true,
       });
     }
     return async () => {
-      for (const userId of unique) this.options.events.emit(`user:${userId}`, "notification", { kind: notice.kind, title: notice.title, body: notice.body, link: notice.link ?? null });
+      for (const userId of unique)
+        this.options.events.emit(`user:${userId}`, "notification", {
+          kind: notice.kind,
+          title: notice.title,
+          body: notice.body,
+          link: notice.link ?? null,
+        });
       if (notice.external) await this.sendExternal(unique, notice);
     };
   }
@@ -78,7 +97,10 @@ export class Notifier {
   }
 
   private key(notice: Notice): string {
-    return notice.dedupeKey ?? createHash("sha256").update(`${notice.kind}\n${notice.title}\n${notice.body}`).digest("hex").slice(0, 24);
+    return (
+      notice.dedupeKey ??
+      createHash("sha256").update(`${notice.kind}\n${notice.title}\n${notice.body}`).digest("hex").slice(0, 24)
+    );
   }
 
   async sendExternal(recipients: string[], notice: Notice): Promise<void> {
@@ -91,7 +113,8 @@ export class Notifier {
       tasks.push(
         fetch(this.options.webhookUrl, {
           method: "POST",
-          headers: { "Content-Type": "application/json", "X-Greenlight-Notice": key },
+          // At least once, with a key: a claimed notice a crash left unsent is sent again with the same one.
+          headers: { "Content-Type": "application/json", "Idempotency-Key": key, "X-Greenlight-Notice": key },
           body: JSON.stringify({ text, greenlight: { kind: notice.kind, key, link } }),
           signal: AbortSignal.timeout(5000),
         }).then((r) => {
@@ -100,7 +123,10 @@ export class Notifier {
       );
     }
     if (this.transporter && recipients.length > 0) {
-      const users = await this.options.prisma.user.findMany({ where: { id: { in: recipients } }, select: { email: true } });
+      const users = await this.options.prisma.user.findMany({
+        where: { id: { in: recipients } },
+        select: { email: true },
+      });
       if (users.length > 0) {
         tasks.push(
           this.transporter.sendMail({
@@ -115,7 +141,14 @@ export class Notifier {
     }
     const results = await Promise.allSettled(tasks);
     for (const result of results) {
-      if (result.status === "rejected") this.options.log.warn({ action: "notify.external_failed", metadata: { kind: notice.kind, error: (result.reason as Error).message } }, "A notification channel failed");
+      if (result.status === "rejected")
+        this.options.log.warn(
+          {
+            action: "notify.external_failed",
+            metadata: { kind: notice.kind, error: (result.reason as Error).message },
+          },
+          "A notification channel failed",
+        );
     }
     if (results.some((r) => r.status === "rejected")) throw new Error("A notification channel failed");
   }
@@ -134,6 +167,9 @@ export async function listNotifications(prisma: PrismaClient, userId: string, li
 }
 
 export async function markRead(prisma: PrismaClient, userId: string, ids: string[] | "all"): Promise<number> {
-  const { count } = await prisma.notification.updateMany({ where: { userId, readAt: null, ...(ids === "all" ? {} : { id: { in: ids } }) }, data: { readAt: new Date() } });
+  const { count } = await prisma.notification.updateMany({
+    where: { userId, readAt: null, ...(ids === "all" ? {} : { id: { in: ids } }) },
+    data: { readAt: new Date() },
+  });
   return count;
 }

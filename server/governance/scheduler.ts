@@ -41,7 +41,13 @@ export class NoticeScheduler {
   private running: Promise<void> | null = null;
 
   constructor(
-    private readonly options: { prisma: PrismaClient; log: Logger; notifier: Notifier; intervalMs: number; now?: () => Date },
+    private readonly options: {
+      prisma: PrismaClient;
+      log: Logger;
+      notifier: Notifier;
+      intervalMs: number;
+      now?: () => Date;
+    },
   ) {}
 
   private now(): Date {
@@ -53,7 +59,9 @@ export class NoticeScheduler {
       if (this.running) return;
       this.running = this.runOnce()
         .then(() => undefined)
-        .catch((error) => this.options.log.warn({ action: "scheduler.failed", metadata: { error } }, "Notice scheduler pass failed"))
+        .catch((error: unknown) =>
+          this.options.log.warn({ action: "scheduler.failed", metadata: { error } }, "Notice scheduler pass failed"),
+        )
         .finally(() => (this.running = null));
     };
     tick();
@@ -83,10 +91,17 @@ export class NoticeScheduler {
           // Notices that fell due before the rule existed are never sent (no retroactive reminders).
           .filter((offset) => occurrence.start.getTime() - offset.ms >= rule.createdAt.getTime())
           .map((offset) => ({
-        key: windowNoticeKey(occurrence, offset.key),
-        kind: "window_notice",
-        dueAt: new Date(occurrence.start.getTime() - offset.ms),
-            payload: { ruleId: occurrence.ruleId, name: occurrence.name, timezone: occurrence.timezone, start: occurrence.start.toISOString(), end: occurrence.end.toISOString(), offset: offset.label } satisfies WindowNoticePayload,
+            key: windowNoticeKey(occurrence, offset.key),
+            kind: "window_notice",
+            dueAt: new Date(occurrence.start.getTime() - offset.ms),
+            payload: {
+              ruleId: occurrence.ruleId,
+              name: occurrence.name,
+              timezone: occurrence.timezone,
+              start: occurrence.start.toISOString(),
+              end: occurrence.end.toISOString(),
+              offset: offset.label,
+            } satisfies WindowNoticePayload,
           })),
       ),
     );
@@ -98,7 +113,11 @@ export class NoticeScheduler {
     const { prisma } = this.options;
     const now = this.now();
     const due = await prisma.scheduledNotice.findMany({
-      where: { sentAt: null, dueAt: { lte: now }, OR: [{ claimedBy: null }, { claimedAt: { lt: new Date(now.getTime() - CLAIM_TIMEOUT_MS) } }] },
+      where: {
+        sentAt: null,
+        dueAt: { lte: now },
+        OR: [{ claimedBy: null }, { claimedAt: { lt: new Date(now.getTime() - CLAIM_TIMEOUT_MS) } }],
+      },
       orderBy: { dueAt: "asc" },
       take: 50,
     });
@@ -113,14 +132,23 @@ export class NoticeScheduler {
         if (await this.deliver(notice, now)) sent++;
       } catch (error) {
         // Released for a retry on a later pass.
-        await prisma.scheduledNotice.updateMany({ where: { id: notice.id, claimedBy: this.instanceId }, data: { claimedBy: null, claimedAt: null } });
-        this.options.log.warn({ action: "scheduler.delivery_failed", metadata: { key: notice.key, error } }, "A scheduled notice could not be delivered");
+        await prisma.scheduledNotice.updateMany({
+          where: { id: notice.id, claimedBy: this.instanceId },
+          data: { claimedBy: null, claimedAt: null },
+        });
+        this.options.log.warn(
+          { action: "scheduler.delivery_failed", metadata: { key: notice.key, error } },
+          "A scheduled notice could not be delivered",
+        );
       }
     }
     return sent;
   }
 
-  private async deliver(notice: { id: string; key: string; kind: string; payload: Prisma.JsonValue }, now: Date): Promise<boolean> {
+  private async deliver(
+    notice: { id: string; key: string; kind: string; payload: Prisma.JsonValue },
+    now: Date,
+  ): Promise<boolean> {
     const { prisma, notifier } = this.options;
     const built = await this.build(notice, now);
     if (!built) {
@@ -129,7 +157,10 @@ export class NoticeScheduler {
     }
     if (built.external) await notifier.sendExternal(built.recipients, { ...built.notice, dedupeKey: notice.key });
     const push = await prisma.$transaction(async (tx) => {
-      const { count } = await tx.scheduledNotice.updateMany({ where: { id: notice.id, sentAt: null, claimedBy: this.instanceId }, data: { sentAt: now } });
+      const { count } = await tx.scheduledNotice.updateMany({
+        where: { id: notice.id, sentAt: null, claimedBy: this.instanceId },
+        data: { sentAt: now },
+      });
       if (count === 0) return null;
       return notifier.record(built.recipients, { ...built.notice, dedupeKey: notice.key, external: false }, tx);
     });
@@ -155,17 +186,30 @@ export class NoticeScheduler {
       return {
         recipients: await notifier.subscribers("maintenance"),
         external: true,
-        notice: { kind: "window_notice", title: `Maintenance window in ${p.offset}: ${p.name}`, body: `${p.name}: ${when}.`, link: "/maintenance" },
+        notice: {
+          kind: "window_notice",
+          title: `Maintenance window in ${p.offset}: ${p.name}`,
+          body: `${p.name}: ${when}.`,
+          link: "/maintenance",
+        },
       };
     }
     if (notice.kind === "review_overdue") {
       const { reviewId } = notice.payload as { reviewId: string };
-      const review = await prisma.postIncidentReview.findUnique({ where: { id: reviewId }, include: { emergency: true } });
+      const review = await prisma.postIncidentReview.findUnique({
+        where: { id: reviewId },
+        include: { emergency: true },
+      });
       if (!review || review.status !== "open") return null;
       return {
         recipients: [review.ownerId, ...(await notifier.usersWithRoles(["cto", "oncall"]))],
         external: true,
-        notice: { kind: "review_overdue", title: "Post-incident review overdue", body: `The review of "${review.emergency.reason}" was due ${review.dueAt.toISOString()}.`, link: `/maintenance?review=${review.id}` },
+        notice: {
+          kind: "review_overdue",
+          title: "Post-incident review overdue",
+          body: `The review of "${review.emergency.reason}" was due ${review.dueAt.toISOString()}.`,
+          link: `/maintenance?review=${review.id}`,
+        },
       };
     }
     return null;

@@ -13,7 +13,9 @@ export const BURST_THRESHOLD = 5;
 export const BURST_WINDOW_MS = 60_000;
 const ALERT_QUIET_MS = 5 * 60_000;
 
-export type SecuritySignal = { kind: "signin_failed"; ip: string; identifier: string } | { kind: "forbidden"; userId: string; email: string; ip: string };
+export type SecuritySignal =
+  | { kind: "signin_failed"; ip: string; identifier: string }
+  | { kind: "forbidden"; userId: string; email: string; ip: string };
 
 export class SecurityMonitor {
   constructor(private readonly options: { prisma: PrismaClient; events: PanelEvents; notifier: Notifier }) {}
@@ -27,11 +29,24 @@ export class SecurityMonitor {
         prisma.signInFailure.count({ where: { ip: signal.ip, at: { gte: since } } }),
         prisma.signInFailure.count({ where: { identifier: signal.identifier, at: { gte: since } } }),
       ]);
-      if (byIp >= BURST_THRESHOLD) await this.raise(`signin_failed:ip:${signal.ip}`, `${byIp} failed sign-ins in a minute from ${signal.ip}`, now);
-      if (byAccount >= BURST_THRESHOLD && signal.identifier) await this.raise(`signin_failed:account:${signal.identifier}`, `${byAccount} failed sign-ins in a minute for ${signal.identifier}`, now);
+      if (byIp >= BURST_THRESHOLD)
+        await this.raise(`signin_failed:ip:${signal.ip}`, `${byIp} failed sign-ins in a minute from ${signal.ip}`, now);
+      if (byAccount >= BURST_THRESHOLD && signal.identifier)
+        await this.raise(
+          `signin_failed:account:${signal.identifier}`,
+          `${byAccount} failed sign-ins in a minute for ${signal.identifier}`,
+          now,
+        );
     } else {
-      const refused = await prisma.auditEvent.count({ where: { action: "auth.forbidden", actorId: signal.userId, at: { gte: since } } });
-      if (refused >= BURST_THRESHOLD) await this.raise(`forbidden:${signal.userId}`, `${refused} refused authorisations in a minute for ${signal.email} (from ${signal.ip})`, now);
+      const refused = await prisma.auditEvent.count({
+        where: { action: "auth.forbidden", actorId: signal.userId, at: { gte: since } },
+      });
+      if (refused >= BURST_THRESHOLD)
+        await this.raise(
+          `forbidden:${signal.userId}`,
+          `${refused} refused authorisations in a minute for ${signal.email} (from ${signal.ip})`,
+          now,
+        );
     }
   }
 
@@ -39,12 +54,23 @@ export class SecurityMonitor {
     const { prisma, notifier, events } = this.options;
     const bucket = Math.floor(now.getTime() / ALERT_QUIET_MS);
     const dedupeKey = `security:${subject}:${bucket}`;
-    const recent = await prisma.auditEvent.findFirst({ where: { action: "security.alert", entityId: subject, at: { gte: new Date(now.getTime() - ALERT_QUIET_MS) } } });
+    const recent = await prisma.auditEvent.findFirst({
+      where: { action: "security.alert", entityId: subject, at: { gte: new Date(now.getTime() - ALERT_QUIET_MS) } },
+    });
     if (recent) return;
     const admins = await notifier.usersWithRoles(["admin"]);
     const push = await prisma.$transaction(async (tx) => {
-      await recordAudit(tx, systemActor(), { action: "security.alert", entityType: "Security", entityId: subject, after: { message } });
-      return notifier.record(admins, { kind: "security_alert", title: "Security alert", body: message, link: "/audit", dedupeKey, external: true }, tx);
+      await recordAudit(tx, systemActor(), {
+        action: "security.alert",
+        entityType: "Security",
+        entityId: subject,
+        after: { message },
+      });
+      return notifier.record(
+        admins,
+        { kind: "security_alert", title: "Security alert", body: message, link: "/audit", dedupeKey, external: true },
+        tx,
+      );
     });
     events.emit("role:admin", "security:alert", { at: now.toISOString(), subject, message });
     await push().catch(() => {});

@@ -12,17 +12,34 @@ export const SURVEY_TARGET = 4.5;
 
 export const surveyInput = z.object({
   deploymentId: z.string().uuid("must be a deployment id"),
-  rating: z.number().int("must be a whole number from 1 to 5").min(1, "must be a whole number from 1 to 5").max(5, "must be a whole number from 1 to 5"),
+  rating: z
+    .number()
+    .int("must be a whole number from 1 to 5")
+    .min(1, "must be a whole number from 1 to 5")
+    .max(5, "must be a whole number from 1 to 5"),
   comment: z.string().trim().max(2000, "must be at most 2000 characters").default(""),
 });
 
-export async function submitSurvey(prisma: PrismaClient, actor: Actor & { userId: string }, input: z.infer<typeof surveyInput>) {
+export async function submitSurvey(
+  prisma: PrismaClient,
+  actor: Actor & { userId: string },
+  input: z.infer<typeof surveyInput>,
+) {
   return prisma.$transaction(async (tx) => {
-    const deployment = await tx.deployment.findUnique({ where: { id: input.deploymentId }, include: { environment: true } });
+    const deployment = await tx.deployment.findUnique({
+      where: { id: input.deploymentId },
+      include: { environment: true },
+    });
     if (!deployment) throw notFound(`Deployment ${input.deploymentId}`);
-    if (!deployment.environment.production) throw preconditionFailed("deploymentId: surveys are for production deployments");
-    if (deployment.status !== "succeeded") throw preconditionFailed(`deploymentId: the deployment is ${deployment.status.replace(/_/g, " ")}; only a succeeded deployment can be rated`);
-    const before = await tx.deploymentSurvey.findUnique({ where: { deploymentId_userId: { deploymentId: deployment.id, userId: actor.userId } } });
+    if (!deployment.environment.production)
+      throw preconditionFailed("deploymentId: surveys are for production deployments");
+    if (deployment.status !== "succeeded")
+      throw preconditionFailed(
+        `deploymentId: the deployment is ${deployment.status.replace(/_/g, " ")}; only a succeeded deployment can be rated`,
+      );
+    const before = await tx.deploymentSurvey.findUnique({
+      where: { deploymentId_userId: { deploymentId: deployment.id, userId: actor.userId } },
+    });
     const after = await tx.deploymentSurvey.upsert({
       where: { deploymentId_userId: { deploymentId: deployment.id, userId: actor.userId } },
       create: { deploymentId: deployment.id, userId: actor.userId, rating: input.rating, comment: input.comment },
@@ -42,13 +59,31 @@ export async function submitSurvey(prisma: PrismaClient, actor: Actor & { userId
 
 export async function surveySummary(prisma: PrismaClient, now = new Date()) {
   const since = new Date(now.getTime() - 30 * 86_400_000);
-  const result = await prisma.deploymentSurvey.aggregate({ where: { createdAt: { gte: since } }, _avg: { rating: true }, _count: true });
+  const result = await prisma.deploymentSurvey.aggregate({
+    where: { createdAt: { gte: since } },
+    _avg: { rating: true },
+    _count: true,
+  });
   const average = result._avg.rating === null ? null : Math.round(result._avg.rating * 100) / 100;
-  return { average, responses: result._count, target: SURVEY_TARGET, meetsTarget: average === null ? null : average >= SURVEY_TARGET };
+  return {
+    average,
+    responses: result._count,
+    target: SURVEY_TARGET,
+    meetsTarget: average === null ? null : average >= SURVEY_TARGET,
+  };
 }
 
 export async function surveysFor(prisma: PrismaClient, deploymentId: string) {
   const rows = await prisma.deploymentSurvey.findMany({ where: { deploymentId }, orderBy: { createdAt: "asc" } });
-  const users = await prisma.user.findMany({ where: { id: { in: rows.map((r) => r.userId) } }, select: { id: true, name: true } });
-  return rows.map((r) => ({ rating: r.rating, comment: r.comment, at: r.createdAt, userId: r.userId, by: users.find((u) => u.id === r.userId)?.name ?? "someone" }));
+  const users = await prisma.user.findMany({
+    where: { id: { in: rows.map((r) => r.userId) } },
+    select: { id: true, name: true },
+  });
+  return rows.map((r) => ({
+    rating: r.rating,
+    comment: r.comment,
+    at: r.createdAt,
+    userId: r.userId,
+    by: users.find((u) => u.id === r.userId)?.name ?? "someone",
+  }));
 }

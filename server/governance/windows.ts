@@ -43,6 +43,8 @@ export function isKnownTimeZone(zone: string): boolean {
   }
 }
 
+const RRULE_MESSAGE = "must be a recurrence rule such as FREQ=MONTHLY;BYDAY=+2SU (without DTSTART)";
+
 export const windowRuleInput = z
   .object({
     name: z.string().trim().min(1, "must not be empty").max(80, "must be at most 80 characters"),
@@ -58,7 +60,7 @@ export const windowRuleInput = z
         } catch {
           return false;
         }
-      }, "must be a recurrence rule such as FREQ=MONTHLY;BYDAY=+2SU (without DTSTART)"),
+      }, RRULE_MESSAGE),
     startTime: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "must be a time of day as HH:MM"),
     durationMinutes: z
       .number()
@@ -70,13 +72,25 @@ export const windowRuleInput = z
   .superRefine((rule, ctx) => {
     let parses = true;
     try {
-      RRule.parseString(rule.rrule);
+      // rrule accepts FREQ=SOMETIMES (no frequency) and throws "Invalid frequency: undefined undefined" later.
+      parses = RRule.parseString(rule.rrule).freq !== undefined;
     } catch {
       parses = false;
     }
-    if (parses && isKnownTimeZone(rule.timezone) && occurrences({ ...rule, id: "new", active: true }, new Date(), new Date(Date.now() + 730 * 86_400_000)).length === 0) {
-      ctx.addIssue({ code: "custom", path: ["rrule"], message: "never occurs in the next two years" });
+    if (!parses || !isKnownTimeZone(rule.timezone)) return;
+    let upcoming: number;
+    try {
+      upcoming = occurrences(
+        { ...rule, id: "new", active: true },
+        new Date(),
+        new Date(Date.now() + 730 * 86_400_000),
+      ).length;
+    } catch {
+      ctx.addIssue({ code: "custom", path: ["rrule"], message: RRULE_MESSAGE });
+      return;
     }
+    if (upcoming === 0)
+      ctx.addIssue({ code: "custom", path: ["rrule"], message: "never occurs in the next two years" });
   });
 
 /** Occurrences of a rule that overlap [from, to). */
@@ -84,7 +98,8 @@ export function occurrences(rule: WindowRule, from: Date, to: Date): WindowOccur
   const [hour, minute] = rule.startTime.split(":").map(Number) as [number, number];
   // Calendar days are generated "floating" (as UTC dates standing for local days), a few days on
   // either side of the range so zones far from UTC are covered.
-  const local = (date: Date) => Temporal.Instant.fromEpochMilliseconds(date.getTime()).toZonedDateTimeISO(rule.timezone).toPlainDate();
+  const local = (date: Date) =>
+    Temporal.Instant.fromEpochMilliseconds(date.getTime()).toZonedDateTimeISO(rule.timezone).toPlainDate();
   const first = local(from).subtract({ days: 2 });
   const last = local(to).add({ days: 2 });
   const dtstart = new Date(Date.UTC(first.year, first.month - 1, first.day));
@@ -92,12 +107,27 @@ export function occurrences(rule: WindowRule, from: Date, to: Date): WindowOccur
   const recurrence = new RRule({ ...RRule.parseString(rule.rrule), dtstart });
   const result: WindowOccurrence[] = [];
   for (const day of recurrence.between(dtstart, until, true)) {
-    const plainStart = Temporal.PlainDateTime.from({ year: day.getUTCFullYear(), month: day.getUTCMonth() + 1, day: day.getUTCDate(), hour, minute });
+    const plainStart = Temporal.PlainDateTime.from({
+      year: day.getUTCFullYear(),
+      month: day.getUTCMonth() + 1,
+      day: day.getUTCDate(),
+      hour,
+      minute,
+    });
     const start = firstValidInstant(plainStart, rule.timezone);
-    const wallEnd = plainStart.add({ minutes: rule.durationMinutes }).toZonedDateTime(rule.timezone, { disambiguation: "compatible" }).toInstant();
+    const wallEnd = plainStart
+      .add({ minutes: rule.durationMinutes })
+      .toZonedDateTime(rule.timezone, { disambiguation: "compatible" })
+      .toInstant();
     const cap = start.add({ minutes: rule.durationMinutes });
     const end = Temporal.Instant.compare(wallEnd, cap) < 0 ? wallEnd : cap;
-    const occurrence = { ruleId: rule.id, name: rule.name, timezone: rule.timezone, start: new Date(start.epochMilliseconds), end: new Date(end.epochMilliseconds) };
+    const occurrence = {
+      ruleId: rule.id,
+      name: rule.name,
+      timezone: rule.timezone,
+      start: new Date(start.epochMilliseconds),
+      end: new Date(end.epochMilliseconds),
+    };
     if (occurrence.end > from && occurrence.start < to) result.push(occurrence);
   }
   return result;
@@ -127,10 +157,23 @@ export function windowsFor(rules: WindowRule[], serviceId: string | null, from: 
 }
 
 export function windowAt(rules: WindowRule[], serviceId: string | null, now: Date): WindowOccurrence | null {
-  return windowsFor(rules, serviceId, new Date(now.getTime() - MAX_WINDOW_MINUTES * 60_000), new Date(now.getTime() + 60_000)).find((w) => w.start <= now && now < w.end) ?? null;
+  return (
+    windowsFor(
+      rules,
+      serviceId,
+      new Date(now.getTime() - MAX_WINDOW_MINUTES * 60_000),
+      new Date(now.getTime() + 60_000),
+    ).find((w) => w.start <= now && now < w.end) ?? null
+  );
 }
 
-export function nextWindows(rules: WindowRule[], serviceId: string | null, now: Date, count: number, horizonDays = 400): WindowOccurrence[] {
+export function nextWindows(
+  rules: WindowRule[],
+  serviceId: string | null,
+  now: Date,
+  count: number,
+  horizonDays = 400,
+): WindowOccurrence[] {
   return windowsFor(rules, serviceId, now, new Date(now.getTime() + horizonDays * 86_400_000))
     .filter((w) => w.start > now)
     .slice(0, count);
@@ -142,7 +185,11 @@ export function stepCutoff(window: Pick<WindowOccurrence, "end">): Date {
 }
 
 /** The first overlap between a candidate rule and existing ones over the next two years, if any. */
-export function findOverlap(candidate: WindowRule, existing: WindowRule[], now = new Date()): { other: WindowRule; at: WindowOccurrence } | null {
+export function findOverlap(
+  candidate: WindowRule,
+  existing: WindowRule[],
+  now = new Date(),
+): { other: WindowRule; at: WindowOccurrence } | null {
   const to = new Date(now.getTime() + 730 * 86_400_000);
   const mine = occurrences(candidate, now, to);
   for (const other of existing) {
@@ -158,8 +205,20 @@ export function findOverlap(candidate: WindowRule, existing: WindowRule[], now =
 /** "Sunday, 13 December 2026, 02:00–04:00 EST (America/New_York)", in the reader's zone. */
 export function describeWindow(window: Pick<WindowOccurrence, "start" | "end">, timeZone: string): string {
   const zone = isKnownTimeZone(timeZone) ? timeZone : "UTC";
-  const day = new Intl.DateTimeFormat("en-GB", { timeZone: zone, weekday: "long", day: "numeric", month: "long", year: "numeric" }).format(window.start);
-  const time = (d: Date) => new Intl.DateTimeFormat("en-GB", { timeZone: zone, hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).format(d);
-  const abbreviation = new Intl.DateTimeFormat("en-US", { timeZone: zone, timeZoneName: "short" }).formatToParts(window.end).find((p) => p.type === "timeZoneName")?.value ?? zone;
+  const day = new Intl.DateTimeFormat("en-GB", {
+    timeZone: zone,
+    weekday: "long",
+    day: "numeric",
+    month: "long",
+    year: "numeric",
+  }).format(window.start);
+  const time = (d: Date) =>
+    new Intl.DateTimeFormat("en-GB", { timeZone: zone, hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).format(
+      d,
+    );
+  const abbreviation =
+    new Intl.DateTimeFormat("en-US", { timeZone: zone, timeZoneName: "short" })
+      .formatToParts(window.end)
+      .find((p) => p.type === "timeZoneName")?.value ?? zone;
   return `${day}, ${time(window.start)}–${time(window.end)} ${abbreviation} (${zone})`;
 }

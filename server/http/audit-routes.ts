@@ -32,7 +32,13 @@ interface Meta {
 interface AuditRoute {
   /** The tRPC procedure whose permission the route shares. */
   permission: ProcedurePath;
-  handle(req: IncomingMessage, res: ServerResponse, url: URL, services: Services, caller: { user: SessionUser; actor: Actor }): Promise<void>;
+  handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    services: Services,
+    caller: { user: SessionUser; actor: Actor },
+  ): Promise<void>;
 }
 
 export const AUDIT_ROUTES: Record<string, AuditRoute> = {
@@ -40,30 +46,66 @@ export const AUDIT_ROUTES: Record<string, AuditRoute> = {
   "/api/v1/audit/verify": { permission: "audit.verify", handle: handleVerify },
 };
 
-export async function handleAuditRoute(req: IncomingMessage, res: ServerResponse, url: URL, services: Services, meta: Meta): Promise<void> {
+export async function handleAuditRoute(
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  services: Services,
+  meta: Meta,
+): Promise<void> {
   const route = AUDIT_ROUTES[url.pathname];
   if (!route) throw new HttpError(404, `No API route at ${url.pathname}`);
-  if (req.method !== "GET") throw new HttpError(405, `${url.pathname} is read-only: use GET (got ${req.method})`, { Allow: "GET" });
+  if (req.method !== "GET")
+    throw new HttpError(405, `${url.pathname} is read-only: use GET (got ${req.method})`, { Allow: "GET" });
   if (!meta.user) throw new HttpError(401, "Sign in to continue");
   const user = meta.user;
-  const actor: Actor = { userId: user.id, email: user.email, roles: [...user.roles], ip: meta.ip, traceId: meta.traceId };
+  const actor: Actor = {
+    userId: user.id,
+    email: user.email,
+    roles: [...user.roles],
+    ip: meta.ip,
+    traceId: meta.traceId,
+  };
   if (decide(route.permission, user.roles) !== "allowed") {
     const path = `GET ${url.pathname}`;
-    await services.prisma.$transaction((tx) => recordAudit(tx, actor, { action: "auth.forbidden", entityType: "Route", entityId: path, after: { roles: user.roles } }));
+    await services.prisma.$transaction((tx) =>
+      recordAudit(tx, actor, {
+        action: "auth.forbidden",
+        entityType: "Route",
+        entityId: path,
+        after: { roles: user.roles },
+      }),
+    );
     // As for a refused procedure (server/trpc/init.ts): a burst of refusals raises a security alert.
-    void services.security.observe({ kind: "forbidden", userId: user.id, email: user.email, ip: meta.ip }).catch(() => {});
-    throw new HttpError(403, `${path} is for ${rolesAllowed(route.permission).join(", ")}; you are ${user.roles.join(", ")}`);
+    void services.security
+      .observe({ kind: "forbidden", userId: user.id, email: user.email, ip: meta.ip })
+      .catch(() => {});
+    throw new HttpError(
+      403,
+      `${path} is for ${rolesAllowed(route.permission).join(", ")}; you are ${user.roles.join(", ")}`,
+    );
   }
   return route.handle(req, res, url, services, { user, actor });
 }
 
-const FILTER_PARAMS = ["from", "to", "serviceId", "environmentId", "actor", "action", "entityType", "entityId", "text"] as const;
+const FILTER_PARAMS = [
+  "from",
+  "to",
+  "serviceId",
+  "environmentId",
+  "actor",
+  "action",
+  "entityType",
+  "entityId",
+  "text",
+] as const;
 const EXPORT_PARAMS = new Set<string>(["format", ...FILTER_PARAMS]);
 
 /** The export's query string as a format and a filter, or a 400 naming the parameter. */
 export function parseExportQuery(params: URLSearchParams): { format: ExportFormat; filter: AuditFilter } {
   for (const key of new Set(params.keys())) {
-    if (!EXPORT_PARAMS.has(key)) throw new HttpError(400, `${key}: is not a parameter of the export (known: ${[...EXPORT_PARAMS].join(", ")})`);
+    if (!EXPORT_PARAMS.has(key))
+      throw new HttpError(400, `${key}: is not a parameter of the export (known: ${[...EXPORT_PARAMS].join(", ")})`);
     if (params.getAll(key).length > 1) throw new HttpError(400, `${key}: give it once`);
   }
   const format = params.get("format") ?? "csv";
@@ -71,16 +113,28 @@ export function parseExportQuery(params: URLSearchParams): { format: ExportForma
   for (const key of FILTER_PARAMS) {
     if (params.get(key)?.includes("\u0000")) throw new HttpError(400, `${key}: must not contain a NUL character`);
   }
-  const parsed = auditFilterInput.safeParse(Object.fromEntries(FILTER_PARAMS.map((k) => [k, params.get(k) ?? undefined])));
-  if (!parsed.success) throw new HttpError(400, parsed.error.issues.map((i) => `${i.path.join(".") || "input"}: ${i.message}`).join("; "));
+  const parsed = auditFilterInput.safeParse(
+    Object.fromEntries(FILTER_PARAMS.map((k) => [k, params.get(k) ?? undefined])),
+  );
+  if (!parsed.success)
+    throw new HttpError(400, parsed.error.issues.map((i) => `${i.path.join(".") || "input"}: ${i.message}`).join("; "));
   return { format, filter: parsed.data };
 }
 
 function fileName(format: ExportFormat, at: Date): string {
-  return `greenlight-audit-${at.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z")}.${format}`;
+  return `greenlight-audit-${at
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z")}.${format}`;
 }
 
-async function handleExport(_req: IncomingMessage, res: ServerResponse, url: URL, services: Services, caller: { user: SessionUser; actor: Actor }): Promise<void> {
+async function handleExport(
+  _req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  services: Services,
+  caller: { user: SessionUser; actor: Actor },
+): Promise<void> {
   const { format, filter } = parseExportQuery(url.searchParams);
   const session = await services.db.openSession();
   let result: ExportResult = { rows: 0, completed: false, headSeq: 0 };
@@ -102,11 +156,21 @@ async function handleExport(_req: IncomingMessage, res: ServerResponse, url: URL
     recordAudit(tx, caller.actor, {
       action: "audit.exported",
       entityType: "AuditLog",
-      after: { format, filter: describeFilter(filter), rows: result.rows, completed: result.completed && !failure, throughSeq: result.headSeq, ...(failure ? { error: "the export failed on the server" } : {}) },
+      after: {
+        format,
+        filter: describeFilter(filter),
+        rows: result.rows,
+        completed: result.completed && !failure,
+        throughSeq: result.headSeq,
+        ...(failure ? { error: "the export failed on the server" } : {}),
+      },
     }),
   );
   if (failure) {
-    services.log.error({ action: "audit.export_failed", metadata: { error: failure } }, "The audit export failed while streaming");
+    services.log.error(
+      { action: "audit.export_failed", metadata: { error: failure } },
+      "The audit export failed while streaming",
+    );
     // The status line is gone; cut the connection so the client sees an incomplete download
     // rather than a file that looks whole.
     res.destroy();
@@ -116,6 +180,6 @@ async function handleExport(_req: IncomingMessage, res: ServerResponse, url: URL
 }
 
 async function handleVerify(_req: IncomingMessage, res: ServerResponse, _url: URL, services: Services): Promise<void> {
-  const result = await verifyAuditChain(services.prisma);
+  const result = await verifyAuditChain(services.prisma, { checkpoint: await services.auditCheckpoints.latest() });
   sendJson(res, 200, { status: result.ok ? "intact" : "broken", ...result });
 }

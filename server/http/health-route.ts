@@ -30,7 +30,8 @@ export async function handleHealth(res: ServerResponse, services: Services): Pro
   const report = await checkHealth(
     {
       database: databaseProbe(services),
-      redis: async () => (realtime ? realtime.redisHealth() : config.redisUrl ? "realtime server not started" : "skipped"),
+      redis: async () =>
+        realtime ? realtime.redisHealth() : config.redisUrl ? "realtime server not started" : "skipped",
       websocket: async () => (realtime ? realtime.websocketHealth() : "realtime server not started"),
       externalAPIs: externalApisProbe(services),
       diskSpace: diskSpaceProbe(config.dataDir, config.health.minFreeDiskMb),
@@ -43,5 +44,9 @@ export async function handleHealth(res: ServerResponse, services: Services): Pro
 
 export async function handleDatabaseHealth(res: ServerResponse, services: Services): Promise<void> {
   const status = await runProbe(databaseProbe(services));
-  sendJson(res, status === "healthy" ? 200 : 503, { status: status === "healthy" ? "healthy" : "unhealthy", database: status, timestamp: new Date().toISOString() });
+  sendJson(res, status === "healthy" ? 200 : 503, {
+    status: status === "healthy" ? "healthy" : "unhealthy",
+    database: status,
+    timestamp: new Date().toISOString(),
+  });
 }

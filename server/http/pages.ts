@@ -6,6 +6,7 @@
 import fs from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import path from "node:path";
+import { safeCallbackPath } from "../auth/callback-url.ts";
 import { encodeSessionHeader, SESSION_HEADER } from "../auth/session-header.ts";
 import type { SessionUser } from "../auth/session.ts";
 
@@ -14,7 +15,12 @@ export type NextRequestHandler = (req: IncomingMessage, res: ServerResponse) => 
 export function publicFiles(rootDir: string): Set<string> {
   const dir = path.join(rootDir, "public");
   if (!fs.existsSync(dir)) return new Set();
-  return new Set(fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => `/${path.relative(dir, path.join(e.parentPath, e.name)).split(path.sep).join("/")}`));
+  return new Set(
+    fs
+      .readdirSync(dir, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => `/${path.relative(dir, path.join(e.parentPath, e.name)).split(path.sep).join("/")}`),
+  );
 }
 
 export function isPublicPath(pathname: string, files: ReadonlySet<string>): boolean {
@@ -35,8 +41,10 @@ export async function handlePage(
     return;
   }
   if (user && url.pathname === "/signin") {
-    const target = url.searchParams.get("callbackUrl");
-    res.writeHead(302, { Location: target && target.startsWith("/") && !target.startsWith("//") ? target : "/", "Cache-Control": "no-store" });
+    res.writeHead(302, {
+      Location: safeCallbackPath(url.searchParams.get("callbackUrl")),
+      "Cache-Control": "no-store",
+    });
     res.end();
     return;
   }

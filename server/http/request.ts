@@ -1,5 +1,6 @@
 /** Small helpers for the panel's own HTTP routes. */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { MAX_INPUT_DEPTH, nestsDeeperThan } from "./json-depth.ts";
 
 export class HttpError extends Error {
   constructor(
@@ -39,20 +40,35 @@ export async function readFormOrJson(req: IncomingMessage): Promise<Record<strin
   if (!raw) return {};
   const type = req.headers["content-type"] ?? "";
   if (type.includes("application/json")) {
+    if (nestsDeeperThan(raw, MAX_INPUT_DEPTH))
+      throw new HttpError(400, `body: must not be nested deeper than ${MAX_INPUT_DEPTH} levels`);
     let parsed: unknown;
     try {
       parsed = JSON.parse(raw);
     } catch {
       throw new HttpError(400, "The request body is not valid JSON");
     }
-    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new HttpError(400, "The request body must be a JSON object");
-    return Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+      throw new HttpError(400, "The request body must be a JSON object");
+    return Object.fromEntries(
+      Object.entries(parsed).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
+    );
   }
   return Object.fromEntries(new URLSearchParams(raw));
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const payload = JSON.stringify(body);
-  res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store", ...headers });
+  res.writeHead(status, {
+    "Content-Type": "application/json; charset=utf-8",
+    "Content-Length": String(Buffer.byteLength(payload)),
+    "Cache-Control": "no-store",
+    ...headers,
+  });
   res.end(payload);
 }

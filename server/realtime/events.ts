@@ -3,12 +3,17 @@
  * so a missed event never leaves a stale screen. Before the realtime server is attached, events go
  * nowhere.
  */
-import type { Realtime, RoomName } from "./server.ts";
+import type { Role } from "../roles.ts";
+import type { Realtime, RoomName, SessionSelector } from "./server.ts";
 
 export interface PanelEvents {
   attach(realtime: Realtime): void;
   emit(room: RoomName, event: string, payload: unknown): void;
   usersChanged(): void;
+  /** Sessions that ended (sign-out, password change or reset, deactivation): their sockets close. */
+  sessionsEnded(selector: SessionSelector): void;
+  /** A user's roles changed: their open sockets leave the rooms of roles they no longer hold. */
+  rolesChanged(userId: string, roles: readonly Role[]): void;
   /** A refused request, shown live to administrators (bursts also raise security alerts). */
   securityRefusal(details: { path: string; user: { email: string }; ip: string }): void;
   /** Hands something worth telling people to the notification channels (set once they exist). */
@@ -34,6 +39,12 @@ export function createPanelEvents(): PanelEvents {
     emit,
     usersChanged() {
       emit("role:admin", "users:changed", { at: new Date().toISOString() });
+    },
+    sessionsEnded(selector) {
+      realtime?.endSessions(selector);
+    },
+    rolesChanged(userId, roles) {
+      realtime?.setRoles(userId, roles);
     },
     securityRefusal({ path, user, ip }) {
       emit("role:admin", "security:refusal", { at: new Date().toISOString(), path, userEmail: user.email, ip });

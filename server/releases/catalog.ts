@@ -16,7 +16,10 @@ const slugSchema = z
   .string()
   .trim()
   .toLowerCase()
-  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "must be lowercase letters, digits and dashes (at most 63), starting with a letter or digit");
+  .regex(
+    /^[a-z0-9][a-z0-9-]{0,62}$/,
+    "must be lowercase letters, digits and dashes (at most 63), starting with a letter or digit",
+  );
 const environmentName = z
   .string()
   .trim()
@@ -35,22 +38,51 @@ export const createServiceInput = z.object({
     .default([...DEFAULT_ENVIRONMENTS]),
 });
 
-export const updatePolicyInput = z.object({ environmentId: z.string().uuid("must be an environment id"), policy: policySchema });
-export const updateAlertThresholdsInput = z.object({ environmentId: z.string().uuid("must be an environment id"), thresholds: alertThresholdsSchema });
-export const setRollbackHooksInput = z.object({ environmentId: z.string().uuid("must be an environment id"), hooks: rollbackHooksSchema });
+export const updatePolicyInput = z.object({
+  environmentId: z.string().uuid("must be an environment id"),
+  policy: policySchema,
+});
+export const updateAlertThresholdsInput = z.object({
+  environmentId: z.string().uuid("must be an environment id"),
+  thresholds: alertThresholdsSchema,
+});
+export const setRollbackHooksInput = z.object({
+  environmentId: z.string().uuid("must be an environment id"),
+  hooks: rollbackHooksSchema,
+});
 export const setTrafficGeneratorInput = z.object({
   environmentId: z.string().uuid("must be an environment id"),
   enabled: z.boolean(),
-  rate: z.number().int().min(1, "must be between 1 and 500 requests per second").max(500, "must be between 1 and 500 requests per second").optional(),
+  rate: z
+    .number()
+    .int()
+    .min(1, "must be between 1 and 500 requests per second")
+    .max(500, "must be between 1 and 500 requests per second")
+    .optional(),
 });
 
 /** What a release's processes are told; the demo service understands these. */
 export const releaseSettingsSchema = z
   .object({
     failureRate: z.number().min(0, "must be between 0 and 1").max(1, "must be between 0 and 1").optional(),
-    latencyMs: z.number().int().min(0, "must be between 0 and 60000").max(60_000, "must be between 0 and 60000").optional(),
-    latencyJitterMs: z.number().int().min(0, "must be between 0 and 60000").max(60_000, "must be between 0 and 60000").optional(),
-    startupDelayMs: z.number().int().min(0, "must be between 0 and 600000").max(600_000, "must be between 0 and 600000").optional(),
+    latencyMs: z
+      .number()
+      .int()
+      .min(0, "must be between 0 and 60000")
+      .max(60_000, "must be between 0 and 60000")
+      .optional(),
+    latencyJitterMs: z
+      .number()
+      .int()
+      .min(0, "must be between 0 and 60000")
+      .max(60_000, "must be between 0 and 60000")
+      .optional(),
+    startupDelayMs: z
+      .number()
+      .int()
+      .min(0, "must be between 0 and 600000")
+      .max(600_000, "must be between 0 and 600000")
+      .optional(),
     healthy: z.boolean().optional(),
   })
   .strict();
@@ -66,6 +98,10 @@ export const createReleaseInput = z.object({
     .string()
     .trim()
     .regex(/^[0-9a-f]{7,40}$/i, "must be a git commit hash (7–40 hex digits)")
+    .optional(),
+  /** When the commit was made: lead time for changes runs from here to live in production. */
+  commitTime: z.iso
+    .datetime({ offset: true, error: "must be an ISO 8601 time with a zone, such as 2026-11-30T14:05:00Z" })
     .optional(),
   notes: z.string().trim().max(5000, "must be at most 5000 characters").default(""),
   settings: releaseSettingsSchema.default({}),
@@ -86,14 +122,22 @@ const json = (value: unknown) => value as Prisma.InputJsonValue;
 export async function createService(prisma: PrismaClient, actor: Actor, input: z.infer<typeof createServiceInput>) {
   const slug = input.slug ?? slugify(input.name);
   return prisma.$transaction(async (tx) => {
-    if (await tx.service.findUnique({ where: { slug } })) throw conflict(`slug: a service called "${slug}" already exists`);
+    if (await tx.service.findUnique({ where: { slug } }))
+      throw conflict(`slug: a service called "${slug}" already exists`);
     const service = await tx.service.create({ data: { name: input.name, slug, description: input.description } });
     const environments = [];
     for (const [position, name] of input.environments.entries()) {
       const production = name === "production" || name === "prod";
       environments.push(
         await tx.environment.create({
-          data: { serviceId: service.id, name, position, production, policy: json(defaultPolicy(production)), alertThresholds: json(DEFAULT_ALERT_THRESHOLDS) },
+          data: {
+            serviceId: service.id,
+            name,
+            position,
+            production,
+            policy: json(defaultPolicy(production)),
+            alertThresholds: json(DEFAULT_ALERT_THRESHOLDS),
+          },
         }),
       );
     }
@@ -120,7 +164,12 @@ async function updateEnvironment(
     const before = await tx.environment.findUnique({ where: { id: environmentId } });
     if (!before) throw notFound(`Environment ${environmentId}`);
     const after = await tx.environment.update({ where: { id: environmentId }, data: { [field]: json(value) } });
-    await recordAudit(tx, actor, { action, entityType: "Environment", entityId: environmentId, ...audit(before[field]) });
+    await recordAudit(tx, actor, {
+      action,
+      entityType: "Environment",
+      entityId: environmentId,
+      ...audit(before[field]),
+    });
     return after;
   });
 }
@@ -129,25 +178,53 @@ export function updatePolicy(prisma: PrismaClient, actor: Actor, input: z.infer<
   return updateEnvironment(prisma, actor, input.environmentId, "environment.policy_changed", "policy", input.policy);
 }
 
-export function updateAlertThresholds(prisma: PrismaClient, actor: Actor, input: z.infer<typeof updateAlertThresholdsInput>) {
-  return updateEnvironment(prisma, actor, input.environmentId, "environment.alert_thresholds_changed", "alertThresholds", input.thresholds);
+export function updateAlertThresholds(
+  prisma: PrismaClient,
+  actor: Actor,
+  input: z.infer<typeof updateAlertThresholdsInput>,
+) {
+  return updateEnvironment(
+    prisma,
+    actor,
+    input.environmentId,
+    "environment.alert_thresholds_changed",
+    "alertThresholds",
+    input.thresholds,
+  );
 }
 
 export function setRollbackHooks(prisma: PrismaClient, actor: Actor, input: z.infer<typeof setRollbackHooksInput>) {
   // URLs may carry credentials: the audit records names and kinds, not URLs.
-  const summary = (hooks: unknown) => (Array.isArray(hooks) ? hooks.map((h: { name?: string; kind?: string }) => ({ name: h.name, kind: h.kind })) : []);
-  return updateEnvironment(prisma, actor, input.environmentId, "environment.rollback_hooks_changed", "rollbackHooks", input.hooks, (before) => ({
-    before: summary(before),
-    after: summary(input.hooks),
-  }));
+  const summary = (hooks: unknown) =>
+    Array.isArray(hooks) ? hooks.map((h: { name?: string; kind?: string }) => ({ name: h.name, kind: h.kind })) : [];
+  return updateEnvironment(
+    prisma,
+    actor,
+    input.environmentId,
+    "environment.rollback_hooks_changed",
+    "rollbackHooks",
+    input.hooks,
+    (before) => ({
+      before: summary(before),
+      after: summary(input.hooks),
+    }),
+  );
 }
 
-export async function setTrafficGenerator(prisma: PrismaClient, actor: Actor, input: z.infer<typeof setTrafficGeneratorInput>) {
+export async function setTrafficGenerator(
+  prisma: PrismaClient,
+  actor: Actor,
+  input: z.infer<typeof setTrafficGeneratorInput>,
+) {
   return prisma.$transaction(async (tx) => {
     const before = await tx.environment.findUnique({ where: { id: input.environmentId } });
     if (!before) throw notFound(`Environment ${input.environmentId}`);
-    if (before.target !== "local") throw invalid("environmentId", "the traffic generator exists on the local target only");
-    const after = await tx.environment.update({ where: { id: input.environmentId }, data: { trafficGenerator: input.enabled, trafficRate: input.rate ?? before.trafficRate } });
+    if (before.target !== "local")
+      throw invalid("environmentId", "the traffic generator exists on the local target only");
+    const after = await tx.environment.update({
+      where: { id: input.environmentId },
+      data: { trafficGenerator: input.enabled, trafficRate: input.rate ?? before.trafficRate },
+    });
     await recordAudit(tx, actor, {
       action: input.enabled ? "environment.traffic_generator_started" : "environment.traffic_generator_stopped",
       entityType: "Environment",
@@ -159,11 +236,19 @@ export async function setTrafficGenerator(prisma: PrismaClient, actor: Actor, in
   });
 }
 
-export async function createRelease(prisma: PrismaClient, actor: Actor & { userId: string | null }, input: z.infer<typeof createReleaseInput>) {
+export async function createRelease(
+  prisma: PrismaClient,
+  actor: Actor & { userId: string | null },
+  input: z.infer<typeof createReleaseInput>,
+) {
   return prisma.$transaction(async (tx) => {
     const service = await tx.service.findUnique({ where: { id: input.serviceId } });
     if (!service) throw notFound(`Service ${input.serviceId}`);
-    if (await tx.release.findUnique({ where: { serviceId_version: { serviceId: input.serviceId, version: input.version } } })) {
+    if (
+      await tx.release.findUnique({
+        where: { serviceId_version: { serviceId: input.serviceId, version: input.version } },
+      })
+    ) {
       throw conflict(`version: ${service.name} already has a release ${input.version}`);
     }
     const release = await tx.release.create({
@@ -172,6 +257,7 @@ export async function createRelease(prisma: PrismaClient, actor: Actor & { userI
         version: input.version,
         artifact: input.artifact,
         commitSha: input.commitSha,
+        commitAt: input.commitTime ? new Date(input.commitTime) : null,
         notes: input.notes,
         settings: json(input.settings),
         createdById: actor.userId,
@@ -181,7 +267,14 @@ export async function createRelease(prisma: PrismaClient, actor: Actor & { userI
       action: "release.created",
       entityType: "Release",
       entityId: release.id,
-      after: { service: service.slug, version: release.version, artifact: release.artifact, commitSha: release.commitSha, settings: input.settings },
+      after: {
+        service: service.slug,
+        version: release.version,
+        artifact: release.artifact,
+        commitSha: release.commitSha,
+        commitAt: release.commitAt,
+        settings: input.settings,
+      },
     });
     return release;
   });

@@ -11,7 +11,7 @@ import type { Prisma, PrismaClient } from "../db/generated/client.ts";
 import { conflict, DomainError, invalid, notFound, preconditionFailed } from "../errors.ts";
 import { otherSlot } from "../targets/driver.ts";
 import { readPolicy } from "./policy.ts";
-import { COMMANDS, type Command, type DeploymentStatus } from "./state-machine.ts";
+import { assertTransition, commandRefusal, type Command } from "./state-machine.ts";
 import { appendEvent } from "./timeline.ts";
 
 export const startDeploymentInput = z.object({
@@ -66,7 +66,10 @@ export interface StartContext {
 export interface StartOptions {
   guards?: StartGuard[];
   /** Finds an authorised emergency covering the environment: it lifts the promotion order. */
-  emergencyFor?: (tx: Prisma.TransactionClient, environment: { id: string; serviceId: string }) => Promise<{ id: string } | null>;
+  emergencyFor?: (
+    tx: Prisma.TransactionClient,
+    environment: { id: string; serviceId: string },
+  ) => Promise<{ id: string } | null>;
   timeZone?: string;
   /** Validates the environment's target configuration (a deployment never starts on an invalid one). */
   validateTarget?: (target: string, config: unknown) => string | null;
@@ -74,31 +77,68 @@ export interface StartOptions {
 
 const UNIQUE_VIOLATION = "P2002";
 
-export async function startDeployment(prisma: PrismaClient, actor: Actor, input: z.infer<typeof startDeploymentInput>, options: StartOptions = {}) {
+export async function startDeployment(
+  prisma: PrismaClient,
+  actor: Actor,
+  input: z.infer<typeof startDeploymentInput>,
+  options: StartOptions = {},
+) {
   try {
     return await prisma.$transaction(async (tx) => {
-      const environment = await tx.environment.findUnique({ where: { id: input.environmentId }, include: { service: true } });
+      const environment = await tx.environment.findUnique({
+        where: { id: input.environmentId },
+        include: { service: true },
+      });
       if (!environment) throw notFound(`Environment ${input.environmentId}`);
       const release = await tx.release.findUnique({ where: { id: input.releaseId } });
       if (!release) throw notFound(`Release ${input.releaseId}`);
-      if (release.serviceId !== environment.serviceId) throw invalid("releaseId", `release ${release.version} belongs to another service than ${environment.service.name}`);
+      if (release.serviceId !== environment.serviceId)
+        throw invalid(
+          "releaseId",
+          `release ${release.version} belongs to another service than ${environment.service.name}`,
+        );
       const targetProblem = options.validateTarget?.(environment.target, environment.targetConfig);
-      if (targetProblem) throw preconditionFailed(`environmentId: the ${environment.name} target configuration is invalid: ${targetProblem}`);
+      // Not governance: nothing a person approves or ticks lets it start, so a 409 (the CLI says "could not start", not "refused").
+      if (targetProblem)
+        throw conflict(`environmentId: the ${environment.name} target configuration is invalid: ${targetProblem}`);
 
-      const active = await tx.deployment.findUnique({ where: { activeEnvironmentId: environment.id }, include: { release: true } });
-      if (active) throw conflict(`environmentId: ${environment.name} already has an active deployment (${active.release.version}, ${active.status.replace(/_/g, " ")})`);
-      if (environment.liveReleaseId === release.id) throw conflict(`releaseId: ${release.version} is already live in ${environment.name}`);
+      const active = await tx.deployment.findUnique({
+        where: { activeEnvironmentId: environment.id },
+        include: { release: true },
+      });
+      if (active)
+        throw conflict(
+          `environmentId: ${environment.name} already has an active deployment (${active.release.version}, ${active.status.replace(/_/g, " ")})`,
+        );
+      if (environment.liveReleaseId === release.id)
+        throw conflict(`releaseId: ${release.version} is already live in ${environment.name}`);
 
       const emergencyId = (await options.emergencyFor?.(tx, environment))?.id ?? null;
       const emergency = emergencyId !== null;
-      const previous = await tx.environment.findFirst({ where: { serviceId: environment.serviceId, position: { lt: environment.position } }, orderBy: { position: "desc" } });
-      if (previous && !emergency) {
-        const succeeded = await tx.deployment.findFirst({ where: { environmentId: previous.id, releaseId: release.id, status: "succeeded" } });
-        if (!succeeded) throw preconditionFailed(`releaseId: ${release.version} has not succeeded in ${previous.name} yet; promote it there first`);
-      }
+      const previous = await tx.environment.findFirst({
+        where: { serviceId: environment.serviceId, position: { lt: environment.position } },
+        orderBy: { position: "desc" },
+      });
+      const promotedThrough = previous
+        ? (await tx.deployment.findFirst({
+            where: { environmentId: previous.id, releaseId: release.id, status: "succeeded" },
+          })) !== null
+        : true;
+      if (previous && !promotedThrough && !emergency)
+        throw preconditionFailed(
+          `releaseId: ${release.version} has not succeeded in ${previous.name} yet; promote it there first`,
+        );
+      // An emergency lifts the order; the record says it was bypassed only when it really was.
+      const promotionOrderBypassed = !promotedThrough;
       const context: StartContext = { actor, release, environment, timeZone: options.timeZone ?? "UTC", emergencyId };
       const found: StartGuardResult = {};
-      for (const guard of options.guards ?? []) Object.assign(found, (await guard(tx, context)) ?? {});
+      // Each guard's follow-up work runs; a later guard's does not replace an earlier one's.
+      const afterCreates: NonNullable<StartGuardResult["afterCreate"]>[] = [];
+      for (const guard of options.guards ?? []) {
+        const result = (await guard(tx, context)) ?? {};
+        if (result.afterCreate) afterCreates.push(result.afterCreate);
+        Object.assign(found, result);
+      }
 
       const targetSlot = otherSlot(environment.liveSlot);
       const policy = readPolicy(environment.policy, environment.production);
@@ -111,21 +151,25 @@ export async function startDeployment(prisma: PrismaClient, actor: Actor, input:
           targetSlot,
           fromSlot: environment.liveSlot,
           fromReleaseId: environment.liveReleaseId,
-          policy: policy as unknown as Prisma.InputJsonValue,
+          policy: policy,
           emergency,
           emergencyId,
           changeRequestId: found.changeRequestId ?? null,
-          governance: (found.governance ?? undefined) as Prisma.InputJsonValue | undefined,
+          governance: found.governance ?? undefined,
           startedById: actor.userId,
         },
       });
-      await found.afterCreate?.(tx, deployment.id);
+      for (const afterCreate of afterCreates) await afterCreate(tx, deployment.id);
       // The idle slot is about to be reused: a pending scale-down of it no longer applies.
-      if (environment.scaleDownSlot === targetSlot) await tx.environment.update({ where: { id: environment.id }, data: { scaleDownSlot: null, scaleDownAt: null } });
+      if (environment.scaleDownSlot === targetSlot)
+        await tx.environment.update({
+          where: { id: environment.id },
+          data: { scaleDownSlot: null, scaleDownAt: null },
+        });
       await appendEvent(tx, deployment.id, {
         kind: "created",
-        message: `${actor.email ?? "Someone"} started ${release.version} in ${environment.name}${emergency ? " (emergency: promotion order bypassed)" : ""}`,
-        data: { targetSlot, fromSlot: environment.liveSlot, steps: policy.steps, emergency },
+        message: `${actor.email ?? "Someone"} started ${release.version} in ${environment.name}${emergency ? (promotionOrderBypassed ? " (emergency: promotion order bypassed)" : " (under an authorised emergency; promotion order held)") : ""}`,
+        data: { targetSlot, fromSlot: environment.liveSlot, steps: policy.steps, emergency, promotionOrderBypassed },
       });
       await recordAudit(tx, actor, {
         action: "deployment.started",
@@ -133,28 +177,51 @@ export async function startDeployment(prisma: PrismaClient, actor: Actor, input:
         entityId: deployment.id,
         serviceId: environment.serviceId,
         environmentId: environment.id,
-        after: { service: environment.service.slug, environment: environment.name, release: release.version, targetSlot, emergency, emergencyId, changeRequestId: found.changeRequestId ?? null },
+        after: {
+          service: environment.service.slug,
+          environment: environment.name,
+          release: release.version,
+          targetSlot,
+          emergency,
+          emergencyId,
+          promotionOrderBypassed,
+          changeRequestId: found.changeRequestId ?? null,
+        },
       });
       return deployment;
     });
   } catch (error) {
     // Two starts raced past the check above: the unique index decided.
-    if ((error as { code?: string }).code === UNIQUE_VIOLATION) throw conflict("environmentId: the environment already has an active deployment");
+    if ((error as { code?: string }).code === UNIQUE_VIOLATION)
+      throw conflict("environmentId: the environment already has an active deployment");
     throw error;
   }
 }
 
-const COMMAND_VERBS: Record<Command, string> = { pause: "paused", resume: "resumed", promote: "promoted", rollback: "rolled back", abort: "aborted" };
+const COMMAND_VERBS: Record<Command, string> = {
+  pause: "paused",
+  resume: "resumed",
+  promote: "promoted",
+  rollback: "rolled back",
+  abort: "aborted",
+};
 
-export async function runCommand(prisma: PrismaClient, actor: Actor, command: Command, input: z.infer<typeof commandInput>) {
+export async function runCommand(
+  prisma: PrismaClient,
+  actor: Actor,
+  command: Command,
+  input: z.infer<typeof commandInput>,
+) {
   return prisma.$transaction(async (tx) => {
     const d = await tx.deployment.findUnique({ where: { id: input.deploymentId }, include: { release: true } });
     if (!d) throw notFound(`Deployment ${input.deploymentId}`);
     if (input.expectedCommandVersion !== undefined && input.expectedCommandVersion !== d.commandVersion) {
-      throw conflict(`The deployment changed since you looked (it is now ${d.status.replace(/_/g, " ")}); ${command} was not applied`);
+      throw conflict(
+        `The deployment changed since you looked (it is now ${d.status.replace(/_/g, " ")}); ${command} was not applied`,
+      );
     }
-    const allowed = COMMANDS[command] as readonly DeploymentStatus[];
-    if (!allowed.includes(d.status)) throw conflict(`Cannot ${command} a deployment that is ${d.status.replace(/_/g, " ")}`);
+    const refusal = commandRefusal(command, d);
+    if (refusal) throw conflict(refusal);
 
     const now = new Date();
     let data: Prisma.DeploymentUpdateManyMutationInput;
@@ -178,22 +245,33 @@ export async function runCommand(prisma: PrismaClient, actor: Actor, command: Co
         data = { skipBake: true };
         break;
       case "rollback":
-        data = { status: "rolling_back", outcome: "rolled_back", breachAt: now, rollbackReason: { kind: "manual", by: actor.email, reason: input.reason ?? null } };
+        data = {
+          status: "rolling_back",
+          outcome: "rolled_back",
+          breachAt: now,
+          rollbackReason: { kind: "manual", by: actor.email, reason: input.reason ?? null },
+        };
         break;
       case "abort": {
-        const trafficMoved = d.stepReachedAt !== null || d.stepIndex > 0 || (d.status === "paused" && !["preparing", "deploying_green", "smoke_testing"].includes(d.pausedFrom ?? ""));
-        if (trafficMoved) throw conflict("Traffic has already moved to the new release; roll back instead of aborting");
-        data = { status: "rolling_back", outcome: "aborted", failureReason: input.reason ?? `aborted by ${actor.email}` };
+        data = {
+          status: "rolling_back",
+          outcome: "aborted",
+          failureReason: input.reason ?? `aborted by ${actor.email}`,
+        };
         break;
       }
     }
+    // Every status a command sets is a transition of the table (state-machine.ts), checked like the reconciler's.
+    if (typeof data.status === "string") assertTransition(d.status, data.status);
     const { count } = await tx.deployment.updateMany({
       where: { id: d.id, status: d.status, commandVersion: d.commandVersion },
       data: { ...data, version: { increment: 1 }, commandVersion: { increment: 1 } },
     });
     if (count === 0) {
       const now2 = await tx.deployment.findUnique({ where: { id: d.id } });
-      throw conflict(`Another command changed the deployment first (it is now ${now2?.status.replace(/_/g, " ") ?? "gone"}); ${command} was not applied`);
+      throw conflict(
+        `Another command changed the deployment first (it is now ${now2?.status.replace(/_/g, " ") ?? "gone"}); ${command} was not applied`,
+      );
     }
     await appendEvent(tx, d.id, {
       kind: `command_${command}`,

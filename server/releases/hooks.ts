@@ -2,9 +2,19 @@
  * Rollback hooks, set by administrators per environment (never free-form commands from a browser):
  * call a webhook, or flush a configured Redis cache database — the usual "clear caches" step of a
  * rollback. Each run's outcome goes on the deployment's timeline.
+ *
+ * Delivery is at least once, with a key: each attempt is recorded (timeline and audit) before
+ * anything is sent, and a webhook carries `Idempotency-Key: <deployment id>/<hook name>`, the same
+ * on every attempt. A panel killed while a hook runs sends it again after it restarts (the hook may
+ * have run, or not: nobody can know), and the receiver uses the key to act once. A Redis flush is
+ * idempotent by nature.
  */
 import { createClient } from "redis";
 import { z } from "zod";
+import type { Actor } from "../audit/actor.ts";
+import { recordAudit } from "../audit/record.ts";
+import type { PrismaClient } from "../db/generated/client.ts";
+import { appendEvent } from "./timeline.ts";
 
 const httpUrl = z.string().refine((v) => {
   try {
@@ -29,7 +39,12 @@ export const rollbackHookSchema = z.discriminatedUnion(
       kind: z.literal("webhook"),
       name: z.string().trim().min(1, "must not be empty").max(80, "must be at most 80 characters"),
       url: httpUrl,
-      timeoutMs: z.number().int().min(100, "must be between 100 and 30000").max(30_000, "must be between 100 and 30000").default(5000),
+      timeoutMs: z
+        .number()
+        .int()
+        .min(100, "must be between 100 and 30000")
+        .max(30_000, "must be between 100 and 30000")
+        .default(5000),
     }),
     z.object({
       kind: z.literal("redis_flush"),
@@ -40,7 +55,11 @@ export const rollbackHookSchema = z.discriminatedUnion(
   ],
   { error: "kind must be webhook or redis_flush" },
 );
-export const rollbackHooksSchema = z.array(rollbackHookSchema).max(10, "must have at most 10 hooks");
+export const rollbackHooksSchema = z
+  .array(rollbackHookSchema)
+  .max(10, "must have at most 10 hooks")
+  // A hook's name is part of its idempotency key: two hooks with one name would share it.
+  .refine((hooks) => new Set(hooks.map((h) => h.name)).size === hooks.length, "must not repeat a hook name");
 export type RollbackHook = z.infer<typeof rollbackHookSchema>;
 
 export interface HookOutcome {
@@ -59,20 +78,71 @@ export interface HookContext {
   reason: unknown;
 }
 
-export async function runRollbackHook(hook: RollbackHook, context: HookContext): Promise<HookOutcome> {
+/** The same on every attempt at one hook for one deployment, before and after a crash. */
+export function hookIdempotencyKey(deploymentId: string, hook: Pick<RollbackHook, "name">): string {
+  return `${deploymentId}/${hook.name}`;
+}
+
+/**
+ * Records that a hook is about to run, on the timeline and in the audit log, in one transaction and
+ * before anything is sent: an attempt a crash cut short stays on record. Returns the attempt number.
+ */
+export async function recordHookAttempt(
+  prisma: PrismaClient,
+  actor: Actor,
+  deploymentId: string,
+  hook: RollbackHook,
+): Promise<number> {
+  const key = hookIdempotencyKey(deploymentId, hook);
+  return prisma.$transaction(async (tx) => {
+    const attempt =
+      (await tx.deploymentEvent.count({
+        where: { deploymentId, kind: "hook_attempt", data: { path: ["key"], equals: key } },
+      })) + 1;
+    await appendEvent(tx, deploymentId, {
+      kind: "hook_attempt",
+      message: `Rollback hook "${hook.name}": attempt ${attempt} (Idempotency-Key ${key})`,
+      data: { name: hook.name, kind: hook.kind, key, attempt },
+    });
+    await recordAudit(tx, actor, {
+      action: "deployment.rollback_hook_attempted",
+      entityType: "Deployment",
+      entityId: deploymentId,
+      after: { hook: hook.name, key, attempt },
+    });
+    return attempt;
+  });
+}
+
+export async function runRollbackHook(hook: RollbackHook, context: HookContext, attempt = 1): Promise<HookOutcome> {
   const started = performance.now();
-  const done = (ok: boolean, detail: string): HookOutcome => ({ name: hook.name, kind: hook.kind, ok, detail, ms: Math.round(performance.now() - started) });
+  const done = (ok: boolean, detail: string): HookOutcome => ({
+    name: hook.name,
+    kind: hook.kind,
+    ok,
+    detail,
+    ms: Math.round(performance.now() - started),
+  });
   try {
     if (hook.kind === "webhook") {
+      const idempotencyKey = hookIdempotencyKey(context.deploymentId, hook);
       const response = await fetch(hook.url, {
         method: "POST",
-        headers: { "Content-Type": "application/json", "User-Agent": "Greenlight rollback hook" },
-        body: JSON.stringify({ event: "deployment.rolled_back", ...context }),
+        headers: {
+          "Content-Type": "application/json",
+          "User-Agent": "Greenlight rollback hook",
+          "Idempotency-Key": idempotencyKey,
+        },
+        body: JSON.stringify({ event: "deployment.rolled_back", ...context, idempotencyKey, attempt }),
         signal: AbortSignal.timeout(hook.timeoutMs),
       });
       return done(response.ok, `webhook answered ${response.status}`);
     }
-    const client = createClient({ url: hook.url, database: hook.database, socket: { connectTimeout: 3000, reconnectStrategy: false } });
+    const client = createClient({
+      url: hook.url,
+      database: hook.database,
+      socket: { connectTimeout: 3000, reconnectStrategy: false },
+    });
     client.on("error", () => {});
     await client.connect();
     try {

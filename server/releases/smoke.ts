@@ -29,11 +29,24 @@ async function httpCheck(baseUrl: string, check: Extract<SmokeCheck, { kind: "ht
     if (check.expectStatus !== undefined ? response.status !== check.expectStatus : response.status > check.maxStatus) {
       problems.push(`status ${response.status}, expected ${check.expectStatus ?? `at most ${check.maxStatus}`}`);
     }
-    if (check.bodyContains && !body.includes(check.bodyContains)) problems.push(`body does not contain "${check.bodyContains}"`);
+    if (check.bodyContains && !body.includes(check.bodyContains))
+      problems.push(`body does not contain "${check.bodyContains}"`);
     if (latencyMs > check.maxLatencyMs) problems.push(`took ${latencyMs} ms, limit ${check.maxLatencyMs} ms`);
-    return { ...base, ok: problems.length === 0, status: response.status, latencyMs, detail: problems.length ? problems.join("; ") : `${response.status} in ${latencyMs} ms` };
+    return {
+      ...base,
+      ok: problems.length === 0,
+      status: response.status,
+      latencyMs,
+      detail: problems.length ? problems.join("; ") : `${response.status} in ${latencyMs} ms`,
+    };
   } catch (error) {
-    return { ...base, ok: false, status: null, latencyMs: Math.round(performance.now() - started), detail: `request failed: ${(error as Error).message}` };
+    return {
+      ...base,
+      ok: false,
+      status: null,
+      latencyMs: Math.round(performance.now() - started),
+      detail: `request failed: ${(error as Error).message}`,
+    };
   }
 }
 
@@ -44,7 +57,10 @@ function websocketCheck(baseUrl: string, check: Extract<SmokeCheck, { kind: "web
   const base = { name: check.name, kind: "websocket" as const, status: null };
   return new Promise((resolve) => {
     const socket = new WebSocket(url, { handshakeTimeout: check.connectWithinMs });
-    const timer = setTimeout(() => finish(false, `did not connect within ${check.connectWithinMs} ms`), check.connectWithinMs);
+    const timer = setTimeout(
+      () => finish(false, `did not connect within ${check.connectWithinMs} ms`),
+      check.connectWithinMs,
+    );
     function finish(ok: boolean, detail: string) {
       clearTimeout(timer);
       socket.removeAllListeners();
@@ -59,5 +75,7 @@ function websocketCheck(baseUrl: string, check: Extract<SmokeCheck, { kind: "web
 }
 
 export async function runSmokeChecks(baseUrl: string, checks: SmokeCheck[]): Promise<SmokeOutcome[]> {
-  return Promise.all(checks.map((check) => (check.kind === "http" ? httpCheck(baseUrl, check) : websocketCheck(baseUrl, check))));
+  return Promise.all(
+    checks.map((check) => (check.kind === "http" ? httpCheck(baseUrl, check) : websocketCheck(baseUrl, check))),
+  );
 }

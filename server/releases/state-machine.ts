@@ -56,7 +56,8 @@ export function canTransition(from: DeploymentStatus, to: DeploymentStatus): boo
 }
 
 export function assertTransition(from: DeploymentStatus, to: DeploymentStatus): void {
-  if (!canTransition(from, to)) throw conflict(`A deployment that is ${from.replace(/_/g, " ")} cannot become ${to.replace(/_/g, " ")}`);
+  if (!canTransition(from, to))
+    throw conflict(`A deployment that is ${from.replace(/_/g, " ")} cannot become ${to.replace(/_/g, " ")}`);
 }
 
 /** Commands people give, and the statuses each may be given in. */
@@ -69,3 +70,35 @@ export const COMMANDS = {
   abort: ["preparing", "deploying_green", "smoke_testing", "paused"],
 } as const satisfies Record<string, readonly DeploymentStatus[]>;
 export type Command = keyof typeof COMMANDS;
+
+/** What decides which commands a deployment takes: its status, and whether traffic has moved yet. */
+export interface CommandSubject {
+  status: DeploymentStatus;
+  stepIndex: number;
+  stepReachedAt: Date | null;
+  pausedFrom: DeploymentStatus | null;
+}
+
+/** Traffic has moved to the new release once a step was reached (or a deployment paused after that). */
+export function hasMovedTraffic(d: CommandSubject): boolean {
+  return (
+    d.stepReachedAt !== null ||
+    d.stepIndex > 0 ||
+    (d.status === "paused" && !["preparing", "deploying_green", "smoke_testing"].includes(d.pausedFrom ?? ""))
+  );
+}
+
+/** Why a command may not be given now, in words; null when it may. */
+export function commandRefusal(command: Command, d: CommandSubject): string | null {
+  const allowed = COMMANDS[command] as readonly DeploymentStatus[];
+  if (!allowed.includes(d.status)) return `Cannot ${command} a deployment that is ${d.status.replace(/_/g, " ")}`;
+  // Abort is for deployments that have not moved any traffic yet; after that, roll back.
+  if (command === "abort" && hasMovedTraffic(d))
+    return "Traffic has already moved to the new release; roll back instead of aborting";
+  return null;
+}
+
+/** The commands a deployment takes now (the page shows these, whoever may give them). */
+export function availableCommands(d: CommandSubject): Command[] {
+  return (Object.keys(COMMANDS) as Command[]).filter((command) => commandRefusal(command, d) === null);
+}

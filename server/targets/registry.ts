@@ -1,14 +1,16 @@
 /**
  * The targets a panel can drive, by kind, and the environment-level pieces they need beyond the
- * driver interface (the local target's proxy and traffic generator).
+ * driver interface (the local target's proxy and traffic generator); and where each environment's
+ * gates read their metrics: its Prometheus when it names one, else its target's own figures.
  */
 import type { Logger } from "pino";
 import type { PrismaClient } from "../db/generated/client.ts";
-import type { TargetDriver } from "./driver.ts";
+import type { EnvironmentRef, MetricsWindow, TargetDriver, WindowMetrics } from "./driver.ts";
 import { ecsClientPool } from "./ecs/clients.ts";
 import { validateEcsConfig } from "./ecs/config.ts";
 import { EcsTarget } from "./ecs/ecs-target.ts";
 import type { LocalTarget } from "./local/local-target.ts";
+import { PrometheusSource } from "./prometheus/source.ts";
 
 export type TargetKind = "local" | "ecs";
 
@@ -17,9 +19,18 @@ export interface TargetRegistry {
   /** Why an environment's target configuration cannot be used, or null when it can. */
   validateConfig(kind: TargetKind, config: unknown): string | null;
   /** Brings an environment's target-side pieces up to date (idempotent). */
-  prepareEnvironment(env: { id: string; target: TargetKind; trafficGenerator: boolean; trafficRate: number }): Promise<void>;
+  prepareEnvironment(env: {
+    id: string;
+    target: TargetKind;
+    trafficGenerator: boolean;
+    trafficRate: number;
+  }): Promise<void>;
   /** Where people reach the environment's service (the local proxy), if the panel knows. */
   endpoint(env: { id: string; target: TargetKind }): Promise<string | null>;
+  /** A window's figures for the gates: from the environment's Prometheus when it names one, else from its target. */
+  metrics(env: EnvironmentRef, window: MetricsWindow): Promise<WindowMetrics>;
+  /** Whether the gates read the target's own figures (no Prometheus named): only then may the target's traffic guard act. */
+  gatesReadTarget(env: EnvironmentRef): Promise<boolean>;
   readonly local: LocalTarget;
   readonly ecs: EcsTarget;
 }
@@ -35,11 +46,14 @@ export interface TargetRegistryOptions {
 }
 
 export function createTargetRegistry(options: TargetRegistryOptions): TargetRegistry {
-  const ecs = options.ecs ?? new EcsTarget({ clients: ecsClientPool({ endpoint: options.awsEndpoint }), log: options.log });
+  const ecs =
+    options.ecs ?? new EcsTarget({ clients: ecsClientPool({ endpoint: options.awsEndpoint }), log: options.log });
+  const prometheus = new PrometheusSource({ prisma: options.prisma, log: options.log });
+  const driver = (kind: TargetKind): TargetDriver => (kind === "local" ? options.local : ecs);
   return {
     local: options.local,
     ecs,
-    driver: (kind) => (kind === "local" ? options.local : ecs),
+    driver,
     validateConfig(kind, config) {
       if (kind === "local") return null;
       const result = validateEcsConfig(config);
@@ -53,6 +67,12 @@ export function createTargetRegistry(options: TargetRegistryOptions): TargetRegi
     },
     async endpoint(env) {
       return env.target === "local" ? options.local.proxyUrl(env.id) : null;
+    },
+    async metrics(env, window) {
+      return (await prometheus.metrics(env, window)) ?? driver(env.target).metrics(env, window);
+    },
+    async gatesReadTarget(env) {
+      return (await options.prisma.prometheusSource.count({ where: { environmentId: env.id } })) === 0;
     },
   };
 }

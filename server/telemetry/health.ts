@@ -20,8 +20,14 @@ export interface HealthReport {
 
 export type HealthProbe = () => Promise<CheckResult>;
 
-export function summarizeHealth(checks: Record<HealthCheckName, CheckResult>, version: string, now = new Date()): HealthReport {
-  const issues = HEALTH_CHECKS.filter((name) => checks[name] !== "healthy" && checks[name] !== "skipped").map((check) => ({ check, status: checks[check] }));
+export function summarizeHealth(
+  checks: Record<HealthCheckName, CheckResult>,
+  version: string,
+  now = new Date(),
+): HealthReport {
+  const issues = HEALTH_CHECKS.filter((name) => checks[name] !== "healthy" && checks[name] !== "skipped").map(
+    (check) => ({ check, status: checks[check] }),
+  );
   return {
     status: issues.length ? "unhealthy" : "healthy",
     timestamp: now.toISOString(),
@@ -57,14 +63,19 @@ export function diskSpaceProbe(dir: string, minFreeMb: number): HealthProbe {
 }
 
 export function memoryProbe(maxHeapPercent: number): HealthProbe {
-  return async () => {
+  return () => {
     const heap = v8.getHeapStatistics();
     const percent = Math.round((heap.used_heap_size / heap.heap_size_limit) * 100);
-    return percent <= maxHeapPercent ? "healthy" : `heap at ${percent}% of its limit (maximum ${maxHeapPercent}%)`;
+    return Promise.resolve(
+      percent <= maxHeapPercent ? "healthy" : `heap at ${percent}% of its limit (maximum ${maxHeapPercent}%)`,
+    );
   };
 }
 
-export async function checkHealth(probes: Record<HealthCheckName, HealthProbe>, version: string): Promise<HealthReport> {
+export async function checkHealth(
+  probes: Record<HealthCheckName, HealthProbe>,
+  version: string,
+): Promise<HealthReport> {
   const entries = await Promise.all(HEALTH_CHECKS.map(async (name) => [name, await runProbe(probes[name])] as const));
   return summarizeHealth(Object.fromEntries(entries) as Record<HealthCheckName, CheckResult>, version);
 }

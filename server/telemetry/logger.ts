@@ -15,7 +15,8 @@ export function redactSecrets(value: unknown, depth = 0): unknown {
   if (value instanceof Error) return { name: value.name, message: value.message, stack: value.stack };
   if (Array.isArray(value)) return value.map((v) => redactSecrets(v, depth + 1));
   const out: Record<string, unknown> = {};
-  for (const [key, v] of Object.entries(value)) out[key] = SECRET_KEY.test(key) ? "[redacted]" : redactSecrets(v, depth + 1);
+  for (const [key, v] of Object.entries(value))
+    out[key] = SECRET_KEY.test(key) ? "[redacted]" : redactSecrets(v, depth + 1);
   return out;
 }
 
@@ -28,7 +29,9 @@ export interface LoggerOptions {
 }
 
 export function createLogger(options: LoggerOptions): Logger {
-  const destinations = [...(options.stdout === false ? [] : [{ stream: pino.destination({ fd: 1, sync: false }) as DestinationStream }])];
+  const destinations = [
+    ...(options.stdout === false ? [] : [{ stream: pino.destination({ fd: 1, sync: false }) as DestinationStream }]),
+  ];
   for (const stream of options.streams ?? []) destinations.push({ stream });
   return pino(
     {

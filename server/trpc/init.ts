@@ -9,8 +9,10 @@ import superjson from "superjson";
 import { ZodError } from "zod";
 import { recordAudit } from "../audit/record.ts";
 import { decide, rolesAllowed } from "../auth/permissions.ts";
+import { describeUniqueViolation, uniqueViolation } from "../db/unique-violation.ts";
 import { DomainError, type DomainErrorKind } from "../errors.ts";
-import { actorFor, type Context } from "./context.ts";
+import { describeAwsFailure } from "../targets/aws-errors.ts";
+import { actorFor, userActorFor, type Context } from "./context.ts";
 
 const TRPC_CODE: Record<DomainErrorKind, TRPCError["code"]> = {
   invalid: "BAD_REQUEST",
@@ -18,11 +20,29 @@ const TRPC_CODE: Record<DomainErrorKind, TRPCError["code"]> = {
   conflict: "CONFLICT",
   forbidden: "FORBIDDEN",
   precondition: "PRECONDITION_FAILED",
+  unauthenticated: "UNAUTHORIZED",
+  upstream: "BAD_GATEWAY",
 };
+
+/**
+ * An issue's message for people. A number box left empty reaches us as NaN (JSON null, or a form's
+ * Number("")), which zod words as "expected number, received NaN".
+ */
+export function issueMessage(issue: ZodError["issues"][number]): string {
+  if (
+    issue.code === "invalid_type" &&
+    issue.expected === "number" &&
+    (issue as { received?: unknown }).received === "NaN"
+  )
+    return "is empty or not a number; enter a number";
+  return issue.message;
+}
 
 /** "email: must be a valid e-mail address; roles.0: must be one of …" */
 export function describeZodError(error: ZodError): string {
-  return error.issues.map((issue) => `${issue.path.length ? issue.path.join(".") : "input"}: ${issue.message}`).join("; ");
+  return error.issues
+    .map((issue) => `${issue.path.length ? issue.path.join(".") : "input"}: ${issueMessage(issue)}`)
+    .join("; ");
 }
 
 const t = initTRPC.context<Context>().create({
@@ -41,7 +61,9 @@ const t = initTRPC.context<Context>().create({
         // Stack traces stay on the server.
         stack: undefined,
         field: zod ? String(zod.issues[0]?.path[0] ?? "input") : (domain?.field ?? null),
-        fieldErrors: zod ? Object.fromEntries(zod.issues.map((i) => [i.path.join(".") || "input", i.message])) : null,
+        fieldErrors: zod
+          ? Object.fromEntries(zod.issues.map((i) => [i.path.join(".") || "input", issueMessage(i)]))
+          : null,
       },
     };
   },
@@ -50,12 +72,32 @@ const t = initTRPC.context<Context>().create({
 export const createRouter = t.router;
 export const createCallerFactory = t.createCallerFactory;
 
+/**
+ * Errors that are not the panel's fault, translated in this one place for every procedure: a unique
+ * constraint the database enforced (two requests that both found the name free and both created it)
+ * is a 409 naming the field; AWS failing or out of reach is a 502 naming the AWS error.
+ */
+function asDomainError(cause: unknown): DomainError | null {
+  if (cause instanceof DomainError) return cause;
+  const aws = describeAwsFailure(cause);
+  if (aws) return new DomainError("upstream", aws);
+  const unique = uniqueViolation(cause);
+  if (!unique) return null;
+  const { field, message } = describeUniqueViolation(unique);
+  return new DomainError("conflict", message, field);
+}
+
 const translateDomainErrors = t.middleware(async ({ ctx, next }) => {
   const result = await next();
-  if (!result.ok && result.error.cause instanceof DomainError) {
-    const cause = result.error.cause;
+  const cause = result.ok ? null : asDomainError(result.error.cause);
+  if (cause) {
     // Refusals the domain makes (separation of duties) count towards security alerts too.
-    if (cause.kind === "forbidden" && ctx.user) void ctx.services.security.observe({ kind: "forbidden", userId: ctx.user.id, email: ctx.user.email, ip: ctx.ip }).catch(() => {});
+    if (cause.kind === "forbidden" && ctx.user)
+      void ctx.services.security
+        .observe({ kind: "forbidden", userId: ctx.user.id, email: ctx.user.email, ip: ctx.ip })
+        .catch(() => {});
+    if (cause.kind === "upstream")
+      ctx.services.log.warn({ action: "trpc.upstream_error", metadata: { error: cause.message } }, cause.message);
     throw new TRPCError({ code: TRPC_CODE[cause.kind], message: cause.message, cause });
   }
   return result;
@@ -70,12 +112,19 @@ const enforcePermission = t.middleware(async ({ ctx, path, next }) => {
         ? `${path} has no entry in the permission table, so nobody may call it`
         : `${path} is for ${rolesAllowed(path).join(", ")}; you are ${ctx.user.roles.join(", ")}`;
     await ctx.services.prisma.$transaction((tx) =>
-      recordAudit(tx, actorFor(ctx), { action: "auth.forbidden", entityType: "Procedure", entityId: path, after: { roles: ctx.user!.roles } }),
+      recordAudit(tx, actorFor(ctx), {
+        action: "auth.forbidden",
+        entityType: "Procedure",
+        entityId: path,
+        after: { roles: ctx.user!.roles },
+      }),
     );
-    void ctx.services.security.observe({ kind: "forbidden", userId: ctx.user.id, email: ctx.user.email, ip: ctx.ip }).catch(() => {});
+    void ctx.services.security
+      .observe({ kind: "forbidden", userId: ctx.user.id, email: ctx.user.email, ip: ctx.ip })
+      .catch(() => {});
     throw new TRPCError({ code: "FORBIDDEN", message });
   }
-  return next({ ctx: { ...ctx, user: ctx.user, actor: actorFor(ctx) } });
+  return next({ ctx: { ...ctx, user: ctx.user, actor: userActorFor(ctx, ctx.user) } });
 });
 
 /** The dotted path of the first string containing a NUL character (PostgreSQL cannot store one), or null. */
@@ -93,7 +142,11 @@ const rejectNulCharacters = t.middleware(async ({ getRawInput, next }) => {
   const path = findNulCharacter(await getRawInput());
   if (path !== null) {
     const field = path.split(".")[0] || "input";
-    throw new TRPCError({ code: "BAD_REQUEST", message: `${path || "input"}: must not contain a NUL character`, cause: new DomainError("invalid", `${path || "input"}: must not contain a NUL character`, field) });
+    throw new TRPCError({
+      code: "BAD_REQUEST",
+      message: `${path || "input"}: must not contain a NUL character`,
+      cause: new DomainError("invalid", `${path || "input"}: must not contain a NUL character`, field),
+    });
   }
   return next();
 });

@@ -6,6 +6,8 @@ import { checklistRouter } from "./routers/checklist.ts";
 import { maintenanceRouter } from "./routers/maintenance.ts";
 import { surveysRouter } from "./routers/surveys.ts";
 import { targetsRouter } from "./routers/targets.ts";
+import { tokensRouter } from "./routers/tokens.ts";
+import { deliveryRouter } from "./routers/delivery.ts";
 import { deploymentsRouter } from "./routers/deployments.ts";
 import { environmentsRouter } from "./routers/environments.ts";
 import { releasesRouter } from "./routers/releases.ts";
@@ -21,11 +23,13 @@ export const appRouter = createRouter({
   environments: environmentsRouter,
   releases: releasesRouter,
   deployments: deploymentsRouter,
+  delivery: deliveryRouter,
   changes: changesRouter,
   checklist: checklistRouter,
   maintenance: maintenanceRouter,
   surveys: surveysRouter,
   targets: targetsRouter,
+  tokens: tokensRouter,
 });
 
 export type AppRouter = typeof appRouter;

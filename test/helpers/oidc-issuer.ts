@@ -77,13 +77,27 @@ export class OidcIssuer {
       });
     }
     if (url.pathname === "/jwks") {
-      return json(200, { keys: [{ ...this.keys.publicKey.export({ format: "jwk" }), kid: this.kid, alg: "RS256", use: "sig" }] });
+      return json(200, {
+        keys: [{ ...this.keys.publicKey.export({ format: "jwk" }), kid: this.kid, alg: "RS256", use: "sig" }],
+      });
     }
     if (url.pathname === "/authorize") {
       const q = url.searchParams;
-      if (!this.user || q.get("client_id") !== this.clientId || q.get("response_type") !== "code" || !q.get("redirect_uri")) return json(400, { error: "invalid_request" });
+      if (
+        !this.user ||
+        q.get("client_id") !== this.clientId ||
+        q.get("response_type") !== "code" ||
+        !q.get("redirect_uri")
+      )
+        return json(400, { error: "invalid_request" });
       const code = randomBytes(16).toString("hex");
-      this.codes.set(code, { user: this.user, clientId: this.clientId, redirectUri: q.get("redirect_uri")!, codeChallenge: q.get("code_challenge"), nonce: q.get("nonce") });
+      this.codes.set(code, {
+        user: this.user,
+        clientId: this.clientId,
+        redirectUri: q.get("redirect_uri")!,
+        codeChallenge: q.get("code_challenge"),
+        nonce: q.get("nonce"),
+      });
       const back = new URL(q.get("redirect_uri")!);
       back.searchParams.set("code", code);
       if (q.get("state")) back.searchParams.set("state", q.get("state")!);
@@ -98,24 +112,47 @@ export class OidcIssuer {
         this.refusals.push(why);
         json(400, { error: "invalid_grant", error_description: why });
       };
-      const [id, secret] = Buffer.from((req.headers.authorization ?? "").replace(/^Basic /, ""), "base64").toString().split(":").map(decodeURIComponent);
+      const [id, secret] = Buffer.from((req.headers.authorization ?? "").replace(/^Basic /, ""), "base64")
+        .toString()
+        .split(":")
+        .map(decodeURIComponent);
       const clientId = id || form.get("client_id");
       const clientSecret = secret ?? form.get("client_secret");
-      if (clientId !== this.clientId || clientSecret !== this.clientSecret) return refuse("client authentication failed");
+      if (clientId !== this.clientId || clientSecret !== this.clientSecret)
+        return refuse("client authentication failed");
       const pending = this.codes.get(form.get("code") ?? "");
       this.codes.delete(form.get("code") ?? "");
       if (!pending) return refuse("unknown or used code");
-      if (form.get("redirect_uri") !== pending.redirectUri) return refuse("redirect_uri differs from the authorization request");
+      if (form.get("redirect_uri") !== pending.redirectUri)
+        return refuse("redirect_uri differs from the authorization request");
       if (pending.codeChallenge) {
         const verifier = form.get("code_verifier") ?? "";
-        if (base64url(createHash("sha256").update(verifier).digest()) !== pending.codeChallenge) return refuse("PKCE verifier does not match");
+        if (base64url(createHash("sha256").update(verifier).digest()) !== pending.codeChallenge)
+          return refuse("PKCE verifier does not match");
       }
       const now = Math.floor(Date.now() / 1000);
-      const claims = { iss: this.issuerUrl, aud: this.clientId, sub: pending.user.sub, email: pending.user.email, name: pending.user.name, groups: pending.user.groups, iat: now, exp: now + 300, ...(pending.nonce ? { nonce: pending.nonce } : {}) };
-      return json(200, { access_token: randomBytes(16).toString("hex"), token_type: "Bearer", expires_in: 300, id_token: this.sign(claims) });
+      const claims = {
+        iss: this.issuerUrl,
+        aud: this.clientId,
+        sub: pending.user.sub,
+        email: pending.user.email,
+        name: pending.user.name,
+        groups: pending.user.groups,
+        iat: now,
+        exp: now + 300,
+        ...(pending.nonce ? { nonce: pending.nonce } : {}),
+      };
+      return json(200, {
+        access_token: randomBytes(16).toString("hex"),
+        token_type: "Bearer",
+        expires_in: 300,
+        id_token: this.sign(claims),
+      });
     }
     if (url.pathname === "/userinfo") {
-      return this.user ? json(200, { sub: this.user.sub, email: this.user.email, name: this.user.name, groups: this.user.groups }) : json(401, { error: "invalid_token" });
+      return this.user
+        ? json(200, { sub: this.user.sub, email: this.user.email, name: this.user.name, groups: this.user.groups })
+        : json(401, { error: "invalid_token" });
     }
     json(404, { error: "not_found" });
   }

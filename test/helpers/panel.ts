@@ -15,12 +15,15 @@ import { parseConfig } from "../../server/config.ts";
 import { startPanel, type Panel } from "../../server/panel.ts";
 import { openTestDatabase, testBackend } from "./database.ts";
 import { signInOverHttp } from "./http-auth.ts";
+import { panelClient, type PanelClient } from "./panel-client.ts";
 
 export interface TestUser {
   id: string;
   email: string;
   password: string;
   cookie: string;
+  /** Calls the panel as this user, typed against AppRouter. */
+  client: PanelClient;
 }
 
 export interface TestPanel {
@@ -44,9 +47,16 @@ export function logCapture(): { lines: string[]; stream: Writable } {
   return { lines, stream };
 }
 
-export async function startTestPanel(env: Record<string, string> = {}): Promise<TestPanel> {
+/**
+ * `configuredDatabase`: the panel opens the database its DATABASE_URL names itself (a role's own
+ * connection, say) instead of a fresh test database.
+ */
+export async function startTestPanel(
+  env: Record<string, string> = {},
+  options: { configuredDatabase?: boolean } = {},
+): Promise<TestPanel> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "greenlight-test-"));
-  const database = await openTestDatabase();
+  const database = options.configuredDatabase ? undefined : await openTestDatabase();
   const config = parseConfig({
     NODE_ENV: "test",
     PORT: "0",
@@ -56,7 +66,7 @@ export async function startTestPanel(env: Record<string, string> = {}): Promise<
     SEED_DEMO_USERS: "false",
     LOG_LEVEL: "debug",
     NEXTAUTH_SECRET: randomBytes(32).toString("hex"),
-    ...(testBackend() === "postgres" && database.url ? { DATABASE_URL: database.url } : {}),
+    ...(testBackend() === "postgres" && database?.url ? { DATABASE_URL: database.url } : {}),
     ...env,
   });
   const capture = logCapture();
@@ -79,8 +89,13 @@ export async function startTestPanel(env: Record<string, string> = {}): Promise<
     async createUser(roles, name) {
       counter++;
       const email = `${roles.join("-").replace(/_/g, "-")}-${counter}-${randomBytes(3).toString("hex")}@example.test`;
-      const { user, initialPassword } = await createUser(panel.services.prisma, systemActor(), { email, name: name ?? `Test ${roles.join(" ")}`, roles });
-      return { id: user.id, email, password: initialPassword, cookie: await signIn(email, initialPassword) };
+      const { user, initialPassword } = await createUser(panel.services.prisma, systemActor(), {
+        email,
+        name: name ?? `Test ${roles.join(" ")}`,
+        roles,
+      });
+      const cookie = await signIn(email, initialPassword);
+      return { id: user.id, email, password: initialPassword, cookie, client: panelClient(url, cookie) };
     },
     async close() {
       await panel.close();
@@ -89,4 +104,4 @@ export async function startTestPanel(env: Record<string, string> = {}): Promise<
   };
 }
 
-export { postCredentials, signInOverHttp } from "./http-auth.ts";
+export { postCredentials, sameOrigin, signInOverHttp, signOutOverHttp } from "./http-auth.ts";

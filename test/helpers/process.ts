@@ -35,15 +35,21 @@ function baseEnvironment(): Record<string, string | undefined> {
 }
 
 export function spawnPanel(env: Record<string, string>, script = "server/main.ts"): PanelProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", script], { cwd: ROOT, env: { ...baseEnvironment(), NODE_ENV: "production", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", "tsx", script], {
+    cwd: ROOT,
+    env: { ...baseEnvironment(), NODE_ENV: "production", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   running.add(child);
   let out = "";
   let err = "";
-  child.stdout!.on("data", (chunk) => (out += String(chunk)));
-  child.stderr!.on("data", (chunk) => (err += String(chunk)));
+  child.stdout.on("data", (chunk) => (out += String(chunk)));
+  child.stderr.on("data", (chunk) => (err += String(chunk)));
   // "exit" can come before the last output is read; wait for both streams to end too, but not for
   // long: slot processes that outlive a killed panel may hold its pipes open.
-  const streamsEnded = Promise.all([child.stdout!, child.stderr!].map((stream) => new Promise((done) => stream.once("end", done))));
+  const streamsEnded = Promise.all(
+    [child.stdout, child.stderr].map((stream) => new Promise((done) => stream.once("end", done))),
+  );
   const exited = new Promise<number | string>((resolve) =>
     child.on("exit", (code, signal) => {
       running.delete(child);
@@ -66,7 +72,8 @@ export function spawnPanel(env: Record<string, string>, script = "server/main.ts
       return waitFor(
         () => {
           const match = out.match(pattern) ?? err.match(pattern);
-          if (!match && exitedEarly !== null) throw new Error(`the panel exited (${exitedEarly}) first. stderr: ${err.slice(-2000)}`);
+          if (!match && exitedEarly !== null)
+            throw new Error(`the panel exited (${exitedEarly}) first. stderr: ${err.slice(-2000)}`);
           return match;
         },
         `output matching ${pattern}`,

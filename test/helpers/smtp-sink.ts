@@ -35,16 +35,28 @@ export async function startSmtpSink(): Promise<{ url: string; messages: Received
         buffer = buffer.slice(lineEnd + 2);
         const command = line.slice(0, 4).toUpperCase();
         if (command === "EHLO" || command === "HELO") reply("250 sink");
-        else if (command === "MAIL") (mail.from = line.slice(10).trim()), reply("250 OK");
-        else if (command === "RCPT") mail.to.push(line.slice(8).trim()), reply("250 OK");
-        else if (command === "DATA") (inData = true), reply("354 End data with <CR><LF>.<CR><LF>");
-        else if (command === "QUIT") reply("221 Bye"), socket.end();
-        else reply("250 OK");
+        else if (command === "MAIL") {
+          mail.from = line.slice(10).trim();
+          reply("250 OK");
+        } else if (command === "RCPT") {
+          mail.to.push(line.slice(8).trim());
+          reply("250 OK");
+        } else if (command === "DATA") {
+          inData = true;
+          reply("354 End data with <CR><LF>.<CR><LF>");
+        } else if (command === "QUIT") {
+          reply("221 Bye");
+          socket.end();
+        } else reply("250 OK");
       }
     });
     socket.on("error", () => {});
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as net.AddressInfo).port;
-  return { url: `smtp://127.0.0.1:${port}`, messages, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return {
+    url: `smtp://127.0.0.1:${port}`,
+    messages,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }

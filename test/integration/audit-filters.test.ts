@@ -20,8 +20,20 @@ const S1_DEV = "1111aaaa-1111-4111-8111-111111111111";
 const S1_PROD = "1111bbbb-1111-4111-8111-111111111111";
 const S2_PROD = "2222bbbb-2222-4222-8222-222222222222";
 
-const alice: Actor = { userId: "user-alice", email: "alice@example.test", roles: ["release_manager"], ip: "10.0.0.1", traceId: "t-a" };
-const bob: Actor = { userId: "user-bob", email: "bob@example.test", roles: ["approver"], ip: "10.0.0.2", traceId: "t-b" };
+const alice: Actor = {
+  userId: "user-alice",
+  email: "alice@example.test",
+  roles: ["release_manager"],
+  ip: "10.0.0.1",
+  traceId: "t-a",
+};
+const bob: Actor = {
+  userId: "user-bob",
+  email: "bob@example.test",
+  roles: ["approver"],
+  ip: "10.0.0.2",
+  traceId: "t-b",
+};
 const system = systemActor("t-s");
 
 interface Fixture {
@@ -31,18 +43,139 @@ interface Fixture {
 }
 
 const FIXTURES: Fixture[] = [
-  { day: 0, actor: alice, entry: { action: "deployment.started", entityType: "Deployment", entityId: "dep-1", serviceId: S1, environmentId: S1_DEV, after: { version: "1.0.0", note: "first rollout" } } },
-  { day: 1, actor: system, entry: { action: "deployment.step_advanced", entityType: "Deployment", entityId: "dep-1", serviceId: S1, environmentId: S1_DEV, after: { weight: 50 } } },
-  { day: 2, actor: system, entry: { action: "deployment.succeeded", entityType: "Deployment", entityId: "dep-1", serviceId: S1, environmentId: S1_DEV } },
-  { day: 3, actor: bob, entry: { action: "approval.granted", entityType: "Approval", entityId: "apr-1", serviceId: S1, environmentId: S1_PROD, after: { reason: "Looks good, ticket OPS-1234" } } },
-  { day: 4, actor: alice, entry: { action: "release.created", entityType: "Release", entityId: "rel-2", serviceId: S1, after: { version: "2.0.0" } } },
-  { day: 5, actor: bob, entry: { action: "auth.signin", entityType: "User", entityId: "user-bob", after: { userAgent: "curl/8.5" } } },
-  { day: 6, actor: alice, entry: { action: "deployment.started", entityType: "Deployment", entityId: "dep-2", serviceId: S2, environmentId: S2_PROD, before: { status: "preparing" }, after: { version: "2.0.0", note: 'he said "ship it"' } } },
-  { day: 7, actor: alice, entry: { action: "deployment.rolled_back", entityType: "Deployment", entityId: "dep-2", serviceId: S2, environmentId: S2_PROD, after: { reason: "error rate 5% > 1%", note: "100%_sure" } } },
-  { day: 8, actor: system, entry: { action: "auth.forbidden", entityType: "Procedure", entityId: "users.create", after: { roles: ["viewer"] } } },
-  { day: 9, actor: bob, entry: { action: "approval.rejected", entityType: "Approval", entityId: "apr-2", serviceId: S2, environmentId: S2_PROD, after: { reason: "Grüße aus Köln" } } },
-  { day: 10, actor: alice, entry: { action: "user.updated", entityType: "User", entityId: "user-carol", before: { name: "Carol" }, after: { name: "Caroline" } } },
-  { day: 11, actor: system, entry: { action: "checklist.evidence", entityType: "ChecklistItem", entityId: "item-1", serviceId: S1, environmentId: S1_PROD, after: { status: "passed", url: "https://ci.example.test/build/42" } } },
+  {
+    day: 0,
+    actor: alice,
+    entry: {
+      action: "deployment.started",
+      entityType: "Deployment",
+      entityId: "dep-1",
+      serviceId: S1,
+      environmentId: S1_DEV,
+      after: { version: "1.0.0", note: "first rollout" },
+    },
+  },
+  {
+    day: 1,
+    actor: system,
+    entry: {
+      action: "deployment.step_advanced",
+      entityType: "Deployment",
+      entityId: "dep-1",
+      serviceId: S1,
+      environmentId: S1_DEV,
+      after: { weight: 50 },
+    },
+  },
+  {
+    day: 2,
+    actor: system,
+    entry: {
+      action: "deployment.succeeded",
+      entityType: "Deployment",
+      entityId: "dep-1",
+      serviceId: S1,
+      environmentId: S1_DEV,
+    },
+  },
+  {
+    day: 3,
+    actor: bob,
+    entry: {
+      action: "approval.granted",
+      entityType: "Approval",
+      entityId: "apr-1",
+      serviceId: S1,
+      environmentId: S1_PROD,
+      after: { reason: "Looks good, ticket OPS-1234" },
+    },
+  },
+  {
+    day: 4,
+    actor: alice,
+    entry: {
+      action: "release.created",
+      entityType: "Release",
+      entityId: "rel-2",
+      serviceId: S1,
+      after: { version: "2.0.0" },
+    },
+  },
+  {
+    day: 5,
+    actor: bob,
+    entry: { action: "auth.signin", entityType: "User", entityId: "user-bob", after: { userAgent: "curl/8.5" } },
+  },
+  {
+    day: 6,
+    actor: alice,
+    entry: {
+      action: "deployment.started",
+      entityType: "Deployment",
+      entityId: "dep-2",
+      serviceId: S2,
+      environmentId: S2_PROD,
+      before: { status: "preparing" },
+      after: { version: "2.0.0", note: 'he said "ship it"' },
+    },
+  },
+  {
+    day: 7,
+    actor: alice,
+    entry: {
+      action: "deployment.rolled_back",
+      entityType: "Deployment",
+      entityId: "dep-2",
+      serviceId: S2,
+      environmentId: S2_PROD,
+      after: { reason: "error rate 5% > 1%", note: "100%_sure" },
+    },
+  },
+  {
+    day: 8,
+    actor: system,
+    entry: {
+      action: "auth.forbidden",
+      entityType: "Procedure",
+      entityId: "users.create",
+      after: { roles: ["viewer"] },
+    },
+  },
+  {
+    day: 9,
+    actor: bob,
+    entry: {
+      action: "approval.rejected",
+      entityType: "Approval",
+      entityId: "apr-2",
+      serviceId: S2,
+      environmentId: S2_PROD,
+      after: { reason: "Grüße aus Köln" },
+    },
+  },
+  {
+    day: 10,
+    actor: alice,
+    entry: {
+      action: "user.updated",
+      entityType: "User",
+      entityId: "user-carol",
+      before: { name: "Carol" },
+      after: { name: "Caroline" },
+    },
+  },
+  {
+    day: 11,
+    actor: system,
+    entry: {
+      action: "checklist.evidence",
+      entityType: "ChecklistItem",
+      entityId: "item-1",
+      serviceId: S1,
+      environmentId: S1_PROD,
+      after: { status: "passed", url: "https://ci.example.test/build/42" },
+    },
+  },
   // Twelve more, to page through.
   ...Array.from({ length: 12 }, (_, i): Fixture => ({
     day: 12 + i,
@@ -72,13 +205,22 @@ function expected(filter: AuditFilter): number[] {
     if (filter.to && at > filter.to) return;
     if (filter.serviceId && e.serviceId !== filter.serviceId) return;
     if (filter.environmentId && e.environmentId !== filter.environmentId) return;
-    if (filter.actor && ![f.actor.userId, f.actor.email].includes(filter.actor) && f.actor.email !== filter.actor.toLowerCase()) return;
+    if (
+      filter.actor &&
+      ![f.actor.userId, f.actor.email].includes(filter.actor) &&
+      f.actor.email !== filter.actor.toLowerCase()
+    )
+      return;
     if (filter.action && !e.action.startsWith(filter.action)) return;
     if (filter.text) {
       const needle = filter.text.toLowerCase();
       const escaped = JSON.stringify(filter.text).slice(1, -1).toLowerCase();
-      const plain = [e.action, e.entityType, e.entityId, f.actor.email, f.actor.userId].some((s) => s?.toLowerCase().includes(needle));
-      const json = [e.before, e.after].some((v) => v !== undefined && v !== null && JSON.stringify(v).toLowerCase().includes(escaped));
+      const plain = [e.action, e.entityType, e.entityId, f.actor.email, f.actor.userId].some((s) =>
+        s?.toLowerCase().includes(needle),
+      );
+      const json = [e.before, e.after].some(
+        (v) => v !== undefined && v !== null && JSON.stringify(v).toLowerCase().includes(escaped),
+      );
       if (!plain && !json) return;
     }
     hits.push(i + 1);
@@ -87,8 +229,11 @@ function expected(filter: AuditFilter): number[] {
 }
 
 let db: TestDatabase;
-const list = async (filter: AuditFilter, extra: { cursor?: number; limit?: number } = {}, options: { firstTextWindow?: number } = {}) =>
-  listAuditEvents(db.prisma, auditPageInput.parse({ filter, ...extra }), options);
+const list = async (
+  filter: AuditFilter,
+  extra: { cursor?: number; limit?: number } = {},
+  options: { firstTextWindow?: number } = {},
+) => listAuditEvents(db.prisma, auditPageInput.parse({ filter, ...extra }), options);
 const seqs = async (filter: AuditFilter) => (await list(filter, { limit: 500 })).events.map((e) => e.seq);
 
 /**
@@ -115,7 +260,16 @@ async function writeAt(at: Date, actor: Actor, entry: AuditEntry) {
       environmentId: entry.environmentId ?? null,
     };
     const hash = hashEvent(head.hash, fields);
-    await tx.auditEvent.create({ data: { ...fields, seq: BigInt(fields.seq), before: (fields.before ?? undefined) as object | undefined, after: (fields.after ?? undefined) as object | undefined, prevHash: head.hash, hash } });
+    await tx.auditEvent.create({
+      data: {
+        ...fields,
+        seq: BigInt(fields.seq),
+        before: fields.before ?? undefined,
+        after: fields.after ?? undefined,
+        prevHash: head.hash,
+        hash,
+      },
+    });
     await tx.auditChainHead.update({ where: { id: 1 }, data: { seq: BigInt(fields.seq), hash } });
     return { seq: fields.seq, hash };
   });
@@ -199,7 +353,18 @@ describe("filters combined", () => {
     ["actor and action", { actor: "alice@example.test", action: "deployment.started" }],
     ["time range and actor", { from: day(3), to: day(12), actor: "user-bob" }],
     ["time range, service and text", { from: day(10), serviceId: S1, text: "OPS-1234" }],
-    ["everything", { from: day(0), to: day(30), serviceId: S2, environmentId: S2_PROD, actor: "ALICE@example.test", action: "deployment.", text: "2.0" }],
+    [
+      "everything",
+      {
+        from: day(0),
+        to: day(30),
+        serviceId: S2,
+        environmentId: S2_PROD,
+        actor: "ALICE@example.test",
+        action: "deployment.",
+        text: "2.0",
+      },
+    ],
   ];
   it.each(cases)("%s", async (_name, filter) => {
     expect(await seqs(filter)).toEqual(expected(filter));
@@ -207,7 +372,12 @@ describe("filters combined", () => {
 });
 
 describe("pages", () => {
-  async function allPages(filter: AuditFilter, limit: number, options: { firstTextWindow?: number } = {}, between?: () => Promise<void>) {
+  async function allPages(
+    filter: AuditFilter,
+    limit: number,
+    options: { firstTextWindow?: number } = {},
+    between?: () => Promise<void>,
+  ) {
     const seen: number[] = [];
     let cursor: number | undefined;
     for (let page = 0; page < 100; page++) {
@@ -222,7 +392,13 @@ describe("pages", () => {
   }
 
   it("follow each other newest first, without duplicates or gaps, for several filters and page sizes", async () => {
-    for (const filter of [{}, { serviceId: S1 }, { action: "auth." }, { text: "routine" }, { from: day(5), to: day(20) }] as AuditFilter[]) {
+    for (const filter of [
+      {},
+      { serviceId: S1 },
+      { action: "auth." },
+      { text: "routine" },
+      { from: day(5), to: day(20) },
+    ] as AuditFilter[]) {
       for (const limit of [1, 4, 7, 50]) {
         expect(await allPages(filter, limit), `${JSON.stringify(filter)} by ${limit}`).toEqual(expected(filter));
       }
@@ -232,10 +408,14 @@ describe("pages", () => {
   it("follow each other for free text searched in narrow windows (several windows per page, pages across windows)", async () => {
     for (const text of ["routine", "ops-1234", "alice", "no such words"]) {
       for (const limit of [1, 3, 10]) {
-        expect(await allPages({ text }, limit, { firstTextWindow: 2 }), `${text} by ${limit}`).toEqual(expected({ text }));
+        expect(await allPages({ text }, limit, { firstTextWindow: 2 }), `${text} by ${limit}`).toEqual(
+          expected({ text }),
+        );
       }
     }
-    expect(await allPages({ text: "routine", from: day(13), to: day(21) }, 2, { firstTextWindow: 1 })).toEqual(expected({ text: "routine", from: day(13), to: day(21) }));
+    expect(await allPages({ text: "routine", from: day(13), to: day(21) }, 2, { firstTextWindow: 1 })).toEqual(
+      expected({ text: "routine", from: day(13), to: day(21) }),
+    );
   });
 
   it("are not disturbed by events appended between them: no duplicates, no gaps, no newcomers on later pages", async () => {
@@ -244,7 +424,9 @@ describe("pages", () => {
     let appended = 0;
     const seen = await allPages({}, 5, {}, async () => {
       appended++;
-      await db.prisma.$transaction((tx) => recordAudit(tx, alice, { action: "page.appended", entityType: "Thing", entityId: `new-${appended}` }));
+      await db.prisma.$transaction((tx) =>
+        recordAudit(tx, alice, { action: "page.appended", entityType: "Thing", entityId: `new-${appended}` }),
+      );
     });
     expect(seen).toEqual(before);
     expect(appended).toBeGreaterThan(2);
@@ -275,7 +457,9 @@ describe("input", () => {
   });
 
   it("treats empty fields (an untouched form) as no filter", async () => {
-    const parsed = auditPageInput.parse({ filter: { from: "", to: " ", serviceId: "", environmentId: "", actor: "", action: "", text: "  " } });
+    const parsed = auditPageInput.parse({
+      filter: { from: "", to: " ", serviceId: "", environmentId: "", actor: "", action: "", text: "  " },
+    });
     expect(parsed.filter).toEqual({});
   });
 });
@@ -285,7 +469,9 @@ describe("time along the chain", () => {
     // The newest event was written by an instance whose clock is an hour ahead of this one's.
     const ahead = new Date(Date.now() + 3600_000);
     await writeAt(ahead, bob, { action: "clock.ahead", entityType: "Thing" });
-    const written = await db.prisma.$transaction((tx) => recordAudit(tx, alice, { action: "clock.behind", entityType: "Thing" }));
+    const written = await db.prisma.$transaction((tx) =>
+      recordAudit(tx, alice, { action: "clock.behind", entityType: "Thing" }),
+    );
     const row = await db.prisma.auditEvent.findUniqueOrThrow({ where: { seq: BigInt(written.seq) } });
     expect(row.at.getTime()).toBe(ahead.getTime());
     expect(await verifyAuditChain(db.prisma)).toMatchObject({ ok: true });
@@ -314,24 +500,41 @@ describe("time along the chain", () => {
       environmentId: null,
     };
     const hash = hashEvent(head.hash, fields);
-    await db.prisma.auditEvent.create({ data: { ...fields, seq: BigInt(fields.seq), before: undefined, after: undefined, prevHash: head.hash, hash } });
+    await db.prisma.auditEvent.create({
+      data: { ...fields, seq: BigInt(fields.seq), before: undefined, after: undefined, prevHash: head.hash, hash },
+    });
     await db.prisma.auditChainHead.update({ where: { id: 1 }, data: { seq: BigInt(fields.seq), hash } });
 
     const window = { from: new Date(lagging.getTime() - 1000), to: new Date(lagging.getTime() + 1000) };
     expect((await list(window)).events.map((e) => e.action)).toEqual(["legacy.lagging"]);
-    expect((await list({ to: window.to, actor: "legacy@example.test" })).events.map((e) => e.seq)).toEqual([fields.seq]);
+    expect((await list({ to: window.to, actor: "legacy@example.test" })).events.map((e) => e.seq)).toEqual([
+      fields.seq,
+    ]);
     expect(await verifyAuditChain(db.prisma)).toMatchObject({ ok: true });
   });
 });
 
 describe("events about an environment", () => {
   it("are about its service too, so the service filter finds them", async () => {
-    const { service, environments } = await createService(db.prisma, systemActor(), { name: "Filter target", description: "", environments: ["staging", "production"] });
+    const { service, environments } = await createService(db.prisma, systemActor(), {
+      name: "Filter target",
+      description: "",
+      environments: ["staging", "production"],
+    });
     const production = environments.find((e) => e.name === "production")!;
-    const written = await db.prisma.$transaction((tx) => recordAudit(tx, alice, { action: "environment.touched", entityType: "Environment", entityId: production.id, environmentId: production.id }));
+    const written = await db.prisma.$transaction((tx) =>
+      recordAudit(tx, alice, {
+        action: "environment.touched",
+        entityType: "Environment",
+        entityId: production.id,
+        environmentId: production.id,
+      }),
+    );
     const row = await db.prisma.auditEvent.findUniqueOrThrow({ where: { seq: BigInt(written.seq) } });
     expect(row).toMatchObject({ serviceId: service.id, environmentId: production.id });
-    expect((await list({ serviceId: service.id, action: "environment.touched" })).events.map((e) => e.seq)).toEqual([written.seq]);
+    expect((await list({ serviceId: service.id, action: "environment.touched" })).events.map((e) => e.seq)).toEqual([
+      written.seq,
+    ]);
     expect(await verifyAuditChain(db.prisma)).toMatchObject({ ok: true });
   });
 });

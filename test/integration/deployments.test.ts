@@ -2,11 +2,14 @@
  * The release engine end to end, in-process: real API calls, the real reconciler, the real local
  * target (child processes and proxy) and the traffic generator. Short bakes come from the policy.
  */
+import { DEFAULT_GATES } from "../../server/releases/policy.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyAuditChain } from "../../server/audit/verify.ts";
+import type { DeploymentFigures } from "../../server/releases/figures.ts";
 import type { Policy } from "../../server/releases/policy.ts";
+import { slowerThan } from "../../server/releases/judge/latency.ts";
 import { startTestPanel, type TestPanel, type TestUser } from "../helpers/panel.ts";
-import { trpcMutation, trpcQuery } from "../helpers/trpc.ts";
+import { answer, refusal, type RouterOutputs } from "../helpers/panel-client.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 let t: TestPanel;
@@ -17,55 +20,60 @@ const envs: Record<string, string> = {};
 const FAST: Policy = {
   steps: [10, 50, 100],
   bakeSeconds: 1,
-  gates: { maxErrorRateIncreasePp: 0.1, maxErrorRatePercent: 0.5, maxP95Ms: 500, minRequests: 5 },
+  gates: { ...DEFAULT_GATES, minRequests: 5 },
   validationSeconds: 1,
   scaleDownDelaySeconds: 1,
   greenReadyTimeoutSeconds: 30,
   smokeTests: [
-    { kind: "http", name: "Database health is 200", method: "GET", path: "/api/v1/health/database", expectStatus: 200, maxStatus: 399, maxLatencyMs: 2000 },
+    {
+      kind: "http",
+      name: "Database health is 200",
+      method: "GET",
+      path: "/api/v1/health/database",
+      expectStatus: 200,
+      maxStatus: 399,
+      maxLatencyMs: 2000,
+    },
     { kind: "websocket", name: "WebSocket connects", path: "/ws", connectWithinMs: 5000 },
   ],
 };
 
-async function ok<T>(promise: Promise<{ status: number; data?: T; error?: { message: string } }>): Promise<T> {
-  const response = await promise;
-  if (response.status !== 200) throw new Error(`HTTP ${response.status}: ${response.error?.message}`);
-  return response.data as T;
-}
-
 async function release(version: string, settings: Record<string, unknown> = {}): Promise<string> {
-  const r = await ok<{ id: string }>(trpcMutation(t.url, "releases.create", { serviceId, version, artifact: `demo:${version}`, settings }, rm.cookie));
+  const r = await rm.client.releases.create.mutate({ serviceId, version, artifact: `demo:${version}`, settings });
   return r.id;
 }
 
 async function deploy(releaseId: string, environment: string): Promise<string> {
-  const d = await ok<{ id: string }>(trpcMutation(t.url, "deployments.start", { releaseId, environmentId: envs[environment] }, rm.cookie));
+  const d = await rm.client.deployments.start.mutate({ releaseId, environmentId: envs[environment]! });
   return d.id;
 }
 
-type Detail = {
-  status: string;
-  stepIndex: number;
-  commandVersion: number;
-  statusDetail: string | null;
-  events: { seq: number; kind: string; message: string; data: Record<string, unknown> | null }[];
-  gateResults: { gate: string; outcome: string; observed: number | null; threshold: number; stepIndex: number }[];
-  smokeResults: { round: string; ok: boolean; name: string }[];
-  figures: Record<string, number | null> | null;
-  rollbackReason: Record<string, unknown> | null;
-  breachAt: Date | null;
-  rollbackCompletedAt: Date | null;
-  targetSlot: "blue" | "green";
-  fromSlot: "blue" | "green";
-};
+type Detail = RouterOutputs["deployments"]["get"];
+/** The weights a timeline event carries, and a deployment's figures: both JSON columns. */
+const weightsOf = (e: Detail["events"][number]) => (e.data as { weights?: Record<string, number> } | null)?.weights;
+const figuresOf = (d: Detail) => d.figures as DeploymentFigures | null;
 
-const detail = (id: string) => ok<Detail>(trpcQuery(t.url, "deployments.get", { id }, rm.cookie));
+const detail = (id: string) => rm.client.deployments.get.query({ id });
 
 async function until(id: string, statuses: string[], timeoutMs = 60_000): Promise<Detail> {
+  return waitFor(
+    async () => {
+      const d = await detail(id);
+      return statuses.includes(d.status) ? d : undefined;
+    },
+    `deployment ${id} to become ${statuses.join(" or ")}`,
+    timeoutMs,
+  );
+}
+
+/** Until the deployment's first step bakes (it fails at once if the deployment ended instead). */
+function untilBaking(id: string, what: string): Promise<Detail> {
   return waitFor(async () => {
     const d = await detail(id);
-    return statuses.includes(d.status) ? d : undefined;
-  }, `deployment ${id} to become ${statuses.join(" or ")}`, timeoutMs);
+    if (["rolled_back", "failed"].includes(d.status))
+      throw new Error(`deployment ended ${d.status}: ${d.statusDetail}`);
+    return d.status === "shifting" && d.events.some((e) => e.kind === "step") ? d : undefined;
+  }, what);
 }
 
 function expectGaplessTimeline(d: Detail) {
@@ -73,15 +81,16 @@ function expectGaplessTimeline(d: Detail) {
 }
 
 beforeAll(async () => {
-  t = await startTestPanel();
+  // The traffic guard is off by default (ARCHITECTURE.md); this file tests it.
+  t = await startTestPanel({ TRAFFIC_GUARD: "true" });
   rm = await t.createUser(["release_manager"], "Rel Manager");
-  const service = await ok<{ id: string }>(trpcMutation(t.url, "services.create", { name: "Checkout API" }, rm.cookie));
+  const service = await rm.client.services.create.mutate({ name: "Checkout API" });
   serviceId = service.id;
-  const detailOfService = await ok<{ environments: { id: string; name: string }[] }>(trpcQuery(t.url, "services.get", { id: serviceId }, rm.cookie));
+  const detailOfService = await rm.client.services.get.query({ id: serviceId });
   for (const env of detailOfService.environments) {
     envs[env.name] = env.id;
-    await ok(trpcMutation(t.url, "environments.updatePolicy", { environmentId: env.id, policy: FAST }, rm.cookie));
-    await ok(trpcMutation(t.url, "environments.setTrafficGenerator", { environmentId: env.id, enabled: true, rate: 60 }, rm.cookie));
+    await rm.client.environments.updatePolicy.mutate({ environmentId: env.id, policy: FAST });
+    await rm.client.environments.setTrafficGenerator.mutate({ environmentId: env.id, enabled: true, rate: 60 });
   }
 });
 
@@ -92,7 +101,9 @@ describe("a good release", () => {
     const id = await deploy(await release("1.0.0"), "development");
     const d = await until(id, ["succeeded", "rolled_back", "failed"]);
     expect(d.status).toBe("succeeded");
-    expect(d.events.filter((e) => e.kind === "step").map((e) => e.data?.weights)).toEqual([{ [d.targetSlot]: 100, [d.fromSlot]: 0 }]);
+    expect(d.events.filter((e) => e.kind === "step").map(weightsOf)).toEqual([
+      { [d.targetSlot]: 100, [d.fromSlot]: 0 },
+    ]);
     expectGaplessTimeline(d);
   });
 
@@ -101,28 +112,132 @@ describe("a good release", () => {
     const id = await deploy(releaseId, "development");
     const d = await until(id, ["succeeded", "rolled_back", "failed"]);
     expect(d.status, d.statusDetail ?? "").toBe("succeeded");
-    const steps = d.events.filter((e) => e.kind === "step").map((e) => (e.data?.weights as Record<string, number>)[d.targetSlot]);
+    const steps = d.events.filter((e) => e.kind === "step").map((e) => weightsOf(e)![d.targetSlot]);
     expect(steps).toEqual([10, 50, 100]);
     expectGaplessTimeline(d);
     expect(d.smokeResults.filter((r) => r.round === "pre_traffic").every((r) => r.ok)).toBe(true);
     expect(d.smokeResults.filter((r) => r.round === "full_traffic").every((r) => r.ok)).toBe(true);
     for (const step of [0, 1, 2]) {
       const gates = d.gateResults.filter((g) => g.stepIndex === step);
-      expect(gates.map((g) => g.outcome), `step ${step}`).toEqual(["pass", "pass", "pass", "pass"]);
+      expect(gates.map((g) => `${g.gate}:${g.outcome}`).sort(), `step ${step}`).toEqual([
+        "error_rate:pass",
+        "error_rate_ceiling:pass",
+        "latency:pass",
+        "latency_p95_ceiling:pass",
+        "min_requests:pass",
+      ]);
     }
-    expect(d.figures).toMatchObject({ durationSeconds: expect.any(Number), secondsWithoutSuccess: 0, breachToRollbackSeconds: null });
-    const env = await ok<{ environments: { name: string; liveVersion: string; liveSlot: string }[] }[]>(trpcQuery(t.url, "services.overview", undefined, rm.cookie));
-    expect(env[0]!.environments.find((e) => e.name === "development")).toMatchObject({ liveVersion: "1.1.0", liveSlot: d.targetSlot });
+    expect(d.figures).toMatchObject({
+      durationSeconds: expect.any(Number),
+      secondsWithoutSuccess: 0,
+      breachToRollbackSeconds: null,
+    });
+    const env = await rm.client.services.overview.query();
+    expect(env[0]!.environments.find((e) => e.name === "development")).toMatchObject({
+      liveVersion: "1.1.0",
+      liveSlot: d.targetSlot,
+    });
     // The former live slot is scaled down after the (1 s) delay.
-    await waitFor(async () => (await t.prisma.localSlotProcess.findUnique({ where: { environmentId_slot: { environmentId: envs.development!, slot: d.fromSlot } } })) === null, "the old slot to be scaled down");
+    await waitFor(
+      async () =>
+        (await t.prisma.localSlotProcess.findUnique({
+          where: { environmentId_slot: { environmentId: envs.development!, slot: d.fromSlot } },
+        })) === null,
+      "the old slot to be scaled down",
+    );
   });
 
   it("cannot skip the promotion order", async () => {
     const releaseId = (await t.prisma.release.findFirstOrThrow({ where: { version: "1.1.0" } })).id;
-    const response = await trpcMutation(t.url, "deployments.start", { releaseId, environmentId: envs.production }, rm.cookie);
+    const response = await refusal(rm.client.deployments.start.mutate({ releaseId, environmentId: envs.production! }));
     expect(response.status).toBe(412);
-    expect(response.error?.message).toBe("releaseId: 1.1.0 has not succeeded in staging yet; promote it there first");
-    expect(await t.prisma.deployment.count({ where: { environmentId: envs.production } })).toBe(0);
+    expect(response.message).toBe("releaseId: 1.1.0 has not succeeded in staging yet; promote it there first");
+    expect(await t.prisma.deployment.count({ where: { environmentId: envs.production! } })).toBe(0);
+  });
+});
+
+describe("a busy panel", () => {
+  it("does not slow the traffic a healthy release is judged by: the event loop blocked for 2 s mid-bake, p95 stays at the service's own and nothing fails", async () => {
+    // Something live to shift from (run on its own, this test finds development empty).
+    if (!(await t.prisma.environment.findUniqueOrThrow({ where: { id: envs.development! } })).liveReleaseId) {
+      expect(
+        (await until(await deploy(await release("1.1.4"), "development"), ["succeeded", "rolled_back", "failed"]))
+          .status,
+      ).toBe("succeeded");
+    }
+    // Half the traffic on each slot while the panel is blocked: ~60 requests each in 2 s, so that "more
+    // than 10" says the traffic flowed (at a 10 % step the new slot's ~12 left no margin on a busy machine).
+    await rm.client.environments.updatePolicy.mutate({
+      environmentId: envs.development!,
+      policy: { ...FAST, steps: [50, 100], bakeSeconds: 4 },
+    });
+    const id = await deploy(await release("1.1.5"), "development");
+    const baking = await untilBaking(id, "the first step to be baking");
+    // The panel's own event loop (this process) is busy for 2 s: renders, fan-out, GC would do the same.
+    const blockedFrom = Date.now();
+    while (Date.now() - blockedFrom < 2000) {
+      // busy
+    }
+    const blockedTo = Date.now();
+    const d = await until(id, ["succeeded", "rolled_back", "failed"]);
+    expect(d.status, JSON.stringify(d.rollbackReason)).toBe("succeeded");
+    const env = {
+      id: envs.development!,
+      serviceSlug: "checkout-api",
+      name: "development",
+      target: "local" as const,
+      targetConfig: {},
+    };
+    const recorded = await t.panel.services.targets.local.metrics(env, {
+      from: new Date(blockedFrom),
+      to: new Date(blockedTo),
+    });
+    for (const slot of [baking.targetSlot, baking.fromSlot]) {
+      expect(recorded.slots[slot].requests, `${slot} served traffic while the panel was blocked`).toBeGreaterThan(10);
+      expect(recorded.slots[slot].errors, `${slot} failed no request`).toBe(0);
+      expect(recorded.slots[slot].p95, `${slot} p95`).toBeLessThan(50);
+    }
+    await rm.client.environments.updatePolicy.mutate({ environmentId: envs.development!, policy: FAST });
+  });
+});
+
+describe("a stalled process", () => {
+  it("one pause of a good first release's process is one event, not a slow release: it goes live", async () => {
+    // CI rolled back good first releases on "3 of 3 requests over 500 ms", all caught by one pause of a
+    // loaded machine. Here the new release's process is stopped (SIGSTOP) for 1.2 s early in its bake:
+    // every request in flight then takes over the 500 ms ceiling, in one moment.
+    const service = await rm.client.services.create.mutate({ name: "Stall Check", environments: ["staging"] });
+    const environmentId = (await rm.client.services.get.query({ id: service.id })).environments[0]!.id;
+    await rm.client.environments.updatePolicy.mutate({
+      environmentId,
+      policy: { ...FAST, bakeSeconds: 8, gates: { ...FAST.gates, minRequests: 3 } },
+    });
+    await rm.client.environments.setTrafficGenerator.mutate({ environmentId, enabled: true, rate: 20 });
+    const releaseId = (
+      await rm.client.releases.create.mutate({ serviceId: service.id, version: "1.0.0", artifact: "demo:1.0.0" })
+    ).id;
+    const id = (await rm.client.deployments.start.mutate({ releaseId, environmentId })).id;
+    const baking = await untilBaking(id, "the release to take all traffic");
+    const { pid } = await t.prisma.localSlotProcess.findUniqueOrThrow({
+      where: { environmentId_slot: { environmentId, slot: baking.targetSlot } },
+    });
+    const stalledFrom = Date.now();
+    process.kill(pid, "SIGSTOP");
+    try {
+      // The stall's length is the stimulus, not a wait for a condition.
+      await new Promise((resolve) => setTimeout(resolve, 1200));
+    } finally {
+      process.kill(pid, "SIGCONT");
+    }
+    const d = await until(id, ["succeeded", "rolled_back", "failed"]);
+    expect(d.status, JSON.stringify(d.rollbackReason)).toBe("succeeded");
+    // The stall did slow requests past the ceiling (otherwise this test would prove nothing).
+    const recorded = await t.panel.services.targets.local.metrics(
+      { id: environmentId, serviceSlug: "stall-check", name: "staging", target: "local", targetConfig: {} },
+      { from: new Date(stalledFrom), to: new Date(Date.now()) },
+    );
+    const slow = slowerThan(recorded.slots[baking.targetSlot].latency ?? [], 500);
+    expect(slow).toBeGreaterThanOrEqual(5);
   });
 });
 
@@ -133,31 +248,110 @@ describe("a bad release", () => {
     expect(d.status).toBe("rolled_back");
     const failed = d.events.find((e) => e.kind === "gate_failed")!;
     expect(failed).toBeDefined();
-    expect(d.rollbackReason).toMatchObject({ kind: "gate", gate: expect.stringMatching(/error_rate/), threshold: expect.any(Number) });
-    expect((d.rollbackReason as { observed: number }).observed).toBeGreaterThan((d.rollbackReason as { threshold: number }).threshold);
+    expect(d.rollbackReason).toMatchObject({
+      kind: "gate",
+      gate: expect.stringMatching(/error_rate/),
+      threshold: expect.any(Number),
+    });
+    expect((d.rollbackReason as { observed: number }).observed).toBeGreaterThan(
+      (d.rollbackReason as { threshold: number }).threshold,
+    );
+    // It says why, in a sentence with both slots' figures and the confidence reached.
+    expect((d.rollbackReason as { detail: string }).detail).toMatch(
+      new RegExp(`^${d.targetSlot} \\(new\\) fails \\d+(\\.\\d+)? % of requests .* sure (it|that) is`),
+    );
+    expect(d.figures).toMatchObject({
+      onsetToRollbackSeconds: expect.any(Number),
+      blastRadiusRequests: expect.any(Number),
+    });
+    expect(figuresOf(d)!.blastRadiusRequests).toBeGreaterThan(0);
     expect((d.rollbackReason as { weight: number }).weight).toBeLessThan(100);
     expect(d.gateResults.some((g) => g.outcome === "fail")).toBe(true);
-    expect(d.figures?.breachToRollbackSeconds).toBeGreaterThanOrEqual(0);
+    expect(figuresOf(d)?.breachToRollbackSeconds).toBeGreaterThanOrEqual(0);
     const restored = d.events.find((e) => e.kind === "traffic_restored")!;
-    expect(restored.data?.weights).toEqual({ [d.fromSlot]: 100, [d.targetSlot]: 0 });
+    expect(weightsOf(restored)).toEqual({ [d.fromSlot]: 100, [d.targetSlot]: 0 });
     expectGaplessTimeline(d);
     const proxy = await t.prisma.localProxyState.findUniqueOrThrow({ where: { environmentId: envs.development! } });
     expect({ blue: proxy.blueWeight, green: proxy.greenWeight }).toEqual({ [d.fromSlot]: 100, [d.targetSlot]: 0 });
+  });
+
+  it("that fails half its requests loses its traffic while the panel is blocked: the data plane's guard moves it back to live", async () => {
+    // Something live to shift from (run on its own, this test finds development empty).
+    if (!(await t.prisma.environment.findUniqueOrThrow({ where: { id: envs.development! } })).liveReleaseId) {
+      expect(
+        (await until(await deploy(await release("1.2.0-good"), "development"), ["succeeded", "rolled_back", "failed"]))
+          .status,
+      ).toBe("succeeded");
+    }
+    // Three requests a second reach the new slot at 10 %: the guard needs a few of them.
+    await rm.client.environments.setTrafficGenerator.mutate({
+      environmentId: envs.development!,
+      enabled: true,
+      rate: 30,
+    });
+    const id = await deploy(await release("1.2.1-bad", { failureRate: 0.5 }), "development");
+    await waitFor(async () => {
+      const d = await detail(id);
+      if (["rolled_back", "failed"].includes(d.status))
+        throw new Error(`deployment ended ${d.status} before its first step`);
+      return d.status === "shifting" && d.events.some((e) => e.kind === "step") ? d : undefined;
+    }, "the first step to begin");
+    // The panel's event loop (this process) is busy for 8 s: it can neither judge nor move traffic meanwhile.
+    const blockedFrom = Date.now();
+    while (Date.now() - blockedFrom < 8000) {
+      // busy
+    }
+    const blockedTo = Date.now();
+    const d = await until(id, ["succeeded", "rolled_back", "failed"]);
+    expect(d.status).toBe("rolled_back");
+    expect(d.rollbackReason).toMatchObject({ kind: "gate", gate: "error_rate_ceiling", weight: 10 });
+    expect((d.rollbackReason as { detail: string }).detail).toMatch(
+      new RegExp(
+        `^${d.targetSlot} \\(new\\) fails .* so the traffic guard moved all traffic back to ${d.fromSlot} \\(live\\) at `,
+      ),
+    );
+    // All traffic was back on live before the panel could have done anything: the guard did it, and the
+    // deployment says when.
+    expect(d.rollbackCompletedAt!.getTime()).toBeLessThan(blockedTo);
+    expect(d.breachAt!.getTime()).toBe(d.rollbackCompletedAt!.getTime());
+    expect(figuresOf(d)!.onsetToRollbackSeconds).not.toBeNull();
+    await rm.client.environments.setTrafficGenerator.mutate({
+      environmentId: envs.development!,
+      enabled: true,
+      rate: 60,
+    });
   });
 
   it("that is slow (800 ms per request) is rolled back by the p95 latency gate at its first step", async () => {
     const id = await deploy(await release("1.3.0-slow", { latencyMs: 800 }), "development");
     const d = await until(id, ["succeeded", "rolled_back", "failed"]);
     expect(d.status).toBe("rolled_back");
-    expect(d.rollbackReason).toMatchObject({ kind: "gate", gate: "latency_p95", threshold: 500, weight: 10 });
+    expect(d.rollbackReason).toMatchObject({ kind: "gate", gate: expect.stringMatching(/^latency/), weight: 10 });
     expect((d.rollbackReason as { observed: number }).observed).toBeGreaterThanOrEqual(800);
+    expect((d.rollbackReason as { detail: string }).detail).toMatch(/sure/);
     const restored = d.events.find((e) => e.kind === "traffic_restored")!;
-    expect(restored.data?.weights).toEqual({ [d.fromSlot]: 100, [d.targetSlot]: 0 });
+    expect(weightsOf(restored)).toEqual({ [d.fromSlot]: 100, [d.targetSlot]: 0 });
     expectGaplessTimeline(d);
   });
 
   it("that fails its smoke tests never gets traffic", async () => {
-    await ok(trpcMutation(t.url, "environments.updatePolicy", { environmentId: envs.staging, policy: { ...FAST, smokeTests: [{ kind: "http", name: "Teapot", method: "GET", path: "/api/v1/version", expectStatus: 418, maxStatus: 399, maxLatencyMs: 2000 }] } }, rm.cookie));
+    await rm.client.environments.updatePolicy.mutate({
+      environmentId: envs.staging!,
+      policy: {
+        ...FAST,
+        smokeTests: [
+          {
+            kind: "http",
+            name: "Teapot",
+            method: "GET",
+            path: "/api/v1/version",
+            expectStatus: 418,
+            maxStatus: 399,
+            maxLatencyMs: 2000,
+          },
+        ],
+      },
+    });
     const releaseId = (await t.prisma.release.findFirstOrThrow({ where: { version: "1.0.0" } })).id;
     const id = await deploy(releaseId, "staging");
     const d = await until(id, ["succeeded", "rolled_back", "failed"]);
@@ -165,23 +359,32 @@ describe("a bad release", () => {
     expect(d.status).toBe("failed");
     expect(d.smokeResults).toEqual([expect.objectContaining({ name: "Teapot", ok: false, round: "pre_traffic" })]);
     expect(d.events.some((e) => e.kind === "step")).toBe(false);
-    await ok(trpcMutation(t.url, "environments.updatePolicy", { environmentId: envs.staging, policy: FAST }, rm.cookie));
+    await rm.client.environments.updatePolicy.mutate({ environmentId: envs.staging!, policy: FAST });
   });
 });
 
 describe("commands", () => {
   it("a manual rollback during a bake puts 100% back on the live slot", async () => {
-    await ok(trpcMutation(t.url, "environments.updatePolicy", { environmentId: envs.development, policy: { ...FAST, bakeSeconds: 600 } }, rm.cookie));
+    await rm.client.environments.updatePolicy.mutate({
+      environmentId: envs.development!,
+      policy: { ...FAST, bakeSeconds: 600 },
+    });
     const id = await deploy(await release("1.3.0"), "development");
     const baking = await waitFor(async () => {
       const d = await detail(id);
       return d.status === "shifting" && d.events.some((e) => e.kind === "step") ? d : undefined;
     }, "the first step to bake");
-    const rolled = await trpcMutation<{ status: string }>(t.url, "deployments.rollback", { deploymentId: id, expectedCommandVersion: baking.commandVersion, reason: "checking rollback" }, rm.cookie);
-    expect(rolled.status).toBe(200);
+    await rm.client.deployments.rollback.mutate({
+      deploymentId: id,
+      expectedCommandVersion: baking.commandVersion,
+      reason: "checking rollback",
+    });
     const d = await until(id, ["rolled_back"]);
     expect(d.rollbackReason).toMatchObject({ kind: "manual", reason: "checking rollback" });
-    expect(d.events.find((e) => e.kind === "traffic_restored")!.data?.weights).toEqual({ [d.fromSlot]: 100, [d.targetSlot]: 0 });
+    expect(weightsOf(d.events.find((e) => e.kind === "traffic_restored")!)).toEqual({
+      [d.fromSlot]: 100,
+      [d.targetSlot]: 0,
+    });
     expectGaplessTimeline(d);
   });
 
@@ -192,58 +395,70 @@ describe("commands", () => {
       return d.status === "shifting" && d.events.some((e) => e.kind === "step") ? d : undefined;
     }, "the first step to bake");
     const [pause, rollback] = await Promise.all([
-      trpcMutation(t.url, "deployments.pause", { deploymentId: id, expectedCommandVersion: baking.commandVersion }, rm.cookie),
-      trpcMutation(t.url, "deployments.rollback", { deploymentId: id, expectedCommandVersion: baking.commandVersion }, rm.cookie),
+      answer(rm.client.deployments.pause.mutate({ deploymentId: id, expectedCommandVersion: baking.commandVersion })),
+      answer(
+        rm.client.deployments.rollback.mutate({ deploymentId: id, expectedCommandVersion: baking.commandVersion }),
+      ),
     ]);
     expect([pause.status, rollback.status].sort()).toEqual([200, 409]);
     const loser = pause.status === 409 ? pause : rollback;
-    expect(loser.error?.message).toMatch(/changed|first/);
+    expect(loser.message).toMatch(/changed|first/);
     // Clean up: make sure it ends.
     const d = await detail(id);
-    if (d.status === "paused") await ok(trpcMutation(t.url, "deployments.rollback", { deploymentId: id }, rm.cookie));
+    if (d.status === "paused") await rm.client.deployments.rollback.mutate({ deploymentId: id });
     await until(id, ["rolled_back"]);
-    await ok(trpcMutation(t.url, "environments.updatePolicy", { environmentId: envs.development, policy: FAST }, rm.cookie));
+    await rm.client.environments.updatePolicy.mutate({ environmentId: envs.development!, policy: FAST });
   });
 
   it("pause stops the clock and resume carries on; promote now skips the bake", async () => {
-    await ok(trpcMutation(t.url, "environments.updatePolicy", { environmentId: envs.development, policy: { ...FAST, bakeSeconds: 600, validationSeconds: 600 } }, rm.cookie));
+    await rm.client.environments.updatePolicy.mutate({
+      environmentId: envs.development!,
+      policy: { ...FAST, bakeSeconds: 600, validationSeconds: 600 },
+    });
     const id = await deploy(await release("1.5.0"), "development");
     await waitFor(async () => (await detail(id)).events.some((e) => e.kind === "step"), "the first step");
-    await ok(trpcMutation(t.url, "deployments.pause", { deploymentId: id }, rm.cookie));
+    await rm.client.deployments.pause.mutate({ deploymentId: id });
     expect((await detail(id)).status).toBe("paused");
-    const conflict = await trpcMutation(t.url, "deployments.pause", { deploymentId: id }, rm.cookie);
+    const conflict = await refusal(rm.client.deployments.pause.mutate({ deploymentId: id }));
     expect(conflict.status).toBe(409);
-    expect(conflict.error?.message).toBe("Cannot pause a deployment that is paused");
-    await ok(trpcMutation(t.url, "deployments.resume", { deploymentId: id }, rm.cookie));
+    expect(conflict.message).toBe("Cannot pause a deployment that is paused");
+    await rm.client.deployments.resume.mutate({ deploymentId: id });
     // Each long bake (three steps) and the long validation ends only because of "promote now".
-    const d = await waitFor(async () => {
-      const current = await detail(id);
-      if (current.status === "succeeded" || current.status === "rolled_back") return current;
-      if (current.status === "shifting" || current.status === "validating") {
-        const promoted = await trpcMutation(t.url, "deployments.promote", { deploymentId: id }, rm.cookie);
-        // The deployment may have moved on between the read and the command: that is a 409, and fine.
-        if (promoted.status !== 200) expect(promoted.status).toBe(409);
-      }
-      return undefined;
-    }, "the deployment to be promoted through to the end", 60_000);
+    const d = await waitFor(
+      async () => {
+        const current = await detail(id);
+        if (current.status === "succeeded" || current.status === "rolled_back") return current;
+        if (current.status === "shifting" || current.status === "validating") {
+          const promoted = await answer(rm.client.deployments.promote.mutate({ deploymentId: id }));
+          // The deployment may have moved on between the read and the command: that is a 409, and fine.
+          if (promoted.status !== 200) expect(promoted.status).toBe(409);
+        }
+        return undefined;
+      },
+      "the deployment to be promoted through to the end",
+      60_000,
+    );
     expect(d.status).toBe("succeeded");
     expect(d.events.filter((e) => e.kind === "command_promote").length).toBeGreaterThanOrEqual(4);
-    await ok(trpcMutation(t.url, "environments.updatePolicy", { environmentId: envs.development, policy: FAST }, rm.cookie));
+    await rm.client.environments.updatePolicy.mutate({ environmentId: envs.development!, policy: FAST });
   });
 
   it("allows one active deployment per environment, even when two starts race", async () => {
-    await ok(trpcMutation(t.url, "environments.updatePolicy", { environmentId: envs.development, policy: { ...FAST, bakeSeconds: 600 } }, rm.cookie));
+    await rm.client.environments.updatePolicy.mutate({
+      environmentId: envs.development!,
+      policy: { ...FAST, bakeSeconds: 600 },
+    });
     const [a, b] = [await release("1.6.0"), await release("1.6.1")];
     const results = await Promise.all([
-      trpcMutation<{ id: string }>(t.url, "deployments.start", { releaseId: a, environmentId: envs.development }, rm.cookie),
-      trpcMutation<{ id: string }>(t.url, "deployments.start", { releaseId: b, environmentId: envs.development }, rm.cookie),
+      answer(rm.client.deployments.start.mutate({ releaseId: a, environmentId: envs.development! })),
+      answer(rm.client.deployments.start.mutate({ releaseId: b, environmentId: envs.development! })),
     ]);
     expect(results.map((r) => r.status).sort()).toEqual([200, 409]);
-    expect(results.find((r) => r.status === 409)!.error?.message).toMatch(/already has an active deployment/);
+    expect(results.find((r) => r.status === 409)!.message).toMatch(/already has an active deployment/);
     const winner = results.find((r) => r.status === 200)!.data!.id;
-    await ok(trpcMutation(t.url, "deployments.rollback", { deploymentId: winner }, rm.cookie));
+    await rm.client.deployments.rollback.mutate({ deploymentId: winner });
     await until(winner, ["rolled_back"]);
-    await ok(trpcMutation(t.url, "environments.updatePolicy", { environmentId: envs.development, policy: FAST }, rm.cookie));
+    await rm.client.environments.updatePolicy.mutate({ environmentId: envs.development!, policy: FAST });
   });
 });
 
@@ -253,26 +468,63 @@ describe("bad input is refused with the field named, and changes nothing", () =>
     ["steps above 100", { steps: [10, 150] }, /^policy\.steps\.1: must not exceed 100/],
     ["no steps", { steps: [] }, /^policy\.steps: must not be empty/],
     ["steps not ending at 100", { steps: [10, 50] }, /^policy\.steps: must end at 100$/],
-    ["an error-rate threshold out of range", { gates: { ...FAST.gates, maxErrorRatePercent: 250 } }, /^policy\.gates\.maxErrorRatePercent: must be between 0 and 100$/],
+    [
+      "an error-rate ceiling out of range",
+      { gates: { ...FAST.gates, errorRate: { ...FAST.gates.errorRate, maxPercent: 250 } } },
+      /^policy\.gates\.errorRate\.maxPercent: must be at most 100 %$/,
+    ],
+    [
+      "a confidence of 100 %",
+      { gates: { ...FAST.gates, confidencePercent: 100 } },
+      /^policy\.gates\.confidencePercent: must be less than 100 %$/,
+    ],
+    [
+      "a negative margin",
+      { gates: { ...FAST.gates, latency: { ...FAST.gates.latency, marginPercent: -10 } } },
+      /^policy\.gates\.latency\.marginPercent: must not be negative$/,
+    ],
+    [
+      "a failure limit of 0",
+      { gates: { ...FAST.gates, failureLimit: 0 } },
+      /^policy\.gates\.failureLimit: must be at least 1/,
+    ],
+    [
+      "an empty number",
+      { gates: { ...FAST.gates, minRequests: Number.NaN } },
+      /^policy\.gates\.minRequests: is empty or not a number; enter a number$/,
+    ],
     ["a negative bake", { bakeSeconds: -1 }, /^policy\.bakeSeconds: must be between 0 and 86400$/],
   ])("%s", async (_name, change, message) => {
     const before = await t.prisma.environment.findUniqueOrThrow({ where: { id: envs.production! } });
-    const response = await trpcMutation(t.url, "environments.updatePolicy", { environmentId: envs.production, policy: { ...FAST, ...change } }, rm.cookie);
+    const response = await refusal(
+      rm.client.environments.updatePolicy.mutate({ environmentId: envs.production!, policy: { ...FAST, ...change } }),
+    );
     expect(response.status).toBe(400);
-    expect(response.error?.message).toMatch(message);
-    expect((await t.prisma.environment.findUniqueOrThrow({ where: { id: envs.production! } })).policy).toEqual(before.policy);
+    expect(response.message).toMatch(message);
+    expect((await t.prisma.environment.findUniqueOrThrow({ where: { id: envs.production! } })).policy).toEqual(
+      before.policy,
+    );
   });
 
   it("an unknown environment or release is a 404 naming it", async () => {
     const releaseId = (await t.prisma.release.findFirstOrThrow()).id;
-    const unknownEnv = await trpcMutation(t.url, "deployments.start", { releaseId, environmentId: "00000000-0000-4000-8000-000000000000" }, rm.cookie);
+    const unknownEnv = await refusal(
+      rm.client.deployments.start.mutate({ releaseId, environmentId: "00000000-0000-4000-8000-000000000000" }),
+    );
     expect(unknownEnv.status).toBe(404);
-    expect(unknownEnv.error?.message).toBe("Environment 00000000-0000-4000-8000-000000000000 was not found");
-    const unknownRelease = await trpcMutation(t.url, "deployments.start", { releaseId: "00000000-0000-4000-8000-000000000000", environmentId: envs.development }, rm.cookie);
+    expect(unknownEnv.message).toBe("Environment 00000000-0000-4000-8000-000000000000 was not found");
+    const unknownRelease = await refusal(
+      rm.client.deployments.start.mutate({
+        releaseId: "00000000-0000-4000-8000-000000000000",
+        environmentId: envs.development!,
+      }),
+    );
     expect(unknownRelease.status).toBe(404);
-    const malformed = await trpcMutation(t.url, "deployments.start", { releaseId: "nope", environmentId: envs.development }, rm.cookie);
+    const malformed = await refusal(
+      rm.client.deployments.start.mutate({ releaseId: "nope", environmentId: envs.development! }),
+    );
     expect(malformed.status).toBe(400);
-    expect(malformed.error?.message).toBe("releaseId: must be a release id");
+    expect(malformed.message).toBe("releaseId: must be a release id");
   });
 
   it("leaves the audit chain intact through all of the above", async () => {

@@ -18,12 +18,20 @@ import { verifyAuditChain } from "../../server/audit/verify.ts";
 import type { Prisma } from "../../server/db/generated/client.ts";
 import { createPanelEvents } from "../../server/realtime/events.ts";
 import { startDeployment } from "../../server/releases/commands.ts";
-import { DEFAULT_ALERT_THRESHOLDS, type Policy } from "../../server/releases/policy.ts";
+import { DEFAULT_ALERT_THRESHOLDS, type Policy, DEFAULT_GATES } from "../../server/releases/policy.ts";
 import { Reconciler } from "../../server/releases/reconciler.ts";
 import { createEcsClients } from "../../server/targets/ecs/clients.ts";
 import { RELEASE_ID_TAG, validateEcsConfig } from "../../server/targets/ecs/config.ts";
 import { EcsTarget } from "../../server/targets/ecs/ecs-target.ts";
-import { FakeAws, mockAws, sampleTaskDefinition, LISTENER, TG_BLUE, TG_GREEN } from "../helpers/fake-aws.ts";
+import {
+  FakeAws,
+  mockAws,
+  sampleEcsConfigInput,
+  sampleTaskDefinition,
+  LISTENER,
+  TG_BLUE,
+  TG_GREEN,
+} from "../helpers/fake-aws.ts";
 import type { LocalTarget } from "../../server/targets/local/local-target.ts";
 import { createTargetRegistry } from "../../server/targets/registry.ts";
 import { openTestDatabase, type TestDatabase } from "../helpers/database.ts";
@@ -38,11 +46,26 @@ const IMAGE = (v: string) => `123456789012.dkr.ecr.eu-west-1.amazonaws.com/check
 const POLICY: Policy = {
   steps: [10, 50, 100],
   bakeSeconds: 60,
-  gates: { maxErrorRateIncreasePp: 1, maxErrorRatePercent: 1, maxP95Ms: 500, minRequests: 20 },
+  gates: {
+    ...DEFAULT_GATES,
+    minRequests: 20,
+    errorRate: { marginPp: 1, maxPercent: 1 },
+    latency: { ...DEFAULT_GATES.latency, maxP95Ms: 500 },
+  },
   validationSeconds: 60,
   scaleDownDelaySeconds: 60,
   greenReadyTimeoutSeconds: 3600,
-  smokeTests: [{ kind: "http", name: "Health is 200", method: "GET", path: "/health", expectStatus: 200, maxStatus: 399, maxLatencyMs: 2000 }],
+  smokeTests: [
+    {
+      kind: "http",
+      name: "Health is 200",
+      method: "GET",
+      path: "/health",
+      expectStatus: 200,
+      maxStatus: 399,
+      maxLatencyMs: 2000,
+    },
+  ],
 };
 
 let db: TestDatabase;
@@ -61,18 +84,13 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => smoke.listen(0, "127.0.0.1", resolve));
   const smokeUrl = `http://127.0.0.1:${(smoke.address() as AddressInfo).port}`;
 
-  const targetConfig = {
-    region: "eu-west-1",
-    cluster: "shop",
-    services: { blue: "checkout-blue", green: "checkout-green" },
-    listenerArn: LISTENER,
-    targetGroups: { blue: TG_BLUE, green: TG_GREEN },
-    containerName: "app",
+  const targetConfig = sampleEcsConfigInput({
     smokeTestBaseUrls: { blue: smokeUrl, green: smokeUrl },
     steadyStateTimeoutSeconds: 7200,
     metricsDelaySeconds: 0,
     pollIntervalMs: 0,
-  };
+    alarmNames: ["checkout-latency", "payments-queue-depth"],
+  });
   const parsed = validateEcsConfig(targetConfig);
   if (!parsed.ok) throw new Error(parsed.error);
   const config = parsed.config;
@@ -85,17 +103,25 @@ beforeAll(async () => {
   db = await openTestDatabase();
   const prisma = db.prisma;
   const service = await prisma.service.create({ data: { slug: "checkout", name: "Checkout" } });
-  for (const version of ["1.0.0", "1.1.0", "1.2.0-bad"]) {
+  for (const version of ["1.0.0", "1.1.0", "1.2.0-bad", "1.3.0-crashy", "1.4.0"]) {
     const r = await prisma.release.create({ data: { serviceId: service.id, version, artifact: IMAGE(version) } });
     releases[version] = r.id;
   }
   fake.behave(IMAGE("1.2.0-bad"), { errorRate: 0.2, p95Ms: 120 });
+  // Its tasks answer nothing wrong themselves; they crash, and the load balancer answers 502 for them.
+  fake.behave(IMAGE("1.3.0-crashy"), { errorRate: 0, p95Ms: 80, loadBalancerErrorRate: 0.2 });
 
   // 1.0.0 is live on blue (two tasks, all traffic); green is empty.
-  const td = fake.seedTaskDefinition(sampleTaskDefinition("checkout", IMAGE("1.0.0")), [{ key: RELEASE_ID_TAG, value: releases["1.0.0"]! }]);
+  const td = fake.seedTaskDefinition(sampleTaskDefinition("checkout", IMAGE("1.0.0")), [
+    { key: RELEASE_ID_TAG, value: releases["1.0.0"]! },
+  ]);
   fake.seedService("blue", td, 2);
   fake.seedService("green", td, 0);
   fake.seedRoute(LISTENER, { blue: 100, green: 0 });
+  fake.setAlarm("checkout-latency", "OK");
+  fake.setAlarm("payments-queue-depth", "INSUFFICIENT_DATA");
+  // Application Auto Scaling manages the live service.
+  fake.seedScalableTarget("blue", 2, 10);
 
   const env = await prisma.environment.create({
     data: {
@@ -105,8 +131,8 @@ beforeAll(async () => {
       production: true,
       target: "ecs",
       targetConfig: targetConfig as Prisma.InputJsonValue,
-      policy: POLICY as unknown as Prisma.InputJsonValue,
-      alertThresholds: DEFAULT_ALERT_THRESHOLDS as unknown as Prisma.InputJsonValue,
+      policy: POLICY,
+      alertThresholds: DEFAULT_ALERT_THRESHOLDS,
       liveSlot: "blue",
       liveReleaseId: releases["1.0.0"],
     },
@@ -116,10 +142,21 @@ beforeAll(async () => {
   const log = pino({ level: "silent" });
   const target = new EcsTarget({ clients: () => clients, now: clock, log });
   const registry = createTargetRegistry({ local: {} as LocalTarget, prisma, log, ecs: target });
-  reconciler = new Reconciler({ prisma, log, events: createPanelEvents(), drivers: (kind) => registry.driver(kind), now: clock });
+  reconciler = new Reconciler({
+    prisma,
+    log,
+    events: createPanelEvents(),
+    drivers: (kind) => registry.driver(kind),
+    now: clock,
+  });
   reconciler.start();
   startWith = async (version: string) => {
-    const d = await startDeployment(prisma, systemActor(), { releaseId: releases[version]!, environmentId }, { validateTarget: (kind, cfg) => registry.validateConfig(kind as "ecs", cfg) });
+    const d = await startDeployment(
+      prisma,
+      systemActor(),
+      { releaseId: releases[version]!, environmentId },
+      { validateTarget: (kind, cfg) => registry.validateConfig(kind as "ecs", cfg) },
+    );
     reconciler.kick(d.id);
     return d.id;
   };
@@ -136,18 +173,30 @@ let startWith: (version: string) => Promise<string>;
 async function finished(id: string) {
   // Poll lightly: PGlite has one connection, which the reconciler needs.
   await waitFor(
-    async () => ["succeeded", "rolled_back", "failed", "aborted", "paused"].includes((await db.prisma.deployment.findUniqueOrThrow({ where: { id }, select: { status: true } })).status),
+    async () =>
+      ["succeeded", "rolled_back", "failed", "aborted", "paused"].includes(
+        (await db.prisma.deployment.findUniqueOrThrow({ where: { id }, select: { status: true } })).status,
+      ),
     `deployment ${id} to finish`,
     25_000,
     200,
   );
-  return db.prisma.deployment.findUniqueOrThrow({ where: { id }, include: { events: { orderBy: { seq: "asc" } }, gateResults: true } });
+  return db.prisma.deployment.findUniqueOrThrow({
+    where: { id },
+    include: { events: { orderBy: { seq: "asc" } }, gateResults: true },
+  });
 }
 
-const writes = () => fake.calls.filter((c) => ["ecs:RegisterTaskDefinition", "ecs:UpdateService", "elasticloadbalancing:ModifyListener"].includes(c.action));
+const writes = () =>
+  fake.calls.filter((c) =>
+    ["ecs:RegisterTaskDefinition", "ecs:UpdateService", "elasticloadbalancing:ModifyListener"].includes(c.action),
+  );
 const weightsOf = (input: unknown) => {
   const tgs = (input as ModifyListenerCommandInput).DefaultActions![0]!.ForwardConfig!.TargetGroups!;
-  return { blue: tgs.find((t) => t.TargetGroupArn === TG_BLUE)!.Weight, green: tgs.find((t) => t.TargetGroupArn === TG_GREEN)!.Weight };
+  return {
+    blue: tgs.find((t) => t.TargetGroupArn === TG_BLUE)!.Weight,
+    green: tgs.find((t) => t.TargetGroupArn === TG_GREEN)!.Weight,
+  };
 };
 
 describe("a deployment on ECS, reconciled", () => {
@@ -156,23 +205,42 @@ describe("a deployment on ECS, reconciled", () => {
     const d = await finished(id);
     expect(d.status, `${d.statusDetail ?? ""} ${d.failureReason ?? ""}`).toBe("succeeded");
     expect(d.targetSlot).toBe("green");
-    const steps = d.events.filter((e) => e.kind === "step").map((e) => (e.data as { weights: Record<string, number> }).weights);
+    const steps = d.events
+      .filter((e) => e.kind === "step")
+      .map((e) => (e.data as { weights: Record<string, number> }).weights);
     expect(steps).toEqual([
       { green: 10, blue: 90 },
       { green: 50, blue: 50 },
       { green: 100, blue: 0 },
     ]);
-    for (const step of [0, 1, 2]) expect(d.gateResults.filter((g) => g.stepIndex === step).map((g) => g.outcome)).toEqual(["pass", "pass", "pass", "pass"]);
+    for (const step of [0, 1, 2])
+      expect(d.gateResults.filter((g) => g.stepIndex === step).map((g) => g.outcome)).toEqual([
+        "pass",
+        "pass",
+        "pass",
+        "pass",
+        "pass",
+      ]);
     expect(smokeHits.filter((p) => p === "/health").length).toBeGreaterThanOrEqual(2);
 
     // AWS was asked for exactly this, in this order (then, maybe already, the former live service's scale-down).
     const all = writes();
     const w = all.slice(0, 5);
-    expect(w.map((c) => c.action)).toEqual(["ecs:RegisterTaskDefinition", "ecs:UpdateService", "elasticloadbalancing:ModifyListener", "elasticloadbalancing:ModifyListener", "elasticloadbalancing:ModifyListener"]);
-    expect(all.slice(5).map((c) => c.input)).toEqual(all.length > 5 ? [{ cluster: "shop", service: "checkout-blue", desiredCount: 0 }] : []);
+    expect(w.map((c) => c.action)).toEqual([
+      "ecs:RegisterTaskDefinition",
+      "ecs:UpdateService",
+      "elasticloadbalancing:ModifyListener",
+      "elasticloadbalancing:ModifyListener",
+      "elasticloadbalancing:ModifyListener",
+    ]);
+    expect(all.slice(5).map((c) => c.input)).toEqual(
+      all.length > 5 ? [{ cluster: "shop", service: "checkout-blue", desiredCount: 0 }] : [],
+    );
     const registered = w[0]!.input as RegisterTaskDefinitionCommandInput;
     expect(registered.containerDefinitions![0]!.image).toBe(IMAGE("1.1.0"));
-    expect(registered.containerDefinitions![0]!.secrets).toEqual(sampleTaskDefinition("checkout", "x").containerDefinitions![0]!.secrets);
+    expect(registered.containerDefinitions![0]!.secrets).toEqual(
+      sampleTaskDefinition("checkout", "x").containerDefinitions![0]!.secrets,
+    );
     expect(w[1]!.input).toMatchObject({ service: "checkout-green", desiredCount: 2 });
     expect(w.slice(2).map((c) => weightsOf(c.input))).toEqual([
       { blue: 90, green: 10 },
@@ -185,28 +253,57 @@ describe("a deployment on ECS, reconciled", () => {
     expect(fake.weights()).toEqual({ blue: 0, green: 100 });
     // The former live service goes to zero after the scale-down delay (housekeeping).
     await waitFor(() => fake.service("blue").desiredCount === 0, "blue to be scaled down", 15_000, 100);
-    expect(fake.calls.filter((c) => c.action === "ecs:UpdateService").at(-1)!.input).toEqual({ cluster: "shop", service: "checkout-blue", desiredCount: 0 });
+    expect(fake.calls.filter((c) => c.action === "ecs:UpdateService").at(-1)!.input).toEqual({
+      cluster: "shop",
+      service: "checkout-blue",
+      desiredCount: 0,
+    });
+    // Green took blue's auto-scaling bounds; blue's minimum went to 0 before its scale-down, and it stays down.
+    expect(fake.scalableTarget("green")).toEqual({ min: 2, max: 10 });
+    expect(fake.scalableTarget("blue")).toEqual({ min: 0, max: 10 });
   });
 
   it("rolls a bad release back at its first step: all traffic back on the live slot first, then the new one scaled down", async () => {
-    await waitFor(async () => (await db.prisma.environment.findUniqueOrThrow({ where: { id: environmentId } })).scaleDownAt === null, "the scale-down to be recorded", 15_000, 200);
+    await waitFor(
+      async () =>
+        (await db.prisma.environment.findUniqueOrThrow({ where: { id: environmentId } })).scaleDownAt === null,
+      "the scale-down to be recorded",
+      15_000,
+      200,
+    );
     const before = fake.calls.length;
     const id = await startWith("1.2.0-bad");
     const d = await finished(id);
     expect(d.status, `${d.statusDetail ?? ""} ${d.failureReason ?? ""}`).toBe("rolled_back");
     expect(d.targetSlot).toBe("blue");
-    expect(d.rollbackReason).toMatchObject({ kind: "gate", gate: "error_rate_absolute", weight: 10 });
-    expect(d.events.map((e) => e.kind)).toEqual(expect.arrayContaining(["gate_failed", "traffic_restored", "rolled_back"]));
+    expect(d.rollbackReason).toMatchObject({ kind: "gate", gate: expect.stringMatching(/^error_rate/), weight: 10 });
+    expect(d.events.map((e) => e.kind)).toEqual(
+      expect.arrayContaining(["gate_failed", "traffic_restored", "rolled_back"]),
+    );
 
-    const w = fake.calls.slice(before).filter((c) => ["ecs:RegisterTaskDefinition", "ecs:UpdateService", "elasticloadbalancing:ModifyListener"].includes(c.action));
-    expect(w.map((c) => c.action)).toEqual(["ecs:RegisterTaskDefinition", "ecs:UpdateService", "elasticloadbalancing:ModifyListener", "elasticloadbalancing:ModifyListener", "ecs:UpdateService"]);
+    const w = fake.calls
+      .slice(before)
+      .filter((c) =>
+        ["ecs:RegisterTaskDefinition", "ecs:UpdateService", "elasticloadbalancing:ModifyListener"].includes(c.action),
+      );
+    expect(w.map((c) => c.action)).toEqual([
+      "ecs:RegisterTaskDefinition",
+      "ecs:UpdateService",
+      "elasticloadbalancing:ModifyListener",
+      "elasticloadbalancing:ModifyListener",
+      "ecs:UpdateService",
+    ]);
     // Derived from the live (green) slot's revision, which runs 1.1.0.
-    expect((w[0]!.input as RegisterTaskDefinitionCommandInput).containerDefinitions![0]!.image).toBe(IMAGE("1.2.0-bad"));
+    expect((w[0]!.input as RegisterTaskDefinitionCommandInput).containerDefinitions![0]!.image).toBe(
+      IMAGE("1.2.0-bad"),
+    );
     expect(w[1]!.input).toMatchObject({ service: "checkout-blue", desiredCount: 2 });
     expect(weightsOf(w[2]!.input)).toEqual({ blue: 10, green: 90 });
     // Traffic first …
     expect(weightsOf(w[3]!.input)).toEqual({ blue: 0, green: 100 });
-    expect((w[3]!.input as ModifyListenerCommandInput).DefaultActions![0]!.ForwardConfig!.TargetGroupStickinessConfig).toEqual({ Enabled: false });
+    expect(
+      (w[3]!.input as ModifyListenerCommandInput).DefaultActions![0]!.ForwardConfig!.TargetGroupStickinessConfig,
+    ).toEqual({ Enabled: false });
     // … then the scale-down.
     expect(w[4]!.input).toEqual({ cluster: "shop", service: "checkout-blue", desiredCount: 0 });
 
@@ -214,6 +311,71 @@ describe("a deployment on ECS, reconciled", () => {
     expect(env).toMatchObject({ liveSlot: "green", liveReleaseId: releases["1.1.0"] });
     expect(fake.weights()).toEqual({ blue: 0, green: 100 });
     expect(fake.service("blue").desiredCount).toBe(0);
+    // Blue was given green's bounds to run 1.2.0, and its minimum went back to 0 with the rollback.
+    expect(fake.scalableTarget("blue")).toEqual({ min: 0, max: 10 });
+    expect(fake.scalableTarget("green")).toEqual({ min: 2, max: 10 });
+    expect(
+      fake.calls.filter((c) => c.action === "application-autoscaling:RegisterScalableTarget").map((c) => c.input),
+    ).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ ResourceId: "service/shop/checkout-blue", MinCapacity: 2, MaxCapacity: 10 }),
+      ]),
+    );
     expect(await verifyAuditChain(db.prisma)).toMatchObject({ ok: true });
+  });
+
+  it("rolls back a release whose failures only the load balancer sees (its own 5xx, attributed to the new slot), naming them", async () => {
+    await waitFor(
+      async () => (await db.prisma.deployment.count({ where: { activeEnvironmentId: { not: null } } })) === 0,
+      "no active deployment",
+      15_000,
+      200,
+    );
+    const id = await startWith("1.3.0-crashy");
+    const d = await finished(id);
+    expect(d.status, `${d.statusDetail ?? ""} ${d.failureReason ?? ""}`).toBe("rolled_back");
+    expect(d.rollbackReason).toMatchObject({ kind: "gate", gate: "target_signals", weight: 10 });
+    expect((d.rollbackReason as { detail: string }).detail).toMatch(
+      /^the load balancer answered \d+ 5xx itself \(HTTPCode_ELB_5XX_Count\) while blue's share rose/,
+    );
+    const failed = d.gateResults.find((g) => g.gate === "target_signals");
+    expect(failed).toMatchObject({ outcome: "fail", stepIndex: 0 });
+    // Its own error figures were clean: the task-level gates alone would have passed it.
+    expect(d.gateResults.find((g) => g.gate === "error_rate_absolute" && g.stepIndex === 0)?.observed ?? 0).toBe(0);
+    expect(fake.weights()).toEqual({ blue: 0, green: 100 });
+  });
+
+  it("rolls back when a listed CloudWatch alarm goes into ALARM during a step, naming the alarm", async () => {
+    await waitFor(
+      async () => (await db.prisma.deployment.count({ where: { activeEnvironmentId: { not: null } } })) === 0,
+      "no active deployment",
+      15_000,
+      200,
+    );
+    const id = await startWith("1.4.0");
+    await waitFor(
+      async () => (await db.prisma.deployment.findUniqueOrThrow({ where: { id } })).stepReachedAt !== null,
+      "the first step",
+      25_000,
+      100,
+    );
+    fake.setAlarm(
+      "payments-queue-depth",
+      "ALARM",
+      "Threshold Crossed: 1 datapoint [1520.0] was greater than the threshold (1000.0).",
+    );
+    const d = await finished(id);
+    expect(d.status, `${d.statusDetail ?? ""} ${d.failureReason ?? ""}`).toBe("rolled_back");
+    expect(d.rollbackReason).toMatchObject({ kind: "gate", gate: "target_signals", weight: 10 });
+    expect((d.rollbackReason as { detail: string }).detail).toMatch(
+      /^alarm payments-queue-depth is in ALARM since \d\d:\d\d:\d\d UTC: Threshold Crossed: 1 datapoint \[1520\.0\] was greater than the threshold \(1000\.0\)\.$/,
+    );
+    const described = fake.calls.filter((c) => c.action === "cloudwatch:DescribeAlarms").map((c) => c.input);
+    expect(described[0]).toEqual({
+      AlarmNames: ["checkout-latency", "payments-queue-depth"],
+      AlarmTypes: ["MetricAlarm", "CompositeAlarm"],
+      NextToken: undefined,
+    });
+    fake.setAlarm("payments-queue-depth", "OK");
   });
 });

@@ -24,10 +24,12 @@ afterAll(async () => {
 });
 
 it("filters on enum arrays right after migrating", async () => {
-  await db.prisma.user.createMany({ data: [
-    { email: "cto@example.test", name: "C", roles: ["cto"] },
-    { email: "rm@example.test", name: "R", roles: ["release_manager", "approver"] },
-  ] });
+  await db.prisma.user.createMany({
+    data: [
+      { email: "cto@example.test", name: "C", roles: ["cto"] },
+      { email: "rm@example.test", name: "R", roles: ["release_manager", "approver"] },
+    ],
+  });
   expect(await db.prisma.user.count({ where: { roles: { hasSome: ["cto", "oncall"] } } })).toBe(1);
   expect(await db.prisma.user.count({ where: { roles: { has: "approver" } } })).toBe(1);
   expect(await db.prisma.user.count({ where: { roles: { hasEvery: ["release_manager", "approver"] } } })).toBe(1);

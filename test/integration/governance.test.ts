@@ -7,62 +7,45 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NoticeScheduler } from "../../server/governance/scheduler.ts";
-import type { Policy } from "../../server/releases/policy.ts";
+import { finished, release, setUpGovernedService, throughStaging } from "../helpers/governance-fixture.ts";
 import { postCredentials, startTestPanel, type TestPanel, type TestUser } from "../helpers/panel.ts";
+import { refusal, refusalOf, type RouterInputs } from "../helpers/panel-client.ts";
 import { startSmtpSink } from "../helpers/smtp-sink.ts";
-import { trpcMutation, trpcQuery, type TrpcResponse } from "../helpers/trpc.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 let t: TestPanel;
 let smtp: Awaited<ReturnType<typeof startSmtpSink>>;
 let webhook: http.Server;
 const webhookCalls: { headers: http.IncomingHttpHeaders; body: { text: string } }[] = [];
-const u = {} as Record<"rm" | "rm2" | "approver" | "stakeholder" | "security" | "cto" | "oncall" | "admin" | "auditor" | "both", TestUser>;
+const u = {} as Record<
+  "rm" | "rm2" | "approver" | "stakeholder" | "security" | "cto" | "oncall" | "admin" | "auditor" | "both",
+  TestUser
+>;
 let serviceId: string;
 let staging: string;
 let production: string;
 
-const FAST: Policy = {
-  steps: [10, 100],
-  bakeSeconds: 1,
-  gates: { maxErrorRateIncreasePp: 0.1, maxErrorRatePercent: 0.5, maxP95Ms: 1000, minRequests: 3 },
-  validationSeconds: 1,
-  scaleDownDelaySeconds: 600,
-  greenReadyTimeoutSeconds: 30,
-  smokeTests: [],
-};
-
-async function ok<T>(promise: Promise<TrpcResponse<T>>): Promise<T> {
-  const response = await promise;
-  if (response.status !== 200) throw new Error(`HTTP ${response.status}: ${response.error?.message}`);
-  return response.data as T;
-}
-const call = <T = unknown>(path: string, input: unknown, who: TestUser) => trpcMutation<T>(t.url, path, input, who.cookie);
-const query = <T = unknown>(path: string, input: unknown, who: TestUser) => trpcQuery<T>(t.url, path, input, who.cookie);
-
-async function release(version: string): Promise<string> {
-  return (await ok<{ id: string }>(call("releases.create", { serviceId, version, artifact: `demo:${version}` }, u.rm))).id;
-}
-
-async function finished(id: string): Promise<string> {
-  return waitFor(async () => {
-    const d = await ok<{ status: string }>(query("deployments.get", { id }, u.rm));
-    return ["succeeded", "rolled_back", "failed", "aborted"].includes(d.status) ? d.status : undefined;
-  }, "the deployment to finish", 60_000);
-}
-
-async function throughStaging(version: string): Promise<string> {
-  const releaseId = await release(version);
-  const d = await ok<{ id: string }>(call("deployments.start", { releaseId, environmentId: staging }, u.rm));
-  expect(await finished(d.id)).toBe("succeeded");
-  return releaseId;
-}
-
 async function completeChecklist(releaseId: string, token: string) {
-  const items = await ok<{ key: string; kind: string }[]>(query("checklist.get", { releaseId, environmentId: production }, u.rm));
+  const items = await u.rm.client.checklist.get.query({ releaseId, environmentId: production });
   for (const item of items) {
-    if (item.kind === "manual") await ok(call("checklist.tick", { releaseId, environmentId: production, key: item.key, done: true, note: "checked" }, u.rm));
-    else expect((await postEvidence(releaseId, token, { item: item.key, status: "passed", url: "https://ci.example.com/run/1" })).status).toBe(200);
+    if (item.kind === "manual")
+      await u.rm.client.checklist.tick.mutate({
+        releaseId,
+        environmentId: production,
+        key: item.key,
+        done: true,
+        note: "checked",
+      });
+    else
+      expect(
+        (
+          await postEvidence(releaseId, token, {
+            item: item.key,
+            status: "passed",
+            url: "https://ci.example.com/run/1",
+          })
+        ).status,
+      ).toBe(200);
   }
 }
 
@@ -104,15 +87,7 @@ beforeAll(async () => {
   u.admin = await t.createUser(["admin"], "Ada Admin");
   u.auditor = await t.createUser(["auditor"], "Audrey Auditor");
   u.both = await t.createUser(["approver", "business_stakeholder"], "Bo Both");
-  serviceId = (await ok<{ id: string }>(call("services.create", { name: "Payments", environments: ["staging", "production"] }, u.rm))).id;
-  const envs = await t.prisma.environment.findMany({ where: { serviceId } });
-  staging = envs.find((e) => e.name === "staging")!.id;
-  production = envs.find((e) => e.name === "production")!.id;
-  for (const id of [staging, production]) {
-    await ok(call("environments.updatePolicy", { environmentId: id, policy: FAST }, u.rm));
-    await ok(call("environments.setTrafficGenerator", { environmentId: id, enabled: true, rate: 30 }, u.rm));
-  }
-  ciToken = (await ok<{ token: string }>(call("checklist.createToken", { serviceId, name: "CI" }, u.rm))).token;
+  ({ serviceId, staging, production, ciToken } = await setUpGovernedService(t, u.rm));
 });
 
 afterAll(async () => {
@@ -126,150 +101,246 @@ describe("a user-facing production change", () => {
   let changeId: string;
 
   it("cannot start without a change request", async () => {
-    releaseId = await throughStaging("1.0.0");
-    const response = await call("deployments.start", { releaseId, environmentId: production }, u.rm);
+    releaseId = await throughStaging(u.rm.client, { serviceId, staging }, "1.0.0");
+    const response = await refusal(u.rm.client.deployments.start.mutate({ releaseId, environmentId: production }));
     expect(response.status).toBe(412);
-    expect(response.error?.message).toBe("releaseId: a production deployment needs an approved change request; there is none for 1.0.0 in production");
+    expect(response.message).toBe(
+      "releaseId: a production deployment needs an approved change request; there is none for 1.0.0 in production",
+    );
   });
 
   it("notifies the approvers it needs", async () => {
-    changeId = (await ok<{ id: string }>(call("changes.create", { releaseId, environmentId: production, type: "user_facing", title: "New checkout page" }, u.rm))).id;
-    const inbox = await ok<{ id: string }[]>(query("changes.inbox", undefined, u.stakeholder));
+    changeId = (
+      await u.rm.client.changes.create.mutate({
+        releaseId,
+        environmentId: production,
+        type: "user_facing",
+        title: "New checkout page",
+      })
+    ).id;
+    const inbox = await u.stakeholder.client.changes.inbox.query();
     expect(inbox.map((c) => c.id)).toContain(changeId);
-    expect(await t.prisma.notification.count({ where: { userId: u.stakeholder.id, kind: "approval_requested" } })).toBe(1);
+    expect(await t.prisma.notification.count({ where: { userId: u.stakeholder.id, kind: "approval_requested" } })).toBe(
+      1,
+    );
     expect(await t.prisma.notification.count({ where: { userId: u.rm.id, kind: "approval_requested" } })).toBe(0);
   });
 
   it("refuses the requester's own approval (403, audited)", async () => {
     await t.prisma.user.update({ where: { id: u.rm.id }, data: { roles: ["release_manager", "approver"] } });
-    const response = await call("changes.approve", { id: changeId }, u.rm);
+    const response = await refusal(u.rm.client.changes.approve.mutate({ id: changeId }));
     expect(response.status).toBe(403);
-    expect(response.error?.message).toBe("You requested this change; someone else must approve it");
-    expect(await t.prisma.auditEvent.count({ where: { action: "auth.forbidden", entityId: changeId, actorId: u.rm.id } })).toBe(1);
+    expect(response.message).toBe("You requested this change; someone else must approve it");
+    expect(
+      await t.prisma.auditEvent.count({ where: { action: "auth.forbidden", entityId: changeId, actorId: u.rm.id } }),
+    ).toBe(1);
     expect(await t.prisma.approval.count({ where: { changeRequestId: changeId } })).toBe(0);
     await t.prisma.user.update({ where: { id: u.rm.id }, data: { roles: ["release_manager"] } });
   });
 
   it("with only the approver's sign-off it cannot start", async () => {
-    await ok(call("changes.approve", { id: changeId }, u.approver));
-    const response = await call("deployments.start", { releaseId, environmentId: production }, u.rm);
+    await u.approver.client.changes.approve.mutate({ id: changeId });
+    const response = await refusal(u.rm.client.deployments.start.mutate({ releaseId, environmentId: production }));
     expect(response.status).toBe(412);
-    expect(response.error?.message).toBe('changeRequest: "New checkout page" still needs approval from a business stakeholder');
+    expect(response.message).toBe(
+      'changeRequest: "New checkout page" still needs approval from a business stakeholder',
+    );
   });
 
   it("lets one person fill only one required role", async () => {
-    const other = await release("1.0.1");
-    const cr = (await ok<{ id: string }>(call("changes.create", { releaseId: other, environmentId: production, type: "user_facing", title: "Two hats" }, u.rm))).id;
-    await ok(call("changes.approve", { id: cr, role: "approver" }, u.both));
-    const again = await call("changes.approve", { id: cr, role: "business_stakeholder" }, u.both);
+    const other = await release(u.rm.client, serviceId, "1.0.1");
+    const cr = (
+      await u.rm.client.changes.create.mutate({
+        releaseId: other,
+        environmentId: production,
+        type: "user_facing",
+        title: "Two hats",
+      })
+    ).id;
+    await u.both.client.changes.approve.mutate({ id: cr, role: "approver" });
+    const again = await refusal(u.both.client.changes.approve.mutate({ id: cr, role: "business_stakeholder" }));
     expect(again.status).toBe(409);
-    expect(again.error?.message).toBe("You have already decided on this revision of the change");
-    const detail = await ok<{ evaluation: { missing: string[] } }>(query("changes.get", { id: cr }, u.rm));
+    expect(again.message).toBe("You have already decided on this revision of the change");
+    const detail = await u.rm.client.changes.get.query({ id: cr });
     expect(detail.evaluation.missing).toEqual(["business_stakeholder"]);
   });
 
   it("needs the required checklist before it starts, even when approved", async () => {
-    await ok(call("changes.approve", { id: changeId }, u.stakeholder));
-    const response = await call("deployments.start", { releaseId, environmentId: production }, u.rm);
+    await u.stakeholder.client.changes.approve.mutate({ id: changeId });
+    const response = await refusal(u.rm.client.deployments.start.mutate({ releaseId, environmentId: production }));
     expect(response.status).toBe(412);
-    expect(response.error?.message).toMatch(/^checklist: required items are not complete: Code review completed and approved; Security scan passed/);
+    expect(response.message).toMatch(
+      /^checklist: required items are not complete: Code review completed and approved; Security scan passed/,
+    );
   });
 
   it("starts once approved and the checklist is complete, keeping the record as it was", async () => {
     await completeChecklist(releaseId, ciToken);
-    const d = await ok<{ id: string }>(call("deployments.start", { releaseId, environmentId: production }, u.rm));
+    const d = await u.rm.client.deployments.start.mutate({ releaseId, environmentId: production });
     const deployment = await t.prisma.deployment.findUniqueOrThrow({ where: { id: d.id } });
     expect(deployment.changeRequestId).toBe(changeId);
-    const governance = deployment.governance as { approvals: { role: string; approver: { email: string } }[]; checklist: { done: boolean; evidence: unknown }[] };
+    const governance = deployment.governance as {
+      approvals: { role: string; approver: { email: string } }[];
+      checklist: { done: boolean; evidence: unknown }[];
+    };
     expect(governance.approvals.map((a) => a.role).sort()).toEqual(["approver", "business_stakeholder"]);
     expect(governance.checklist.every((i) => i.done)).toBe(true);
-    expect(governance.checklist.find((i) => (i as unknown as { key: string }).key === "tests_passing")?.evidence).toMatchObject({ status: "passed", token: "CI" });
+    expect(
+      governance.checklist.find((i) => (i as unknown as { key: string }).key === "tests_passing")?.evidence,
+    ).toMatchObject({ status: "passed", token: "CI" });
     expect((await t.prisma.changeRequest.findUniqueOrThrow({ where: { id: changeId } })).status).toBe("used");
-    expect(await finished(d.id)).toBe("succeeded");
+    expect(await finished(u.rm.client, d.id)).toBe("succeeded");
   });
 
   it("refuses approvals on a change that has been deployed", async () => {
-    const response = await call("changes.approve", { id: changeId }, u.security);
+    const response = await refusal(u.security.client.changes.approve.mutate({ id: changeId }));
     expect(response.status).toBe(409);
-    expect(response.error?.message).toBe("The change has been deployed; approvals on it are closed");
+    expect(response.message).toBe("The change has been deployed; approvals on it are closed");
   });
 });
 
 describe("approval rules", () => {
   it("lapse approvals when the type changes, and need a reason to reject", async () => {
-    const releaseId = await release("2.0.0");
-    const cr = (await ok<{ id: string }>(call("changes.create", { releaseId, environmentId: production, type: "standard", title: "Lapse" }, u.rm))).id;
-    await ok(call("changes.approve", { id: cr }, u.approver));
+    const releaseId = await release(u.rm.client, serviceId, "2.0.0");
+    const cr = (
+      await u.rm.client.changes.create.mutate({
+        releaseId,
+        environmentId: production,
+        type: "standard",
+        title: "Lapse",
+      })
+    ).id;
+    await u.approver.client.changes.approve.mutate({ id: cr });
     expect((await t.prisma.changeRequest.findUniqueOrThrow({ where: { id: cr } })).status).toBe("approved");
-    await ok(call("changes.update", { id: cr, type: "infrastructure" }, u.rm));
+    await u.rm.client.changes.update.mutate({ id: cr, type: "infrastructure" });
     const after = await t.prisma.changeRequest.findUniqueOrThrow({ where: { id: cr } });
     expect(after).toMatchObject({ status: "pending", revision: 2 });
-    const noReason = await call("changes.reject", { id: cr }, u.security);
+    const noReason = await refusal(u.security.client.changes.reject.mutate({ id: cr }));
     expect(noReason.status).toBe(400);
-    expect(noReason.error?.message).toBe("reason: rejecting a change needs a reason");
-    await ok(call("changes.reject", { id: cr, reason: "No load test" }, u.security));
+    expect(noReason.message).toBe("reason: rejecting a change needs a reason");
+    await u.security.client.changes.reject.mutate({ id: cr, reason: "No load test" });
     expect((await t.prisma.changeRequest.findUniqueOrThrow({ where: { id: cr } })).status).toBe("rejected");
   });
 
   it("requires a performance assessment for a major change", async () => {
-    const releaseId = await release("2.1.0");
-    const response = await call("changes.create", { releaseId, environmentId: production, type: "major", title: "Big" }, u.rm);
+    const releaseId = await release(u.rm.client, serviceId, "2.1.0");
+    const response = await refusal(
+      u.rm.client.changes.create.mutate({ releaseId, environmentId: production, type: "major", title: "Big" }),
+    );
     expect(response.status).toBe(400);
-    expect(response.error?.message).toBe("performanceAssessment: a major change needs a performance impact assessment");
+    expect(response.message).toBe("performanceAssessment: a major change needs a performance impact assessment");
   });
 });
 
 describe("maintenance windows", () => {
   it("refuse a major change outside a window, naming the next one in the caller's time zone", async () => {
-    const releaseId = await throughStaging("3.0.0");
-    const cr = (await ok<{ id: string }>(call("changes.create", { releaseId, environmentId: production, type: "major", title: "Schema rewrite", performanceAssessment: "p95 +3 ms" }, u.rm))).id;
-    await ok(call("changes.approve", { id: cr }, u.approver));
+    const releaseId = await throughStaging(u.rm.client, { serviceId, staging }, "3.0.0");
+    const cr = (
+      await u.rm.client.changes.create.mutate({
+        releaseId,
+        environmentId: production,
+        type: "major",
+        title: "Schema rewrite",
+        performanceAssessment: "p95 +3 ms",
+      })
+    ).id;
+    await u.approver.client.changes.approve.mutate({ id: cr });
     await completeChecklist(releaseId, ciToken);
     // Whatever today is, no window is open unless today is the second Sunday at night in New York.
-    const windows = await ok<{ current: unknown; upcoming: { start: string; end: string }[] }>(query("maintenance.windows", {}, u.rm));
+    const windows = await u.rm.client.maintenance.windows.query({});
     expect(windows.current).toBeNull();
-    const response = await call("deployments.start", { releaseId, environmentId: production, timeZone: "Europe/Paris" }, u.rm);
+    const response = await refusal(
+      u.rm.client.deployments.start.mutate({ releaseId, environmentId: production, timeZone: "Europe/Paris" }),
+    );
     expect(response.status).toBe(412);
     const next = new Date(windows.upcoming[0]!.start);
-    const day = new Intl.DateTimeFormat("en-GB", { timeZone: "Europe/Paris", weekday: "long", day: "numeric", month: "long", year: "numeric" }).format(next);
-    expect(response.error?.message).toContain("type: Major changes in production may start only inside a maintenance window; the next is ");
-    expect(response.error?.message).toContain(`${day}, `);
-    expect(response.error?.message).toContain("(Europe/Paris)");
+    const day = new Intl.DateTimeFormat("en-GB", {
+      timeZone: "Europe/Paris",
+      weekday: "long",
+      day: "numeric",
+      month: "long",
+      year: "numeric",
+    }).format(next);
+    expect(response.message).toContain(
+      "type: Major changes in production may start only inside a maintenance window; the next is ",
+    );
+    expect(response.message).toContain(`${day}, `);
+    expect(response.message).toContain("(Europe/Paris)");
   });
 
-  it.each<[string, Record<string, unknown>, number, RegExp]>([
+  it.each<[string, Partial<RouterInputs["maintenance"]["createRule"]>, number, RegExp]>([
     ["longer than two hours", { durationMinutes: 180 }, 400, /^durationMinutes: must be at most 120 minutes/],
     ["an unknown time zone", { timezone: "Atlantis/Capital" }, 400, /^timezone: must be an IANA time zone/],
-    ["overlapping the default window", { rrule: "FREQ=MONTHLY;BYDAY=+2SU", startTime: "03:00", timezone: "America/New_York", durationMinutes: 60 }, 409, /^rrule: overlaps the window "Monthly maintenance" on /],
+    [
+      "overlapping the default window",
+      { rrule: "FREQ=MONTHLY;BYDAY=+2SU", startTime: "03:00", timezone: "America/New_York", durationMinutes: 60 },
+      409,
+      /^rrule: overlaps the window "Monthly maintenance" on /,
+    ],
   ])("refuse a rule %s, and store nothing", async (_name, change, status, message) => {
     const before = await t.prisma.maintenanceWindowRule.count();
-    const response = await call("maintenance.createRule", { name: "Extra", timezone: "Europe/Paris", rrule: "FREQ=WEEKLY;BYDAY=WE", startTime: "22:00", durationMinutes: 60, ...change }, u.admin);
+    const response = await refusal(
+      u.admin.client.maintenance.createRule.mutate({
+        name: "Extra",
+        timezone: "Europe/Paris",
+        rrule: "FREQ=WEEKLY;BYDAY=WE",
+        startTime: "22:00",
+        durationMinutes: 60,
+        ...change,
+      }),
+    );
     expect(response.status).toBe(status);
-    expect(response.error?.message).toMatch(message);
+    expect(response.message).toMatch(message);
     expect(await t.prisma.maintenanceWindowRule.count()).toBe(before);
   });
 
   it("send each notice once — in the panel, to the webhook and by e-mail — even when two schedulers run", async () => {
-    await ok(call("me.setSubscription", { topic: "maintenance", subscribed: true }, u.oncall));
-    const start = new Date(Math.ceil((Date.now() + 3 * 3600_000) / 60_000) * 60_000);
-    const hh = String(start.getUTCHours()).padStart(2, "0");
-    const mm = String(start.getUTCMinutes()).padStart(2, "0");
-    const rule = await ok<{ id: string }>(call("maintenance.createRule", { name: "Soon", timezone: "UTC", rrule: "FREQ=DAILY", startTime: `${hh}:${mm}`, durationMinutes: 15 }, u.admin));
+    await u.oncall.client.me.setSubscription.mutate({ topic: "maintenance", subscribed: true });
+    // A daily window a few hours from now, at the first time of day the default window (second Sunday,
+    // early morning in New York) does not overlap: at 03:00 UTC, three hours on is inside it (409).
+    const { start, rule } = await (async () => {
+      for (const hours of [3, 7, 11, 15, 19]) {
+        const start = new Date(Math.ceil((Date.now() + hours * 3600_000) / 60_000) * 60_000);
+        const hh = String(start.getUTCHours()).padStart(2, "0");
+        const mm = String(start.getUTCMinutes()).padStart(2, "0");
+        const created = await u.admin.client.maintenance.createRule
+          .mutate({ name: "Soon", timezone: "UTC", rrule: "FREQ=DAILY", startTime: `${hh}:${mm}`, durationMinutes: 15 })
+          .catch((error: unknown) => {
+            if (refusalOf(error).status === 409) return null;
+            throw error;
+          });
+        if (created) return { start, rule: created };
+      }
+      throw new Error("no time of day free of the other windows");
+    })();
     // The clock stands 59 minutes before the window: its 1-hour notice is due. Two instances (or a
     // panel and its restart) poll at that moment, twice each.
     const at = new Date(start.getTime() - 59 * 60_000);
-    const schedulers = [0, 1].map(() => new NoticeScheduler({ prisma: t.prisma, log: t.panel.services.log, notifier: t.panel.services.notifier, intervalMs: 3_600_000, now: () => at }));
+    const schedulers = [0, 1].map(
+      () =>
+        new NoticeScheduler({
+          prisma: t.prisma,
+          log: t.panel.services.log,
+          notifier: t.panel.services.notifier,
+          intervalMs: 3_600_000,
+          now: () => at,
+        }),
+    );
     await Promise.all(schedulers.map((s) => s.runOnce()));
     await Promise.all(schedulers.map((s) => s.runOnce()));
     // Exactly one notice: the week's and the day's reminders fell due before the rule existed.
-    const notices = await t.prisma.notification.findMany({ where: { userId: u.oncall.id, kind: "window_notice", title: { contains: "Soon" } } });
+    const notices = await t.prisma.notification.findMany({
+      where: { userId: u.oncall.id, kind: "window_notice", title: { contains: "Soon" } },
+    });
     expect(notices.map((n) => n.title)).toEqual(["Maintenance window in 1 hour: Soon"]);
     const hookCalls = webhookCalls.filter((c) => c.body.text.includes("in 1 hour: Soon"));
     expect(hookCalls).toHaveLength(1);
     expect(hookCalls[0]!.headers["x-greenlight-notice"]).toMatch(new RegExp(`^window:${rule.id}:`));
+    // The notice's key is the webhook's Idempotency-Key: a notice re-sent after a crash carries the same one.
+    expect(hookCalls[0]!.headers["idempotency-key"]).toBe(hookCalls[0]!.headers["x-greenlight-notice"]);
     await waitFor(() => smtp.messages.some((m) => m.data.includes("Maintenance window in 1 hour: Soon")), "the e-mail");
     expect(smtp.messages.filter((m) => m.data.includes("Maintenance window in 1 hour: Soon"))).toHaveLength(1);
-    await ok(call("maintenance.deleteRule", { id: rule.id }, u.admin));
+    await u.admin.client.maintenance.deleteRule.mutate({ id: rule.id });
   });
 });
 
@@ -277,53 +348,82 @@ describe("emergency maintenance", () => {
   let emergencyId: string;
 
   it("may be requested by anyone but not authorised by its requester", async () => {
-    emergencyId = (await ok<{ id: string }>(call("maintenance.requestEmergency", { reason: "Payments failing", impact: "Checkout down", plannedActions: "Ship hotfix 4.0.1", serviceId }, u.oncall))).id;
-    const self = await call("maintenance.authorizeEmergency", { id: emergencyId }, u.oncall);
+    emergencyId = (
+      await u.oncall.client.maintenance.requestEmergency.mutate({
+        reason: "Payments failing",
+        impact: "Checkout down",
+        plannedActions: "Ship hotfix 4.0.1",
+        serviceId,
+      })
+    ).id;
+    const self = await refusal(u.oncall.client.maintenance.authorizeEmergency.mutate({ id: emergencyId }));
     expect(self.status).toBe(403);
-    expect(self.error?.message).toBe("You requested this emergency; another CTO or on-call engineer must authorise it");
-    const notAllowed = await call("maintenance.authorizeEmergency", { id: emergencyId }, u.rm);
+    expect(self.message).toBe("You requested this emergency; another CTO or on-call engineer must authorise it");
+    const notAllowed = await refusal(u.rm.client.maintenance.authorizeEmergency.mutate({ id: emergencyId }));
     expect(notAllowed.status).toBe(403);
   });
 
   it("once authorised by the CTO: everyone is told, a review is due in 24 hours, and a deployment bypasses windows, approvals and the promotion order", async () => {
     const before = Date.now();
-    const authorised = await ok<{ status: string; review: { dueAt: string } }>(call("maintenance.authorizeEmergency", { id: emergencyId, note: "Go" }, u.cto));
+    const authorised = await u.cto.client.maintenance.authorizeEmergency.mutate({ id: emergencyId, note: "Go" });
     expect(authorised.status).toBe("authorized");
-    const due = new Date(authorised.review.dueAt).getTime();
+    const due = authorised.review!.dueAt.getTime();
     expect(due - before).toBeGreaterThanOrEqual(24 * 3600_000 - 5000);
     expect(due - Date.now()).toBeLessThanOrEqual(24 * 3600_000);
     for (const who of [u.rm, u.approver, u.stakeholder, u.admin]) {
-      expect(await t.prisma.notification.count({ where: { userId: who.id, kind: "emergency_authorized" } }), who.email).toBe(1);
+      expect(
+        await t.prisma.notification.count({ where: { userId: who.id, kind: "emergency_authorized" } }),
+        who.email,
+      ).toBe(1);
     }
-    const hotfix = await release("4.0.1");
-    const d = await ok<{ id: string }>(call("deployments.start", { releaseId: hotfix, environmentId: production }, u.rm));
+    const hotfix = await release(u.rm.client, serviceId, "4.0.1");
+    const d = await u.rm.client.deployments.start.mutate({ releaseId: hotfix, environmentId: production });
     const deployment = await t.prisma.deployment.findUniqueOrThrow({ where: { id: d.id } });
     expect(deployment).toMatchObject({ emergency: true, emergencyId });
-    expect(await finished(d.id)).toBe("succeeded");
+    expect(await finished(u.rm.client, d.id)).toBe("succeeded");
   });
 
   it("has a review that needs a root cause and follow-ups before sign-off, then takes its timeline from the audit log", async () => {
     const review = await t.prisma.postIncidentReview.findUniqueOrThrow({ where: { emergencyId } });
-    const early = await call("maintenance.signOffReview", { id: review.id }, u.cto);
+    const early = await refusal(u.cto.client.maintenance.signOffReview.mutate({ id: review.id }));
     expect(early.status).toBe(412);
-    expect(early.error?.message).toBe("rootCause: a review needs its root cause before sign-off");
-    await ok(call("maintenance.updateReview", { id: review.id, rootCause: "Expired certificate", followUps: [{ action: "Alert on certificate expiry", owner: "SRE", due: "next sprint" }] }, u.oncall));
-    await ok(call("maintenance.signOffReview", { id: review.id }, u.cto));
+    expect(early.message).toBe("rootCause: a review needs its root cause before sign-off");
+    await u.oncall.client.maintenance.updateReview.mutate({
+      id: review.id,
+      rootCause: "Expired certificate",
+      followUps: [{ action: "Alert on certificate expiry", owner: "SRE", due: "next sprint" }],
+    });
+    await u.cto.client.maintenance.signOffReview.mutate({ id: review.id });
     const signed = await t.prisma.postIncidentReview.findUniqueOrThrow({ where: { id: review.id } });
     const actions = (signed.timeline as { action: string }[]).map((e) => e.action);
-    expect(actions).toEqual(expect.arrayContaining(["emergency.requested", "emergency.authorized", "deployment.started", "deployment.succeeded"]));
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        "emergency.requested",
+        "emergency.authorized",
+        "deployment.started",
+        "deployment.succeeded",
+      ]),
+    );
   });
 
   it("flags and notifies an overdue review once", async () => {
-    const second = (await ok<{ id: string }>(call("maintenance.requestEmergency", { reason: "Again", impact: "Some", plannedActions: "Fix" }, u.rm))).id;
-    await ok(call("maintenance.authorizeEmergency", { id: second }, u.oncall));
+    const second = (
+      await u.rm.client.maintenance.requestEmergency.mutate({ reason: "Again", impact: "Some", plannedActions: "Fix" })
+    ).id;
+    await u.oncall.client.maintenance.authorizeEmergency.mutate({ id: second });
     const review = await t.prisma.postIncidentReview.findUniqueOrThrow({ where: { emergencyId: second } });
     const later = new Date(review.dueAt.getTime() + 60_000);
-    const scheduler = new NoticeScheduler({ prisma: t.prisma, log: t.panel.services.log, notifier: t.panel.services.notifier, intervalMs: 3_600_000, now: () => later });
+    const scheduler = new NoticeScheduler({
+      prisma: t.prisma,
+      log: t.panel.services.log,
+      notifier: t.panel.services.notifier,
+      intervalMs: 3_600_000,
+      now: () => later,
+    });
     await scheduler.runOnce();
     await scheduler.runOnce();
     expect(await t.prisma.notification.count({ where: { userId: u.rm.id, kind: "review_overdue" } })).toBe(1);
-    const overdue = await ok<{ id: string }[]>(query("maintenance.overdueReviews", undefined, u.rm));
+    const overdue = await u.rm.client.maintenance.overdueReviews.query();
     expect(overdue).toEqual([]); // not yet: it is only overdue a day from now
   });
 });
@@ -334,25 +434,35 @@ describe("checklist evidence from CI", () => {
     ["an unknown token", "glt_nope", 401, /the API token is not valid/],
   ])("is refused with %s, and the attempt audited", async (_name, token, status, message) => {
     const releaseId = (await t.prisma.release.findFirstOrThrow({ where: { serviceId } })).id;
-    const before = await t.prisma.auditEvent.count({ where: { action: "evidence.refused" } });
+    const before = await t.prisma.auditEvent.count({ where: { action: "api_token.refused" } });
     const response = await postEvidence(releaseId, token, { item: "tests_passing", status: "passed" });
     expect(response.status).toBe(status);
     expect(((await response.json()) as { error: string }).error).toMatch(message);
-    expect(await t.prisma.auditEvent.count({ where: { action: "evidence.refused" } })).toBe(before + 1);
+    expect(await t.prisma.auditEvent.count({ where: { action: "api_token.refused" } })).toBe(before + 1);
   });
 
   it("is refused with a revoked token, for an unknown release, and for an unknown item", async () => {
-    const { id, token } = await ok<{ id: string; token: string }>(call("checklist.createToken", { serviceId, name: "Old CI" }, u.rm));
-    await ok(call("checklist.revokeToken", { id }, u.rm));
-    const releaseId = await release("5.0.0");
+    const { id, token } = await u.rm.client.tokens.create.mutate({
+      serviceId,
+      name: "Old CI",
+      scopes: ["evidence:write"],
+      expiresInDays: 30,
+    });
+    await u.rm.client.tokens.revoke.mutate({ id });
+    const releaseId = await release(u.rm.client, serviceId, "5.0.0");
     const revoked = await postEvidence(releaseId, token, { item: "tests_passing", status: "passed" });
     expect(revoked.status).toBe(401);
     expect(((await revoked.json()) as { error: string }).error).toBe('the API token "Old CI" was revoked');
-    const unknown = await postEvidence("00000000-0000-4000-8000-000000000000", ciToken, { item: "tests_passing", status: "passed" });
+    const unknown = await postEvidence("00000000-0000-4000-8000-000000000000", ciToken, {
+      item: "tests_passing",
+      status: "passed",
+    });
     expect(unknown.status).toBe(404);
     const badItem = await postEvidence(releaseId, ciToken, { item: "code_review", status: "passed" });
     expect(badItem.status).toBe(400);
-    expect(((await badItem.json()) as { error: string }).error).toBe('item: "code_review" is not an automatic checklist item of 5.0.0');
+    expect(((await badItem.json()) as { error: string }).error).toBe(
+      'item: "code_review" is not an automatic checklist item of 5.0.0',
+    );
     const badStatus = await postEvidence(releaseId, ciToken, { item: "tests_passing", status: "green" });
     expect(badStatus.status).toBe(400);
     expect(((await badStatus.json()) as { error: string }).error).toBe("status: must be passed or failed");
@@ -366,23 +476,33 @@ describe("checklist evidence from CI", () => {
 
 describe("security events", () => {
   it("raise a live alert to administrators after a burst of failed sign-ins", async () => {
-    for (let i = 0; i < 5; i++) await postCredentials(t.url, `intruder${i}@example.test`, "guess", { "X-Forwarded-For": "203.0.113.9" });
-    await waitFor(async () => (await t.prisma.notification.count({ where: { userId: u.admin.id, kind: "security_alert" } })) === 1, "the admin's security alert");
-    const alert = await t.prisma.notification.findFirstOrThrow({ where: { userId: u.admin.id, kind: "security_alert" } });
+    for (let i = 0; i < 5; i++)
+      await postCredentials(t.url, `intruder${i}@example.test`, "guess", { "X-Forwarded-For": "203.0.113.9" });
+    await waitFor(
+      async () => (await t.prisma.notification.count({ where: { userId: u.admin.id, kind: "security_alert" } })) === 1,
+      "the admin's security alert",
+    );
+    const alert = await t.prisma.notification.findFirstOrThrow({
+      where: { userId: u.admin.id, kind: "security_alert" },
+    });
     expect(alert.body).toBe("5 failed sign-ins in a minute from 203.0.113.9");
   });
 });
 
 describe("surveys", () => {
   it("rate a succeeded production deployment from 1 to 5; the 30-day average is shown against 4.5", async () => {
-    const deployment = await t.prisma.deployment.findFirstOrThrow({ where: { environmentId: production, status: "succeeded" } });
-    const bad = await call("surveys.submit", { deploymentId: deployment.id, rating: 6 }, u.stakeholder);
+    const deployment = await t.prisma.deployment.findFirstOrThrow({
+      where: { environmentId: production, status: "succeeded" },
+    });
+    const bad = await refusal(u.stakeholder.client.surveys.submit.mutate({ deploymentId: deployment.id, rating: 6 }));
     expect(bad.status).toBe(400);
-    expect(bad.error?.message).toBe("rating: must be a whole number from 1 to 5");
-    await ok(call("surveys.submit", { deploymentId: deployment.id, rating: 5, comment: "Smooth" }, u.stakeholder));
-    await ok(call("surveys.submit", { deploymentId: deployment.id, rating: 4 }, u.approver));
-    expect((await call("surveys.submit", { deploymentId: deployment.id, rating: 5 }, u.auditor)).status).toBe(403);
-    const summary = await ok<{ average: number; responses: number; target: number; meetsTarget: boolean }>(query("surveys.summary", undefined, u.auditor));
+    expect(bad.message).toBe("rating: must be a whole number from 1 to 5");
+    await u.stakeholder.client.surveys.submit.mutate({ deploymentId: deployment.id, rating: 5, comment: "Smooth" });
+    await u.approver.client.surveys.submit.mutate({ deploymentId: deployment.id, rating: 4 });
+    expect(
+      (await refusal(u.auditor.client.surveys.submit.mutate({ deploymentId: deployment.id, rating: 5 }))).status,
+    ).toBe(403);
+    const summary = await u.auditor.client.surveys.summary.query();
     expect(summary).toEqual({ average: 4.5, responses: 2, target: 4.5, meetsTarget: true });
   });
 });

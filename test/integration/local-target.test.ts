@@ -11,8 +11,25 @@ import pino from "pino";
 import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EnvironmentRef, Observed, ReleaseRef, Slot } from "../../server/targets/driver.ts";
-import { DEMO_SERVICE_PATH, LocalTarget, type EnvironmentSecond, type LocalTargetOptions } from "../../server/targets/local/local-target.ts";
-import { isAlive, signalProcessGroup } from "../../server/targets/local/slot-process.ts";
+import os from "node:os";
+import {
+  DATA_PLANE_MAIN,
+  dataPlaneCommand,
+  TRAFFIC_PRIORITY,
+} from "../../server/targets/local/data-plane/supervisor.ts";
+import {
+  DEMO_SERVICE_PATH,
+  LocalTarget,
+  type EnvironmentSecond,
+  type LocalTargetOptions,
+} from "../../server/targets/local/local-target.ts";
+import {
+  isAlive,
+  parentOf,
+  processGroupOf,
+  processIdentity,
+  signalProcessGroup,
+} from "../../server/targets/local/slot-process.ts";
 import { openTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { waitFor } from "../helpers/wait.ts";
 
@@ -24,7 +41,9 @@ const pids = new Set<number>();
 async function openDb(): Promise<{ db: TestDatabase; serviceId: string }> {
   const db = await openTestDatabase();
   databases.push(db);
-  const service = await db.prisma.service.create({ data: { slug: `svc-${randomBytes(4).toString("hex")}`, name: "Demo" } });
+  const service = await db.prisma.service.create({
+    data: { slug: `svc-${randomBytes(4).toString("hex")}`, name: "Demo" },
+  });
   return { db, serviceId: service.id };
 }
 
@@ -39,28 +58,47 @@ function newEnv(): EnvironmentRef {
 }
 
 let versions = 0;
-async function newRelease(db: TestDatabase, serviceId: string, settings: Record<string, unknown> = {}): Promise<ReleaseRef> {
+async function newRelease(
+  db: TestDatabase,
+  serviceId: string,
+  settings: Record<string, unknown> = {},
+): Promise<ReleaseRef> {
   const version = `1.${++versions}.0-${randomBytes(2).toString("hex")}`;
-  const row = await db.prisma.release.create({ data: { serviceId, version, artifact: `demo:${version}`, settings: settings as object } });
+  const row = await db.prisma.release.create({
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- Prisma's JSON input type needs it (tsc refuses the record)
+    data: { serviceId, version, artifact: `demo:${version}`, settings: settings as object },
+  });
   return { id: row.id, version, artifact: row.artifact, settings };
 }
 
 async function slotRow(db: TestDatabase, env: EnvironmentRef, slot: Slot) {
-  const row = await db.prisma.localSlotProcess.findUnique({ where: { environmentId_slot: { environmentId: env.id, slot } } });
+  const row = await db.prisma.localSlotProcess.findUnique({
+    where: { environmentId_slot: { environmentId: env.id, slot } },
+  });
   if (row) pids.add(row.pid);
   return row;
 }
 
 /** Polls `observe` until `check` holds; the observation. */
-async function observeUntil(target: LocalTarget, env: EnvironmentRef, what: string, check: (o: Observed) => boolean): Promise<Observed> {
-  return (await waitFor(async () => {
+async function observeUntil(
+  target: LocalTarget,
+  env: EnvironmentRef,
+  what: string,
+  check: (o: Observed) => boolean,
+): Promise<Observed> {
+  return waitFor(async () => {
     const observed = await target.observe(env);
     return check(observed) ? observed : null;
-  }, what)) as Observed;
+  }, what);
 }
 
 const steady = (target: LocalTarget, env: EnvironmentRef, slot: Slot, releaseId: string) =>
-  observeUntil(target, env, `${slot} steady on ${releaseId}`, (o) => o.slots[slot].rollout === "steady" && o.slots[slot].releaseId === releaseId);
+  observeUntil(
+    target,
+    env,
+    `${slot} steady on ${releaseId}`,
+    (o) => o.slots[slot].rollout === "steady" && o.slots[slot].releaseId === releaseId,
+  );
 
 interface Answer {
   status: number;
@@ -77,7 +115,12 @@ async function get(url: string, headers: Record<string, string> = {}): Promise<A
   } catch {
     // not JSON
   }
-  return { status: response.status, slot: response.headers.get("x-greenlight-slot"), cookies: response.headers.getSetCookie(), json };
+  return {
+    status: response.status,
+    slot: response.headers.get("x-greenlight-slot"),
+    cookies: response.headers.getSetCookie(),
+    json,
+  };
 }
 
 /** `count` requests, `parallel` at a time. */
@@ -91,7 +134,10 @@ async function many(count: number, url: string, parallel = 20): Promise<Answer[]
 
 const countBy = (answers: Answer[], slot: Slot) => answers.filter((a) => a.slot === slot).length;
 
-function webSocketHello(url: string, headers: Record<string, string> = {}): Promise<{ hello: Record<string, unknown>; echo: string }> {
+function webSocketHello(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ hello: Record<string, unknown>; echo: string }> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { headers });
     const timer = setTimeout(() => {
@@ -101,12 +147,12 @@ function webSocketHello(url: string, headers: Record<string, string> = {}): Prom
     let hello: Record<string, unknown> | null = null;
     ws.on("message", (data) => {
       if (!hello) {
-        hello = JSON.parse(String(data)) as Record<string, unknown>;
+        hello = JSON.parse((data as Buffer).toString("utf8")) as Record<string, unknown>;
         ws.send("ping through the proxy");
         return;
       }
       clearTimeout(timer);
-      resolve({ hello, echo: String(data) });
+      resolve({ hello, echo: (data as Buffer).toString("utf8") });
       ws.close();
     });
     ws.on("error", (error) => {
@@ -139,14 +185,20 @@ describe("local target", () => {
     const env = newEnv();
     const { proxyUrl } = await target.ensureEnvironment(env.id);
     expect(proxyUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    expect(await db.prisma.localProxyState.findUnique({ where: { environmentId: env.id } })).toMatchObject({ port: Number(new URL(proxyUrl).port), blueWeight: 100, greenWeight: 0 });
+    expect(await db.prisma.localProxyState.findUnique({ where: { environmentId: env.id } })).toMatchObject({
+      port: Number(new URL(proxyUrl).port),
+      blueWeight: 100,
+      greenWeight: 0,
+    });
     const observed = await target.observe(env);
     expect(observed.weights).toEqual({ blue: 100, green: 0 });
     expect(observed.slots.blue).toMatchObject({ releaseId: null, rollout: "stopped", desired: 0, running: 0 });
     // Nothing runs yet: the proxy answers 502 for blue and counts it.
     const answer = await get(`${proxyUrl}/api/v1/version`);
     expect(answer).toMatchObject({ status: 502, slot: "blue" });
-    expect((await target.metrics(env, { from: new Date(Date.now() - 5000), to: new Date(Date.now() + 1000) })).slots.blue).toMatchObject({ requests: 1, errors: 1, errorRate: 1 });
+    expect(
+      (await target.metrics(env, { from: new Date(Date.now() - 5000), to: new Date(Date.now() + 1000) })).slots.blue,
+    ).toMatchObject({ requests: 1, errors: 1, errorRate: 1 });
   });
 
   it("runs a release, is idempotent, and replaces it with a new one without dropping a request", async () => {
@@ -154,15 +206,23 @@ describe("local target", () => {
     const r1 = await newRelease(db, serviceId);
     await target.ensureRelease(env, "blue", r1);
     const observed = await steady(target, env, "blue", r1.id);
-    expect(observed.slots.blue).toEqual({ slot: "blue", releaseId: r1.id, desired: 1, running: 1, healthy: 1, pending: 0, rollout: "steady", detail: null });
+    expect(observed.slots.blue).toEqual({
+      slot: "blue",
+      releaseId: r1.id,
+      desired: 1,
+      running: 1,
+      healthy: 1,
+      pending: 0,
+      rollout: "steady",
+      detail: null,
+    });
     expect(observed.slots.green).toMatchObject({ releaseId: null, rollout: "stopped" });
 
     const first = (await slotRow(db, env, "blue"))!;
     expect(first).toMatchObject({ releaseId: r1.id, token: expect.stringMatching(/^[0-9a-f]{48}$/) });
     if (process.platform === "linux") {
       // Its own process group: a Ctrl-C in the panel's terminal does not reach it.
-      const stat = fs.readFileSync(`/proc/${first.pid}/stat`, "utf8");
-      expect(Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2])).toBe(first.pid);
+      expect(processGroupOf(first.pid)).toBe(first.pid);
     }
     await target.ensureRelease(env, "blue", r1);
     expect((await slotRow(db, env, "blue"))!.pid).toBe(first.pid);
@@ -217,17 +277,29 @@ describe("local target", () => {
     it("sends everything to one slot at 100/0 and 0/100, and persists the weights", async () => {
       await target.setWeights(env, { blue: 100, green: 0 });
       const allBlue = await many(20, `${proxyUrl}/api/v1/version`);
-      expect(allBlue.map((a) => [a.status, a.slot, a.json.slot, a.json.version])).toEqual(Array(20).fill([200, "blue", "blue", blue.version]));
+      expect(allBlue.map((a) => [a.status, a.slot, a.json.slot, a.json.version])).toEqual(
+        Array(20).fill([200, "blue", "blue", blue.version]),
+      );
 
       await target.setWeights(env, { blue: 0, green: 100 });
       const allGreen = await many(20, `${proxyUrl}/api/v1/version`);
-      expect(allGreen.map((a) => [a.status, a.slot, a.json.slot, a.json.version])).toEqual(Array(20).fill([200, "green", "green", green.version]));
-      expect(await db.prisma.localProxyState.findUnique({ where: { environmentId: env.id } })).toMatchObject({ blueWeight: 0, greenWeight: 100 });
+      expect(allGreen.map((a) => [a.status, a.slot, a.json.slot, a.json.version])).toEqual(
+        Array(20).fill([200, "green", "green", green.version]),
+      );
+      expect(await db.prisma.localProxyState.findUnique({ where: { environmentId: env.id } })).toMatchObject({
+        blueWeight: 0,
+        greenWeight: 100,
+      });
       expect((await target.observe(env)).weights).toEqual({ blue: 0, green: 100 });
     });
 
     it("refuses weights that are not integers from 0 to 100 adding up to 100", async () => {
-      for (const weights of [{ blue: 60, green: 50 }, { blue: 50.5, green: 49.5 }, { blue: -1, green: 101 }, { blue: 0, green: 0 }]) {
+      for (const weights of [
+        { blue: 60, green: 50 },
+        { blue: 50.5, green: 49.5 },
+        { blue: -1, green: 101 },
+        { blue: 0, green: 0 },
+      ]) {
         await expect(target.setWeights(env, weights)).rejects.toThrow(RangeError);
       }
       expect((await target.observe(env)).weights).toEqual({ blue: 0, green: 100 });
@@ -254,6 +326,7 @@ describe("local target", () => {
 
       // Its slot loses all traffic: the client moves and gets a new cookie.
       const other: Slot = slot === "blue" ? "green" : "blue";
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- a computed key widens the object; tsc needs the shape
       await target.setWeights(env, { blue: 0, green: 0, [other]: 100 } as { blue: number; green: number });
       const moved = await get(`${proxyUrl}/api/v1/version`, { cookie });
       expect(moved.slot).toBe(other);
@@ -263,7 +336,10 @@ describe("local target", () => {
     it("proxies WebSockets to the slot the cookie or the weights choose", async () => {
       const wsUrl = proxyUrl.replace("http:", "ws:") + "/ws";
       await target.setWeights(env, { blue: 100, green: 0 });
-      expect(await webSocketHello(wsUrl)).toEqual({ hello: { type: "hello", version: blue.version, slot: "blue" }, echo: "ping through the proxy" });
+      expect(await webSocketHello(wsUrl)).toEqual({
+        hello: { type: "hello", version: blue.version, slot: "blue" },
+        echo: "ping through the proxy",
+      });
       await target.setWeights(env, { blue: 50, green: 50 });
       const viaCookie = await webSocketHello(wsUrl, { cookie: "gl_slot=green" });
       expect(viaCookie.hello).toEqual({ type: "hello", version: green.version, slot: "green" });
@@ -297,7 +373,12 @@ describe("local target", () => {
     await target.scale(env, "green", 0);
     expect(isAlive(greenRow.pid)).toBe(false);
     expect(await slotRow(db, env, "green")).toBeNull();
-    expect((await target.observe(env)).slots.green).toMatchObject({ releaseId: null, rollout: "stopped", desired: 0, running: 0 });
+    expect((await target.observe(env)).slots.green).toMatchObject({
+      releaseId: null,
+      rollout: "stopped",
+      desired: 0,
+      running: 0,
+    });
     await target.scale(env, "green", 0); // idempotent
     await expect(target.slotUrl(env, "green")).rejects.toThrow(/Nothing runs in the green slot/);
 
@@ -305,7 +386,10 @@ describe("local target", () => {
     const before = (await target.metrics(env, { from, to: new Date() })).slots.green;
     const refused = await get(`${proxyUrl}/api/v1/version`);
     expect(refused).toMatchObject({ status: 502, slot: "green", json: { error: "bad gateway", slot: "green" } });
-    expect((await target.metrics(env, { from, to: new Date() })).slots.green).toMatchObject({ requests: before.requests + 1, errors: before.errors + 1 });
+    expect((await target.metrics(env, { from, to: new Date() })).slots.green).toMatchObject({
+      requests: before.requests + 1,
+      errors: before.errors + 1,
+    });
   });
 
   it("says a release with healthy:false is running but not healthy", async () => {
@@ -313,7 +397,13 @@ describe("local target", () => {
     const sick = await newRelease(db, serviceId, { healthy: false });
     await target.ensureRelease(env, "blue", sick);
     const observed = await observeUntil(target, env, "the process to run", (o) => o.slots.blue.running === 1);
-    expect(observed.slots.blue).toMatchObject({ releaseId: sick.id, desired: 1, running: 1, healthy: 0, rollout: "in_progress" });
+    expect(observed.slots.blue).toMatchObject({
+      releaseId: sick.id,
+      desired: 1,
+      running: 1,
+      healthy: 0,
+      rollout: "in_progress",
+    });
     expect(observed.slots.blue.detail).toMatch(/not healthy: \/health answered 503/);
   });
 
@@ -324,7 +414,9 @@ describe("local target", () => {
     const row = (await slotRow(db, env, "blue"))!;
     const observed = await observeUntil(target, env, "the slot to fail", (o) => o.slots.blue.rollout === "failed");
     expect(observed.slots.blue).toMatchObject({ releaseId: crashing.id, desired: 1, running: 0, healthy: 0 });
-    expect(observed.slots.blue.detail).toBe(`process ${row.pid} exited with code 3: demo-service: exiting with code 3 after 300 ms (exitAfterMs setting)`);
+    expect(observed.slots.blue.detail).toBe(
+      `process ${row.pid} exited with code 3: demo-service: exiting with code 3 after 300 ms (exitAfterMs setting)`,
+    );
 
     // A killed one says so too; ensureRelease of the same release then starts it again.
     const good = await newRelease(db, serviceId);
@@ -340,26 +432,39 @@ describe("local target", () => {
 
   it("reports a command that exits before listening, and a slow starter as in progress until it listens", async () => {
     const env = newEnv();
-    const broken = newTarget(db, { command: [process.execPath, "-e", "console.error('boom: missing configuration'); process.exit(2)"] });
-    const r = await newRelease(db, serviceId);
+    // Each is a panel of its own, with its own database (and so its own data plane).
+    const own = await openDb();
+    const broken = newTarget(own.db, {
+      command: [process.execPath, "-e", "console.error('boom: missing configuration'); process.exit(2)"],
+    });
+    const r = await newRelease(own.db, own.serviceId);
     await broken.ensureRelease(env, "blue", r);
     const failed = await broken.observe(env);
     expect(failed.slots.blue).toMatchObject({ releaseId: r.id, rollout: "failed", running: 0 });
-    expect(failed.slots.blue.detail).toMatch(/^process \d+ exited with code 2 before listening: boom: missing configuration$/);
-    expect(await slotRow(db, env, "blue")).toBeNull();
+    expect(failed.slots.blue.detail).toMatch(
+      /^process \d+ exited with code 2 before listening: boom: missing configuration$/,
+    );
+    expect(await slotRow(own.db, env, "blue")).toBeNull();
     await broken.stop();
 
-    const patient = newTarget(db, { startWaitMs: 100 });
-    const slowStart = await newRelease(db, serviceId, { startupDelayMs: 1000 });
+    const patient = newTarget(own.db, { startWaitMs: 100 });
+    const slowStart = await newRelease(own.db, own.serviceId, { startupDelayMs: 1000 });
     const env2 = newEnv();
+    // The data plane and the environment's proxy first: what is timed is the slot's start alone.
+    await patient.ensureEnvironment(env2.id);
     const began = Date.now();
     await patient.ensureRelease(env2, "blue", slowStart);
     expect(Date.now() - began).toBeLessThan(900);
     const starting = await patient.observe(env2);
-    expect(starting.slots.blue).toMatchObject({ releaseId: slowStart.id, rollout: "in_progress", pending: 1, running: 0 });
+    expect(starting.slots.blue).toMatchObject({
+      releaseId: slowStart.id,
+      rollout: "in_progress",
+      pending: 1,
+      running: 0,
+    });
     await patient.ensureRelease(env2, "blue", slowStart); // still starting: nothing new
     await steady(patient, env2, "blue", slowStart.id);
-    expect(await slotRow(db, env2, "blue")).toMatchObject({ releaseId: slowStart.id });
+    expect(await slotRow(own.db, env2, "blue")).toMatchObject({ releaseId: slowStart.id });
     expect(Date.now() - began).toBeGreaterThanOrEqual(1000);
     await patient.stop();
   });
@@ -382,7 +487,9 @@ describe("local target", () => {
     const total = seconds.reduce((sum, s) => sum + s.slots.blue.requests, 0);
     expect(total / 3).toBeGreaterThanOrEqual(32);
     expect(total / 3).toBeLessThanOrEqual(48);
-    expect(seconds.every((s) => s.slots.green.requests === 0 && s.slots.blue.errors === 0 && s.weights.blue === 100)).toBe(true);
+    expect(
+      seconds.every((s) => s.slots.green.requests === 0 && s.slots.blue.errors === 0 && s.weights.blue === 100),
+    ).toBe(true);
     expect(seconds[0]!.slots.blue.p50).toBeGreaterThan(0);
   });
 });
@@ -397,7 +504,7 @@ describe("a restarted panel", () => {
     ({ db, serviceId } = await openDb());
   });
 
-  it("adopts the processes a killed panel left running, keeping ports and weights", async () => {
+  it("keeps traffic flowing, with its weights and stickiness, while the panel is down, and adopts the data plane and the slots", async () => {
     const first = newTarget(db);
     const blue = await newRelease(db, serviceId);
     const green = await newRelease(db, serviceId, { latencyMs: 1 });
@@ -405,35 +512,70 @@ describe("a restarted panel", () => {
     await first.setWeights(env, { blue: 30, green: 70 });
     const proxyUrl = await first.proxyUrl(env.id);
     const before = { blue: (await slotRow(db, env, "blue"))!, green: (await slotRow(db, env, "green"))! };
+    const plane = (await db.prisma.localDataPlane.findUnique({ where: { id: "local" } }))!;
+    pids.add(plane.pid);
+    // The data plane and the slots run ahead of the panel where it may raise priorities (root here and in CI).
+    const raised = process.getuid?.() === 0 ? TRAFFIC_PRIORITY : os.getPriority();
+    expect([plane.pid, before.blue.pid, before.green.pid].map((pid) => os.getPriority(pid))).toEqual([
+      raised,
+      raised,
+      raised,
+    ]);
 
     await first.detachForTest();
-    expect(isAlive(before.blue.pid) && isAlive(before.green.pid)).toBe(true);
-    await expect(fetch(`${proxyUrl}/health`)).rejects.toThrow();
+    expect(isAlive(before.blue.pid) && isAlive(before.green.pid) && isAlive(plane.pid)).toBe(true);
+    // The panel is gone; the data plane still routes by the weights and keeps clients on their slot.
+    const whileDown = await many(100, `${proxyUrl}/api/v1/version`);
+    expect(whileDown.every((a) => a.status === 200)).toBe(true);
+    expect(countBy(whileDown, "blue")).toBeGreaterThan(5);
+    expect(countBy(whileDown, "green")).toBeGreaterThan(40);
+    const stuck = await Promise.all(
+      Array.from({ length: 10 }, () => get(`${proxyUrl}/api/v1/version`, { Cookie: "gl_slot=blue" })),
+    );
+    expect(stuck.every((a) => a.slot === "blue")).toBe(true);
 
     const second = newTarget(db);
     await second.start();
+    expect(await db.prisma.localDataPlane.findUnique({ where: { id: "local" } })).toEqual(plane);
     expect(await second.proxyUrl(env.id)).toBe(proxyUrl);
     expect(await slotRow(db, env, "blue")).toEqual(before.blue);
     expect(await slotRow(db, env, "green")).toEqual(before.green);
     const observed = await steady(second, env, "green", green.id);
     expect(observed.slots.blue).toMatchObject({ releaseId: blue.id, rollout: "steady" });
     expect(observed.weights).toEqual({ blue: 30, green: 70 });
-    const answers = await many(100, `${proxyUrl}/api/v1/version`);
-    expect(countBy(answers, "blue")).toBeGreaterThan(5);
-    expect(countBy(answers, "green")).toBeGreaterThan(40);
+    // What was served while the panel was down is in the window the adopting panel reads.
+    const window = await second.metrics(env, { from: new Date(Date.now() - 60_000), to: new Date() });
+    expect(window.slots.blue.requests + window.slots.green.requests).toBeGreaterThanOrEqual(110);
     await second.detachForTest();
   });
 
-  it("restarts a recorded slot whose process was killed, and moves the proxy off a port that is taken", async () => {
+  it("starts the data plane again when it died with the panel, restarts a killed slot, and moves the proxy off a port that is taken", async () => {
     const before = { blue: (await slotRow(db, env, "blue"))!, green: (await slotRow(db, env, "green"))! };
     const state = (await db.prisma.localProxyState.findUnique({ where: { environmentId: env.id } }))!;
+    const plane = (await db.prisma.localDataPlane.findUnique({ where: { id: "local" } }))!;
     signalProcessGroup(before.blue.pid, "SIGKILL");
-    await waitFor(() => !isAlive(before.blue.pid), "the blue process to die");
+    signalProcessGroup(plane.pid, "SIGKILL");
+    await waitFor(() => !isAlive(before.blue.pid) && !isAlive(plane.pid), "the blue process and the data plane to die");
+    // Take the proxy's port. On a busy machine the freed port can be in use for a moment by another process's
+    // connection; the test needs it held by the squatter itself, so it tries until it has it.
     const squatter = net.createServer();
-    await new Promise<void>((resolve) => squatter.listen(state.port, "127.0.0.1", resolve));
+    const squat = () =>
+      new Promise<boolean>((resolve, reject) => {
+        const onError = (error: NodeJS.ErrnoException) =>
+          error.code === "EADDRINUSE" ? resolve(false) : reject(error);
+        squatter.once("error", onError);
+        squatter.listen(state.port, "127.0.0.1", () => {
+          squatter.off("error", onError);
+          resolve(true);
+        });
+      });
+    await waitFor(squat, "the squatter to hold the proxy's old port", 30_000);
     try {
       const third = newTarget(db);
       await third.start();
+      const planeNow = (await db.prisma.localDataPlane.findUnique({ where: { id: "local" } }))!;
+      pids.add(planeNow.pid);
+      expect(planeNow.pid).not.toBe(plane.pid);
       const blueNow = (await slotRow(db, env, "blue"))!;
       expect(blueNow).toMatchObject({ releaseId: before.blue.releaseId });
       expect(blueNow.pid).not.toBe(before.blue.pid);
@@ -444,11 +586,32 @@ describe("a restarted panel", () => {
       const proxyUrl = await third.proxyUrl(env.id);
       const port = Number(new URL(proxyUrl).port);
       expect(port).not.toBe(state.port);
-      expect(await db.prisma.localProxyState.findUnique({ where: { environmentId: env.id } })).toMatchObject({ port, blueWeight: 30, greenWeight: 70 });
+      expect(await db.prisma.localProxyState.findUnique({ where: { environmentId: env.id } })).toMatchObject({
+        port,
+        blueWeight: 30,
+        greenWeight: 70,
+      });
       expect((await get(`${proxyUrl}/api/v1/version`)).status).toBe(200);
+
+      // The data plane dies under a running panel: it is started again with the environment, on the same port.
+      signalProcessGroup(planeNow.pid, "SIGKILL");
+      const restarted = await waitFor(async () => {
+        const row = await db.prisma.localDataPlane.findUnique({ where: { id: "local" } });
+        return row && row.pid !== planeNow.pid && isAlive(row.pid) ? row : null;
+      }, "the data plane to be started again");
+      pids.add(restarted.pid);
+      await waitFor(
+        async () => (await get(`${proxyUrl}/api/v1/version`).catch(() => null))?.status === 200,
+        "the proxy to serve again on its port",
+      );
+      expect((await third.observe(env)).weights).toEqual({ blue: 30, green: 70 });
+
       // stop() stops the processes but keeps the rows: they are the desired state.
       await third.stop();
-      await waitFor(() => !isAlive(blueNow.pid) && !isAlive(before.green.pid), "stop() to end the processes");
+      await waitFor(
+        () => !isAlive(blueNow.pid) && !isAlive(before.green.pid) && !isAlive(restarted.pid),
+        "stop() to end the processes",
+      );
       expect(await slotRow(db, env, "blue")).toMatchObject({ pid: blueNow.pid });
     } finally {
       squatter.close();
@@ -456,21 +619,54 @@ describe("a restarted panel", () => {
   });
 });
 
+/**
+ * Starts `command` as an orphan: an intermediate shell starts it in the background and exits at once,
+ * so its parent is gone. Its grace period is 1 s. Its pid and the port it prints.
+ */
+async function startOrphan(command: string[], env: Record<string, string>): Promise<{ pid: number; port: number }> {
+  const shell = spawn("sh", ["-c", 'GREENLIGHT_PARENT_PID=$$ "$0" "$@" & echo "pid $!"', ...command], {
+    env: {
+      PATH: process.env.PATH ?? "",
+      PORT: "0",
+      GREENLIGHT_ORPHAN_GRACE_SECONDS: "1",
+      NODE_ENV: "production",
+      ...env,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  shell.stdout.on("data", (chunk) => (out += String(chunk)));
+  shell.stderr.resume();
+  const pid = Number((await waitFor(() => /pid (\d+)/.exec(out), "the background pid"))[1]);
+  pids.add(pid);
+  const port = Number((await waitFor(() => /GREENLIGHT_LISTENING (\d+)/.exec(out), "the orphan to listen", 15_000))[1]);
+  await waitFor(() => shell.exitCode !== null, "the shell to exit");
+  return { pid, port };
+}
+
+describe("the data plane's orphan watchdog", () => {
+  it("exits once its panel is gone and nobody who knows the token calls within the grace period", async () => {
+    const token = "data-plane-watchdog-test-token";
+    const { pid, port } = await startOrphan(dataPlaneCommand(), { GREENLIGHT_TOKEN: token });
+    // A caller without the token does not keep it alive; one with it does, for as long as it calls.
+    expect((await get(`http://127.0.0.1:${port}/state`)).status).toBe(403);
+    const askUntil = Date.now() + 1800;
+    while (Date.now() < askUntil) {
+      expect((await get(`http://127.0.0.1:${port}/state`, { "x-greenlight-token": token })).status).toBe(200);
+    }
+    expect(isAlive(pid)).toBe(true);
+    await waitFor(() => !isAlive(pid), "the orphaned data plane to exit", 5000);
+  });
+});
+
 describe("the demo service's orphan watchdog", () => {
   it("exits once its parent is gone and nobody asks for its identity within the grace period", async () => {
     const token = "watchdog-test-token";
-    // The intermediate shell starts the service in the background and exits at once.
-    const shell = spawn("sh", ["-c", 'GREENLIGHT_PARENT_PID=$$ "$0" "$1" & echo "pid $!"', process.execPath, DEMO_SERVICE_PATH], {
-      env: { PATH: process.env.PATH ?? "", PORT: "0", GREENLIGHT_TOKEN: token, RELEASE_VERSION: "9.9.9", SLOT: "blue", GREENLIGHT_ORPHAN_GRACE_SECONDS: "1", NODE_ENV: "production" },
-      stdio: ["ignore", "pipe", "pipe"],
+    const { pid, port } = await startOrphan([process.execPath, DEMO_SERVICE_PATH], {
+      GREENLIGHT_TOKEN: token,
+      RELEASE_VERSION: "9.9.9",
+      SLOT: "blue",
     });
-    let out = "";
-    shell.stdout.on("data", (chunk) => (out += String(chunk)));
-    shell.stderr.resume();
-    const pid = Number((await waitFor(() => /pid (\d+)/.exec(out), "the background pid"))[1]);
-    pids.add(pid);
-    const port = Number((await waitFor(() => /GREENLIGHT_LISTENING (\d+)/.exec(out), "the service to listen"))[1]);
-    await waitFor(() => shell.exitCode !== null, "the shell to exit");
 
     // While someone with the token keeps asking who it is, it stays, well past the 1 s grace.
     const askUntil = Date.now() + 1800;
@@ -482,5 +678,100 @@ describe("the demo service's orphan watchdog", () => {
     expect(isAlive(pid)).toBe(true);
     // Nobody asks any more: it leaves on its own.
     await waitFor(() => !isAlive(pid), "the orphan to exit", 5000);
+  });
+});
+
+describe("two panels on one database", () => {
+  /** The data plane processes this test process has started (its direct children running main.ts). */
+  function dataPlaneChildren(): number[] {
+    return fs
+      .readdirSync("/proc")
+      .filter((name) => /^\d+$/.test(name))
+      .map(Number)
+      .filter((pid) => {
+        try {
+          return (
+            parentOf(pid) === process.pid && fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(DATA_PLANE_MAIN)
+          );
+        } catch {
+          return false;
+        }
+      });
+  }
+
+  it("that start at once end up on one data plane: the second to record stops its own and adopts the first's", async () => {
+    const { db } = await openDb();
+    const before = new Set(dataPlaneChildren());
+    // Starting together is ordinary: neither may warn (a data plane stopped under the other's feet, say).
+    const lines: { level: number; msg: string }[] = [];
+    const recorded = pino({ level: "info" }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    const a = newTarget(db, { log: recorded });
+    const b = newTarget(db, { log: recorded });
+    await Promise.all([a.start(), b.start()]);
+    const plane = (await db.prisma.localDataPlane.findUnique({ where: { id: "local" } }))!;
+    pids.add(plane.pid);
+    await waitFor(
+      () => dataPlaneChildren().filter((pid) => !before.has(pid)).length === 1,
+      "only one new data plane process to be left running",
+      10_000,
+    );
+    expect(dataPlaneChildren().filter((pid) => !before.has(pid))).toEqual([plane.pid]);
+    expect(lines.filter((line) => line.level >= 40)).toEqual([]);
+    expect(lines.map((line) => line.msg)).toContain(
+      "another panel started the data plane first; adopting it and stopping this one",
+    );
+    expect(await db.prisma.localProcess.findMany({ where: { environmentId: null } })).toMatchObject([
+      { pid: plane.pid, token: plane.token, panel: processIdentity() },
+    ]);
+    // Both serve an environment set up by either through the same proxy.
+    const env = newEnv();
+    await a.ensureEnvironment(env.id);
+    expect(await b.proxyUrl(env.id)).toBe(await a.proxyUrl(env.id));
+    await Promise.all([a.stop(), b.stop()]);
+  });
+
+  it("a starting panel reaps what a panel that is gone left unrecorded, never what a running one is still starting", async () => {
+    const { db } = await openDb();
+    const running = await startOrphan([process.execPath, DEMO_SERVICE_PATH], {
+      GREENLIGHT_TOKEN: "started-by-a-running-panel",
+      RELEASE_VERSION: "1.0.0",
+      SLOT: "blue",
+      // Neither leaves on its own while the test looks: only a reap ends one.
+      GREENLIGHT_ORPHAN_GRACE_SECONDS: "60",
+    });
+    const left = await startOrphan([process.execPath, DEMO_SERVICE_PATH], {
+      GREENLIGHT_TOKEN: "left-by-a-panel-that-is-gone",
+      RELEASE_VERSION: "1.0.0",
+      SLOT: "green",
+      GREENLIGHT_ORPHAN_GRACE_SECONDS: "60",
+    });
+    pids.add(running.pid);
+    pids.add(left.pid);
+    // The running panel: this test's parent. The one that is gone: a process that had this test's pid
+    // before it (the pid is the same, the start time is not).
+    await db.prisma.localProcess.createMany({
+      data: [
+        {
+          pid: running.pid,
+          token: "started-by-a-running-panel",
+          environmentId: randomUUID(),
+          panel: processIdentity(process.ppid),
+        },
+        {
+          pid: left.pid,
+          token: "left-by-a-panel-that-is-gone",
+          environmentId: randomUUID(),
+          panel: `${process.pid}/1`,
+        },
+      ],
+    });
+    const target = newTarget(db);
+    await target.start();
+    await waitFor(() => !isAlive(left.pid), "the unrecorded process of the panel that is gone to be stopped", 10_000);
+    expect(isAlive(running.pid)).toBe(true);
+    expect(
+      (await db.prisma.localProcess.findMany({ where: { environmentId: { not: null } } })).map((e) => e.pid),
+    ).toEqual([running.pid]);
+    await target.stop();
   });
 });

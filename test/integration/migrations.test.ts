@@ -80,7 +80,8 @@ interface MigrationRow {
   applied_steps_count: number;
 }
 
-const migrationRows = (session: SqlSession) => session.query<MigrationRow>(`SELECT * FROM "_prisma_migrations" ORDER BY started_at, migration_name`);
+const migrationRows = (session: SqlSession) =>
+  session.query<MigrationRow>(`SELECT * FROM "_prisma_migrations" ORDER BY started_at, migration_name`);
 
 async function tableExists(session: SqlSession, table: string): Promise<boolean> {
   const [row] = await session.query<{ oid: string | null }>(`SELECT to_regclass($1)::text AS oid`, [`"${table}"`]);
@@ -112,7 +113,9 @@ describe("applyMigrations", () => {
     const names = ["20260101000000_create", "20260102000000_alter", "20260110000000_last"];
     expect(result).toEqual({ applied: names, alreadyApplied: 0 });
     expect(reported).toEqual(names);
-    expect((await session.query<{ migration: string }>(`SELECT migration FROM "Step" ORDER BY n`)).map((r) => r.migration)).toEqual(["create", "alter", "last"]);
+    expect(
+      (await session.query<{ migration: string }>(`SELECT migration FROM "Step" ORDER BY n`)).map((r) => r.migration),
+    ).toEqual(["create", "alter", "last"]);
 
     // The table itself, column for column as Prisma creates it.
     const columns = await session.query(
@@ -120,14 +123,62 @@ describe("applyMigrations", () => {
          FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = '_prisma_migrations' ORDER BY ordinal_position`,
     );
     expect(columns).toEqual([
-      { column_name: "id", data_type: "character varying", character_maximum_length: 36, is_nullable: "NO", column_default: null },
-      { column_name: "checksum", data_type: "character varying", character_maximum_length: 64, is_nullable: "NO", column_default: null },
-      { column_name: "finished_at", data_type: "timestamp with time zone", character_maximum_length: null, is_nullable: "YES", column_default: null },
-      { column_name: "migration_name", data_type: "character varying", character_maximum_length: 255, is_nullable: "NO", column_default: null },
-      { column_name: "logs", data_type: "text", character_maximum_length: null, is_nullable: "YES", column_default: null },
-      { column_name: "rolled_back_at", data_type: "timestamp with time zone", character_maximum_length: null, is_nullable: "YES", column_default: null },
-      { column_name: "started_at", data_type: "timestamp with time zone", character_maximum_length: null, is_nullable: "NO", column_default: "now()" },
-      { column_name: "applied_steps_count", data_type: "integer", character_maximum_length: null, is_nullable: "NO", column_default: "0" },
+      {
+        column_name: "id",
+        data_type: "character varying",
+        character_maximum_length: 36,
+        is_nullable: "NO",
+        column_default: null,
+      },
+      {
+        column_name: "checksum",
+        data_type: "character varying",
+        character_maximum_length: 64,
+        is_nullable: "NO",
+        column_default: null,
+      },
+      {
+        column_name: "finished_at",
+        data_type: "timestamp with time zone",
+        character_maximum_length: null,
+        is_nullable: "YES",
+        column_default: null,
+      },
+      {
+        column_name: "migration_name",
+        data_type: "character varying",
+        character_maximum_length: 255,
+        is_nullable: "NO",
+        column_default: null,
+      },
+      {
+        column_name: "logs",
+        data_type: "text",
+        character_maximum_length: null,
+        is_nullable: "YES",
+        column_default: null,
+      },
+      {
+        column_name: "rolled_back_at",
+        data_type: "timestamp with time zone",
+        character_maximum_length: null,
+        is_nullable: "YES",
+        column_default: null,
+      },
+      {
+        column_name: "started_at",
+        data_type: "timestamp with time zone",
+        character_maximum_length: null,
+        is_nullable: "NO",
+        column_default: "now()",
+      },
+      {
+        column_name: "applied_steps_count",
+        data_type: "integer",
+        character_maximum_length: null,
+        is_nullable: "NO",
+        column_default: "0",
+      },
     ]);
     const primaryKey = await session.query<{ column: string }>(
       `SELECT a.attname AS column FROM pg_index x JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = ANY (x.indkey)
@@ -155,7 +206,8 @@ describe("applyMigrations", () => {
     const last = rows[2]!;
     expect(last.finished_at!.getTime() - last.started_at.getTime()).toBeGreaterThanOrEqual(50);
     // Each migration starts after the previous one finished.
-    for (let i = 1; i < rows.length; i++) expect(rows[i]!.started_at.getTime()).toBeGreaterThanOrEqual(rows[i - 1]!.finished_at!.getTime());
+    for (let i = 1; i < rows.length; i++)
+      expect(rows[i]!.started_at.getTime()).toBeGreaterThanOrEqual(rows[i - 1]!.finished_at!.getTime());
   });
 
   it("applies nothing on a second run, and only the new migration on a third", async () => {
@@ -164,11 +216,17 @@ describe("applyMigrations", () => {
       "20260101000000_a": `CREATE TABLE "Counter" ("runs" INTEGER NOT NULL);\nINSERT INTO "Counter" VALUES (1);\n`,
       "20260102000000_b": `UPDATE "Counter" SET "runs" = "runs" + 1;\n`,
     });
-    expect(await applyMigrations(session, dir)).toEqual({ applied: ["20260101000000_a", "20260102000000_b"], alreadyApplied: 0 });
+    expect(await applyMigrations(session, dir)).toEqual({
+      applied: ["20260101000000_a", "20260102000000_b"],
+      alreadyApplied: 0,
+    });
     const before = await migrationRows(session);
 
     const reported: string[] = [];
-    expect(await applyMigrations(session, dir, (name) => reported.push(name))).toEqual({ applied: [], alreadyApplied: 2 });
+    expect(await applyMigrations(session, dir, (name) => reported.push(name))).toEqual({
+      applied: [],
+      alreadyApplied: 2,
+    });
     expect(reported).toEqual([]);
     expect(await migrationRows(session)).toEqual(before);
     expect(await session.query(`SELECT "runs" FROM "Counter"`)).toEqual([{ runs: 2 }]);
@@ -196,16 +254,25 @@ describe("applyMigrations", () => {
     expect(error.message).toContain('relation "Missing" does not exist');
     expect(reported).toEqual(["20260101000000_kept"]);
 
-    expect((await migrationRows(session)).map((r) => [r.migration_name, r.applied_steps_count, r.finished_at !== null])).toEqual([["20260101000000_kept", 1, true]]);
+    expect(
+      (await migrationRows(session)).map((r) => [r.migration_name, r.applied_steps_count, r.finished_at !== null]),
+    ).toEqual([["20260101000000_kept", 1, true]]);
     expect(await tableExists(session, "Kept")).toBe(true);
     expect(await tableExists(session, "Partial")).toBe(false);
     expect(await tableExists(session, "After")).toBe(false);
     // The advisory lock was given back.
-    expect(await session.query(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()`)).toEqual([{ n: 0 }]);
+    expect(
+      await session.query(
+        `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()`,
+      ),
+    ).toEqual([{ n: 0 }]);
 
     // Nothing was recorded, so once fixed the migration simply runs.
     writeMigration(dir, "20260102000000_broken", broken.replace('"Missing"', '"Partial"'));
-    expect(await applyMigrations(session, dir)).toEqual({ applied: ["20260102000000_broken", "20260103000000_after"], alreadyApplied: 1 });
+    expect(await applyMigrations(session, dir)).toEqual({
+      applied: ["20260102000000_broken", "20260103000000_after"],
+      alreadyApplied: 1,
+    });
     expect(await session.query(`SELECT "id" FROM "Partial" ORDER BY "id"`)).toEqual([{ id: 1 }, { id: 1 }]);
     expect(await tableExists(session, "After")).toBe(true);
   });
@@ -228,7 +295,11 @@ describe("applyMigrations", () => {
     expect(error.message).toMatch(/edited after it was applied/);
     expect(await migrationRows(session)).toEqual(before);
     expect(await tableExists(session, "Third")).toBe(false);
-    expect(await session.query(`SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'First'`)).toEqual([{ column_name: "id" }]);
+    expect(
+      await session.query(
+        `SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'First'`,
+      ),
+    ).toEqual([{ column_name: "id" }]);
 
     // The same text with Windows line endings is not an edit: the pending migration goes ahead.
     writeMigration(dir, "20260101000000_first", original.replace(/\n/g, "\r\n"));
@@ -240,18 +311,23 @@ describe("applyMigrations", () => {
     const dir = migrationsDir({ "20260101000000_a": `CREATE TABLE "A" ("id" INTEGER);\n` });
     // What a crashed `prisma migrate deploy` leaves behind (the table is created by the first run).
     await applyMigrations(session, migrationsDir({}));
-    await session.query(`INSERT INTO "_prisma_migrations" (id, checksum, migration_name) VALUES ('00000000-0000-4000-8000-000000000000', $1, '20260101000000_a')`, [
-      sha256File(path.join(dir, "20260101000000_a", "migration.sql")),
-    ]);
+    await session.query(
+      `INSERT INTO "_prisma_migrations" (id, checksum, migration_name) VALUES ('00000000-0000-4000-8000-000000000000', $1, '20260101000000_a')`,
+      [sha256File(path.join(dir, "20260101000000_a", "migration.sql"))],
+    );
 
     const error = await rejection(applyMigrations(session, dir));
     expect(error.migration).toBe("20260101000000_a");
     expect(error.message).toMatch(/20260101000000_a started but never finished/);
     expect(await tableExists(session, "A")).toBe(false);
 
-    await session.query(`UPDATE "_prisma_migrations" SET rolled_back_at = now() WHERE migration_name = '20260101000000_a'`);
+    await session.query(
+      `UPDATE "_prisma_migrations" SET rolled_back_at = now() WHERE migration_name = '20260101000000_a'`,
+    );
     expect(await applyMigrations(session, dir)).toEqual({ applied: ["20260101000000_a"], alreadyApplied: 0 });
-    expect((await migrationRows(session)).map((r) => [r.migration_name, r.rolled_back_at !== null, r.finished_at !== null])).toEqual([
+    expect(
+      (await migrationRows(session)).map((r) => [r.migration_name, r.rolled_back_at !== null, r.finished_at !== null]),
+    ).toEqual([
       ["20260101000000_a", true, false],
       ["20260101000000_a", false, true],
     ]);
@@ -263,17 +339,27 @@ describe("the real migrations", () => {
     const session = await database.openSession();
     onTestFinished(() => session.close());
     await session.exec(`SET search_path TO public`);
-    expect(await session.query(`SELECT count(*)::int AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public'`)).toEqual([{ n: 0 }]);
+    expect(
+      await session.query(
+        `SELECT count(*)::int AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public'`,
+      ),
+    ).toEqual([{ n: 0 }]);
 
-    const names = fs.readdirSync(MIGRATIONS_DIR, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+    const names = fs
+      .readdirSync(MIGRATIONS_DIR, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name)
+      .sort();
     expect(names.length).toBeGreaterThan(0);
     expect(await applyMigrations(session, MIGRATIONS_DIR)).toEqual({ applied: names, alreadyApplied: 0 });
 
     const rows = await migrationRows(session);
-    expect(rows.map((r) => [r.migration_name, r.checksum, r.applied_steps_count, r.finished_at !== null, r.rolled_back_at])).toEqual(
-      names.map((name) => [name, sha256File(path.join(MIGRATIONS_DIR, name, "migration.sql")), 1, true, null]),
-    );
-    expect(await session.query(`SELECT "id", "seq"::text AS seq, "hash" FROM "AuditChainHead"`)).toEqual([{ id: 1, seq: "0", hash: "0".repeat(64) }]);
+    expect(
+      rows.map((r) => [r.migration_name, r.checksum, r.applied_steps_count, r.finished_at !== null, r.rolled_back_at]),
+    ).toEqual(names.map((name) => [name, sha256File(path.join(MIGRATIONS_DIR, name, "migration.sql")), 1, true, null]));
+    expect(await session.query(`SELECT "id", "seq"::text AS seq, "hash" FROM "AuditChainHead"`)).toEqual([
+      { id: 1, seq: "0", hash: "0".repeat(64) },
+    ]);
     expect(await applyMigrations(session, MIGRATIONS_DIR)).toEqual({ applied: [], alreadyApplied: names.length });
     expect(await migrationRows(session)).toEqual(rows);
   });

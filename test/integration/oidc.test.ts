@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OidcIssuer, type OidcUser } from "../helpers/oidc-issuer.ts";
 import { startTestPanel, type TestPanel } from "../helpers/panel.ts";
-import { trpcQuery } from "../helpers/trpc.ts";
+import { panelClient, refusal } from "../helpers/panel-client.ts";
 
 let t: TestPanel;
 const issuer = new OidcIssuer();
@@ -49,7 +49,10 @@ class Jar {
 }
 
 /** Clicks "Single sign-on" and follows the redirects; returns the jar and where the flow ended. */
-async function signInWithSso(user: OidcUser, options: { tamper?: (callback: URL) => void; callbackInAnotherBrowser?: boolean } = {}): Promise<{ jar: Jar; landedOn: URL }> {
+async function signInWithSso(
+  user: OidcUser,
+  options: { tamper?: (callback: URL) => void; callbackInAnotherBrowser?: boolean } = {},
+): Promise<{ jar: Jar; landedOn: URL }> {
   issuer.signInAs(user);
   let jar = new Jar();
   const { csrfToken } = (await jar.take(await fetch(`${t.url}/api/auth/csrf`)).json()) as { csrfToken: string };
@@ -94,50 +97,75 @@ const sessionOf = (jar: Jar) => {
 };
 
 describe("single sign-on through OpenID Connect", () => {
-  const olivia: OidcUser = { sub: "idp|olivia", email: "Olivia.Ops@Example.test", name: "Olivia Ops", groups: ["platform-leads", "unmapped-group"] };
+  const olivia: OidcUser = {
+    sub: "idp|olivia",
+    email: "Olivia.Ops@Example.test",
+    name: "Olivia Ops",
+    groups: ["platform-leads", "unmapped-group"],
+  };
 
   it("signs a new person in with the roles their groups map to, and audits it", async () => {
     const { jar, landedOn } = await signInWithSso(olivia);
     expect(landedOn.pathname).toBe("/");
     const cookie = sessionOf(jar);
     expect(cookie).not.toBeNull();
-    const me = await trpcQuery<{ email: string; roles: string[] }>(t.url, "me.get", undefined, cookie!);
-    expect(me.status).toBe(200);
-    expect(me.data).toMatchObject({ email: "olivia.ops@example.test", roles: ["approver", "release_manager"] });
+    const me = await panelClient(t.url, cookie!).me.get.query();
+    expect(me).toMatchObject({ email: "olivia.ops@example.test", roles: ["approver", "release_manager"] });
     const user = await t.prisma.user.findUniqueOrThrow({ where: { externalId: "idp|olivia" } });
-    expect(user).toMatchObject({ provider: "oidc", passwordHash: null, email: "olivia.ops@example.test", name: "Olivia Ops" });
-    const actions = (await t.prisma.auditEvent.findMany({ where: { entityId: user.id }, orderBy: { seq: "asc" } })).map((e) => e.action);
+    expect(user).toMatchObject({
+      provider: "oidc",
+      passwordHash: null,
+      email: "olivia.ops@example.test",
+      name: "Olivia Ops",
+    });
+    const actions = (await t.prisma.auditEvent.findMany({ where: { entityId: user.id }, orderBy: { seq: "asc" } })).map(
+      (e) => e.action,
+    );
     expect(actions).toEqual(["user.created", "auth.signed_in"]);
     expect(issuer.refusals).toEqual([]);
   });
 
   it("re-reads the groups at the next sign-in: new roles, and the change is audited", async () => {
     const { jar } = await signInWithSso({ ...olivia, groups: ["sre"] });
-    const me = await trpcQuery<{ roles: string[] }>(t.url, "me.get", undefined, sessionOf(jar)!);
-    expect(me.data?.roles).toEqual(["oncall"]);
+    const me = await panelClient(t.url, sessionOf(jar)!).me.get.query();
+    expect(me.roles).toEqual(["oncall"]);
     const user = await t.prisma.user.findUniqueOrThrow({ where: { externalId: "idp|olivia" } });
-    const change = await t.prisma.auditEvent.findFirstOrThrow({ where: { entityId: user.id, action: "user.roles_changed" } });
+    const change = await t.prisma.auditEvent.findFirstOrThrow({
+      where: { entityId: user.id, action: "user.roles_changed" },
+    });
     expect(change.before).toEqual({ roles: ["approver", "release_manager"] });
     expect(change.after).toEqual({ roles: ["oncall"], source: "identity provider groups" });
     expect(await t.prisma.user.count({ where: { email: "olivia.ops@example.test" } })).toBe(1);
   });
 
   it("gives someone in no mapped group the viewer role only", async () => {
-    const { jar } = await signInWithSso({ sub: "idp|vic", email: "vic@example.test", name: "Vic", groups: ["marketing"] });
-    const me = await trpcQuery<{ roles: string[]; navigation: { href: string }[] }>(t.url, "me.get", undefined, sessionOf(jar)!);
-    expect(me.data?.roles).toEqual(["viewer"]);
-    const forbidden = await trpcQuery(t.url, "users.list", undefined, sessionOf(jar)!);
+    const { jar } = await signInWithSso({
+      sub: "idp|vic",
+      email: "vic@example.test",
+      name: "Vic",
+      groups: ["marketing"],
+    });
+    const vic = panelClient(t.url, sessionOf(jar)!);
+    expect((await vic.me.get.query()).roles).toEqual(["viewer"]);
+    const forbidden = await refusal(vic.users.list.query());
     expect(forbidden.status).toBe(403);
   });
 
   it("refuses a deactivated person and audits the refusal", async () => {
     await signInWithSso({ sub: "idp|dora", email: "dora@example.test", name: "Dora", groups: ["audit"] });
     const dora = await t.prisma.user.update({ where: { externalId: "idp|dora" }, data: { active: false } });
-    const { jar, landedOn } = await signInWithSso({ sub: "idp|dora", email: "dora@example.test", name: "Dora", groups: ["audit"] });
+    const { jar, landedOn } = await signInWithSso({
+      sub: "idp|dora",
+      email: "dora@example.test",
+      name: "Dora",
+      groups: ["audit"],
+    });
     expect(sessionOf(jar)).toBeNull();
     expect(landedOn.pathname).toBe("/signin");
     expect(landedOn.searchParams.get("error")).toBe("AccessDenied");
-    const refusal = await t.prisma.auditEvent.findFirstOrThrow({ where: { entityId: dora.id, action: "auth.signin_failed" } });
+    const refusal = await t.prisma.auditEvent.findFirstOrThrow({
+      where: { entityId: dora.id, action: "auth.signin_failed" },
+    });
     expect(refusal.after).toMatchObject({ reason: "inactive", provider: "oidc" });
   });
 
@@ -146,7 +174,10 @@ describe("single sign-on through OpenID Connect", () => {
     ["opened in another browser than the one that started (login CSRF)", { callbackInAnotherBrowser: true }],
   ])("refuses a callback %s, and signs nobody in", async ([, options]) => {
     const before = await t.prisma.user.count();
-    const { jar, landedOn } = await signInWithSso({ sub: "idp|mallory", email: "mallory@example.test", name: "Mallory", groups: ["platform-leads"] }, options);
+    const { jar, landedOn } = await signInWithSso(
+      { sub: "idp|mallory", email: "mallory@example.test", name: "Mallory", groups: ["platform-leads"] },
+      options,
+    );
     expect(sessionOf(jar)).toBeNull();
     expect(landedOn.pathname).toBe("/signin");
     expect(landedOn.searchParams.get("error")).toBeTruthy();

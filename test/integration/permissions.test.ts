@@ -33,11 +33,21 @@ function callProcedure(path: string, input: unknown, cookie: string | undefined)
 /** Everything about the people in the database that a procedure could change. */
 async function usersSnapshot() {
   const users = await t.prisma.user.findMany({ orderBy: { id: "asc" } });
-  return users.map(({ id, email, name, roles, active, passwordHash, sessionsValidAfter, updatedAt }) => ({ id, email, name, roles, active, passwordHash, sessionsValidAfter, updatedAt }));
+  return users.map(({ id, email, name, roles, active, passwordHash, sessionsValidAfter, updatedAt }) => ({
+    id,
+    email,
+    name,
+    roles,
+    active,
+    passwordHash,
+    sessionsValidAfter,
+    updatedAt,
+  }));
 }
 
 const auditHead = async () => Number((await t.prisma.auditChainHead.findUniqueOrThrow({ where: { id: 1 } })).seq);
-const eventsAfter = (seq: number) => t.prisma.auditEvent.findMany({ where: { seq: { gt: BigInt(seq) } }, orderBy: { seq: "asc" } });
+const eventsAfter = (seq: number) =>
+  t.prisma.auditEvent.findMany({ where: { seq: { gt: BigInt(seq) } }, orderBy: { seq: "asc" } });
 
 let t: TestPanel;
 const byRole = new Map<Role, TestUser>();
@@ -59,8 +69,14 @@ describe("the permission table", () => {
     const procedures = PROCEDURES.map((p) => p.path);
     const entries = Object.keys(PERMISSIONS);
     expect(procedures.length).toBeGreaterThan(0);
-    expect(procedures.filter((p) => !entries.includes(p)), "procedures without an entry in PERMISSIONS").toEqual([]);
-    expect(entries.filter((e) => !procedures.includes(e)), "stale PERMISSIONS entries (no such procedure)").toEqual([]);
+    expect(
+      procedures.filter((p) => !entries.includes(p)),
+      "procedures without an entry in PERMISSIONS",
+    ).toEqual([]);
+    expect(
+      entries.filter((e) => !procedures.includes(e)),
+      "stale PERMISSIONS entries (no such procedure)",
+    ).toEqual([]);
   });
 
   it("covers only queries and mutations (the matrix below knows how to call those)", () => {
@@ -73,10 +89,34 @@ describe("the permission table", () => {
     // A procedure built like every other, but missing from the table: even an admin is refused.
     const ghost = createCallerFactory(createRouter({ ghost: createRouter({ read: procedure.query(() => "secret") }) }));
     const admin = user("admin");
-    const ctx: Context = { services: t.panel.services, user: { id: admin.id, email: admin.email, name: "Admin", roles: [...ROLES] }, ip: "10.9.9.9", traceId: "ghost-trace" };
+    const ctx: Context = {
+      services: t.panel.services,
+      user: {
+        id: admin.id,
+        email: admin.email,
+        name: "Admin",
+        roles: [...ROLES],
+        sessionId: "ghost-session",
+        sessionExpiresAt: new Date(Date.now() + 3600_000),
+      },
+      ip: "10.9.9.9",
+      traceId: "ghost-trace",
+    };
     const head = await auditHead();
-    await expect(ghost(ctx).ghost.read()).rejects.toMatchObject({ code: "FORBIDDEN", message: expect.stringContaining("ghost.read has no entry in the permission table") });
-    expect(await eventsAfter(head)).toMatchObject([{ action: "auth.forbidden", entityType: "Procedure", entityId: "ghost.read", actorId: admin.id, ip: "10.9.9.9", traceId: "ghost-trace" }]);
+    await expect(ghost(ctx).ghost.read()).rejects.toMatchObject({
+      code: "FORBIDDEN",
+      message: expect.stringContaining("ghost.read has no entry in the permission table"),
+    });
+    expect(await eventsAfter(head)).toMatchObject([
+      {
+        action: "auth.forbidden",
+        entityType: "Procedure",
+        entityId: "ghost.read",
+        actorId: admin.id,
+        ip: "10.9.9.9",
+        traceId: "ghost-trace",
+      },
+    ]);
   });
 });
 
@@ -86,7 +126,10 @@ describe("the permission matrix over HTTP", () => {
     const head = await auditHead();
     const mismatches: string[] = [];
     const expectedRefusals: { path: string; actorId: string; role: Role }[] = [];
-    const callers: { who: Role | "unauthenticated"; user: TestUser | undefined }[] = [{ who: "unauthenticated", user: undefined }, ...ROLES.map((role) => ({ who: role, user: user(role) }))];
+    const callers: { who: Role | "unauthenticated"; user: TestUser | undefined }[] = [
+      { who: "unauthenticated", user: undefined },
+      ...ROLES.map((role) => ({ who: role, user: user(role) })),
+    ];
 
     for (const { path, type } of PROCEDURES) {
       for (const { who, user: caller } of callers) {
@@ -94,12 +137,18 @@ describe("the permission matrix over HTTP", () => {
         if (!caller) expected = "401";
         else expected = decide(path, [who as Role]) === "allowed" ? "allowed" : "403";
         // The two ways of reading the table agree.
-        if (caller && (expected === "allowed") !== rolesAllowed(path).includes(who as Role)) mismatches.push(`${path} × ${who}: decide() and rolesAllowed() disagree`);
+        if (caller && (expected === "allowed") !== rolesAllowed(path).includes(who as Role))
+          mismatches.push(`${path} × ${who}: decide() and rolesAllowed() disagree`);
 
         const response = await call(path, type, caller?.cookie);
         const got = response.status;
-        const ok = got !== 500 && (expected === "401" ? got === 401 : expected === "403" ? got === 403 : got !== 401 && got !== 403);
-        if (!ok) mismatches.push(`${path} × ${who}: expected ${expected === "allowed" ? "neither 401 nor 403" : expected}, got ${got}${response.error ? ` (${response.error.message})` : ""}`);
+        const ok =
+          got !== 500 &&
+          (expected === "401" ? got === 401 : expected === "403" ? got === 403 : got !== 401 && got !== 403);
+        if (!ok)
+          mismatches.push(
+            `${path} × ${who}: expected ${expected === "allowed" ? "neither 401 nor 403" : expected}, got ${got}${response.error ? ` (${response.error.message})` : ""}`,
+          );
         if (expected === "403" && caller) expectedRefusals.push({ path, actorId: caller.id, role: who as Role });
       }
     }
@@ -146,7 +195,9 @@ describe("a refused call", () => {
     expect(response.status).toBe(403);
     expect(await t.prisma.user.count({ where: { email } })).toBe(0);
     expect(await usersSnapshot()).toEqual(usersBefore);
-    expect((await eventsAfter(head)).map((e) => [e.action, e.entityId, e.actorId])).toEqual([["auth.forbidden", "users.create", viewer.id]]);
+    expect((await eventsAfter(head)).map((e) => [e.action, e.entityId, e.actorId])).toEqual([
+      ["auth.forbidden", "users.create", viewer.id],
+    ]);
   });
 
   it("changes nothing else when it would have changed someone (users.update and users.resetPassword by non-admins)", async () => {
@@ -158,9 +209,12 @@ describe("a refused call", () => {
       ["users.update", { id: user("auditor").id, roles: ["admin"] }, "auditor"],
       ["users.resetPassword", { id: admin.id }, "security_reviewer"],
     ];
-    for (const [path, input, role] of attempts) expect((await callProcedure(path, input, user(role).cookie)).status, `${path} by ${role}`).toBe(403);
+    for (const [path, input, role] of attempts)
+      expect((await callProcedure(path, input, user(role).cookie)).status, `${path} by ${role}`).toBe(403);
     expect(await usersSnapshot()).toEqual(usersBefore);
-    expect((await eventsAfter(head)).map((e) => [e.action, e.entityId, e.actorId])).toEqual(attempts.map(([path, , role]) => ["auth.forbidden", path, user(role).id]));
+    expect((await eventsAfter(head)).map((e) => [e.action, e.entityId, e.actorId])).toEqual(
+      attempts.map(([path, , role]) => ["auth.forbidden", path, user(role).id]),
+    );
     // The administrator's session still works: the refused deactivation did not happen.
     expect((await callProcedure("me.get", undefined, admin.cookie)).status).toBe(200);
   });
@@ -168,7 +222,11 @@ describe("a refused call", () => {
   it("without a session is a 401 that changes nothing", async () => {
     const usersBefore = await usersSnapshot();
     const head = await auditHead();
-    const response = await callProcedure("users.create", { email: "anonymous@example.test", name: "Anon", roles: ["viewer"] }, undefined);
+    const response = await callProcedure(
+      "users.create",
+      { email: "anonymous@example.test", name: "Anon", roles: ["viewer"] },
+      undefined,
+    );
     expect(response.status).toBe(401);
     expect(response.error?.message).toBe("Sign in to continue");
     expect(await usersSnapshot()).toEqual(usersBefore);
@@ -183,7 +241,11 @@ describe("input validation", () => {
     const admin = user("admin");
     const usersBefore = await usersSnapshot();
     const head = await auditHead();
-    const response = await callProcedure("users.create", { email: "not-an-email", name: "Bad Email", roles: ["viewer"] }, admin.cookie);
+    const response = await callProcedure(
+      "users.create",
+      { email: "not-an-email", name: "Bad Email", roles: ["viewer"] },
+      admin.cookie,
+    );
     expect(response.status).toBe(400);
     expect(response.error?.message).toBe("email: must be a valid e-mail address");
     expect(response.error?.data.field).toBe("email");
@@ -198,7 +260,11 @@ describe("input validation", () => {
     expect(message).toMatch(/(^|; )email: must be a valid e-mail address(;|$)/);
     expect(message).toMatch(/(^|; )name: must not be empty(;|$)/);
     expect(message).toMatch(/(^|; )roles: must contain at least one role(;|$)/);
-    expect((response.error as FieldError).data.fieldErrors).toMatchObject({ email: expect.any(String), name: expect.any(String), roles: expect.any(String) });
+    expect((response.error as FieldError).data.fieldErrors).toMatchObject({
+      email: expect.any(String),
+      name: expect.any(String),
+      roles: expect.any(String),
+    });
   });
 
   it("answers users.update with an unknown role with 400 naming roles, and changes nothing", async () => {
@@ -206,7 +272,11 @@ describe("input validation", () => {
     const target = user("viewer");
     const usersBefore = await usersSnapshot();
     const head = await auditHead();
-    const response = await callProcedure("users.update", { id: target.id, roles: ["viewer", "superuser"] }, admin.cookie);
+    const response = await callProcedure(
+      "users.update",
+      { id: target.id, roles: ["viewer", "superuser"] },
+      admin.cookie,
+    );
     expect(response.status).toBe(400);
     expect(response.error?.message).toMatch(/^roles\.1: must be one of viewer, release_manager, .*admin$/);
     expect(response.error?.data.field).toBe("roles");
@@ -217,11 +287,23 @@ describe("input validation", () => {
 
 describe("audit.list input", () => {
   it.each<[string, Record<string, unknown>, RegExp]>([
-    ["a date before the year 1 (PostgreSQL cannot compare it)", { from: new Date("-001000-01-01T00:00:00.000Z") }, /^filter\.from: must be in the year 1 or later$/],
+    [
+      "a date before the year 1 (PostgreSQL cannot compare it)",
+      { from: new Date("-001000-01-01T00:00:00.000Z") },
+      /^filter\.from: must be in the year 1 or later$/,
+    ],
     ["a NUL character in the free text", { text: "a\u0000b" }, /^filter\.text: must not contain a NUL character$/],
     ["a NUL character in the actor", { actor: "\u0000" }, /^filter\.actor: must not contain a NUL character$/],
-    ["a NUL character in the entity id", { entityId: "x\u0000" }, /^filter\.entityId: must not contain a NUL character$/],
-    ["'from' after 'to'", { from: new Date("2026-02-01"), to: new Date("2026-01-01") }, /^filter\.from: must not be after 'to'$/],
+    [
+      "a NUL character in the entity id",
+      { entityId: "x\u0000" },
+      /^filter\.entityId: must not contain a NUL character$/,
+    ],
+    [
+      "'from' after 'to'",
+      { from: new Date("2026-02-01"), to: new Date("2026-01-01") },
+      /^filter\.from: must not be after 'to'$/,
+    ],
   ])("refuses %s with 400 naming the field", async (_name, filter, message) => {
     const response = await callProcedure("audit.list", { filter }, user("auditor").cookie);
     expect(response.status).toBe(400);
@@ -239,19 +321,29 @@ describe("audit.list input", () => {
 describe("an unexpected failure", () => {
   it("answers 500 with no internal detail, logs the detail, and changes nothing", async () => {
     // The database refuses this one change, as it would on a bug or an outage.
-    await t.prisma.$executeRawUnsafe(`CREATE FUNCTION "test_refuse_user_update"() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'internal detail 7f3a'; END $$ LANGUAGE plpgsql`);
-    await t.prisma.$executeRawUnsafe(`CREATE TRIGGER "test_refuse_user_update" BEFORE UPDATE ON "User" FOR EACH ROW WHEN (NEW."name" = 'Refused Name') EXECUTE FUNCTION "test_refuse_user_update"()`);
+    await t.prisma.$executeRawUnsafe(
+      `CREATE FUNCTION "test_refuse_user_update"() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'internal detail 7f3a'; END $$ LANGUAGE plpgsql`,
+    );
+    await t.prisma.$executeRawUnsafe(
+      `CREATE TRIGGER "test_refuse_user_update" BEFORE UPDATE ON "User" FOR EACH ROW WHEN (NEW."name" = 'Refused Name') EXECUTE FUNCTION "test_refuse_user_update"()`,
+    );
     try {
       const target = user("oncall");
       const usersBefore = await usersSnapshot();
       const head = await auditHead();
-      const response = await callProcedure("users.update", { id: target.id, name: "Refused Name" }, user("admin").cookie);
+      const response = await callProcedure(
+        "users.update",
+        { id: target.id, name: "Refused Name" },
+        user("admin").cookie,
+      );
       expect(response.status).toBe(500);
       expect(response.error?.message).toBe("Internal server error");
       expect(JSON.stringify(response.error)).not.toMatch(/internal detail|prisma|invocation|\.ts\b|\/server\//i);
       expect(await usersSnapshot()).toEqual(usersBefore);
       expect(await auditHead()).toBe(head);
-      const logged = t.logs.map((l) => JSON.parse(l) as { action?: string; metadata?: { path?: string } }).filter((l) => l.action === "trpc.error" && l.metadata?.path === "users.update");
+      const logged = t.logs
+        .map((l) => JSON.parse(l) as { action?: string; metadata?: { path?: string } })
+        .filter((l) => l.action === "trpc.error" && l.metadata?.path === "users.update");
       expect(JSON.stringify(logged)).toContain("internal detail 7f3a");
     } finally {
       await t.prisma.$executeRawUnsafe(`DROP TRIGGER "test_refuse_user_update" ON "User"`);
@@ -270,7 +362,9 @@ describe("the last active administrator", () => {
 
     const demote = await callProcedure("users.update", { id: admin.id, roles: ["viewer"] }, admin.cookie);
     expect(demote.status).toBe(412);
-    expect(demote.error?.message).toMatch(/^roles: .* is the last active administrator; make someone else an administrator first$/);
+    expect(demote.error?.message).toMatch(
+      /^roles: .* is the last active administrator; make someone else an administrator first$/,
+    );
     const deactivate = await callProcedure("users.update", { id: admin.id, active: false }, admin.cookie);
     expect(deactivate.status).toBe(412);
     expect(deactivate.error?.message).toMatch(/^active: .* is the last active administrator/);

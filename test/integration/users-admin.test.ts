@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestPanel, type TestPanel } from "../helpers/panel.ts";
-import { trpcMutation } from "../helpers/trpc.ts";
+import { answer, refusal } from "../helpers/panel-client.ts";
 
 let t: TestPanel;
 beforeAll(async () => {
@@ -14,8 +14,8 @@ describe("administrators", () => {
     const b = await t.createUser(["admin"]);
     // Only a and b are administrators in this panel.
     const results = await Promise.all([
-      trpcMutation(t.url, "users.update", { id: b.id, roles: ["viewer"] }, a.cookie),
-      trpcMutation(t.url, "users.update", { id: a.id, roles: ["viewer"] }, b.cookie),
+      answer(a.client.users.update.mutate({ id: b.id, roles: ["viewer"] })),
+      answer(b.client.users.update.mutate({ id: a.id, roles: ["viewer"] })),
     ]);
     const statuses = results.map((r) => r.status).sort();
     // Whoever goes second is either refused as the last admin, or no longer an admin at all.
@@ -28,10 +28,12 @@ describe("administrators", () => {
 describe("text input", () => {
   it("refuses NUL characters with a 400 naming the field, and stores nothing", async () => {
     const admin = await t.createUser(["admin"]);
-    const response = await trpcMutation(t.url, "users.create", { email: "nul@example.test", name: "Bad\u0000Name", roles: ["viewer"] }, admin.cookie);
+    const response = await refusal(
+      admin.client.users.create.mutate({ email: "nul@example.test", name: "Bad\u0000Name", roles: ["viewer"] }),
+    );
     expect(response.status).toBe(400);
-    expect(response.error?.message).toBe("name: must not contain a NUL character");
-    expect(response.error?.data.field).toBe("name");
+    expect(response.message).toBe("name: must not contain a NUL character");
+    expect(response.field).toBe("name");
     expect(await t.prisma.user.count({ where: { email: "nul@example.test" } })).toBe(0);
   });
 });

@@ -70,7 +70,9 @@ SELECT 'third', pg_backend_pid(), count(*)::int FROM pg_locks
       { applied: names, alreadyApplied: 0 },
     ]);
     expect(await countsPerMigration(a)).toEqual(names.map((migration_name) => ({ migration_name, n: 1, finished: 1 })));
-    const applied = await a.query<{ migration: string; pid: number; waiting: number | null }>(`SELECT "migration", "pid", "waiting" FROM "Applied" ORDER BY "n"`);
+    const applied = await a.query<{ migration: string; pid: number; waiting: number | null }>(
+      `SELECT "migration", "pid", "waiting" FROM "Applied" ORDER BY "n"`,
+    );
     expect(applied.map((r) => r.migration)).toEqual(["slow", "second", "third"]);
     // All by the same session, which is the one that reported applying them ...
     const winner = results[0].applied.length > 0 ? pidA : pidB;
@@ -78,13 +80,21 @@ SELECT 'third', pg_backend_pid(), count(*)::int FROM pg_locks
     // ... while the other one was queued on the lock: the two runs really overlapped.
     expect(applied[2]!.waiting).toBe(1);
     // And neither holds the lock any more.
-    expect(await a.query(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`)).toEqual([{ n: 0 }]);
+    expect(
+      await a.query(
+        `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+      ),
+    ).toEqual([{ n: 0 }]);
   });
 
   it("apply the real migrations exactly once", async () => {
     const url = await freshDatabase();
     const [a, b] = [await session(url), await session(url)];
-    const names = fs.readdirSync(MIGRATIONS_DIR, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+    const names = fs
+      .readdirSync(MIGRATIONS_DIR, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name)
+      .sort();
 
     const results = await Promise.all([applyMigrations(a, MIGRATIONS_DIR), applyMigrations(b, MIGRATIONS_DIR)]);
 

@@ -17,7 +17,10 @@ afterAll(() => {
 });
 
 function bench(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "bench/run.ts", ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", "tsx", "bench/run.ts", ...args], {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   running.add(child);
   let stdout = "";
   let stderr = "";
@@ -37,25 +40,112 @@ const figures = (...keys: string[]) => keys.map((key) => `(?=.* ${key}=${number}
 
 describe.concurrent("npm run bench", () => {
   it.for<[string, string[], RegExp]>([
-    ["rollback", ["rollback", "--runs", "1"], new RegExp(`^BENCH rollback runs=1${figures("p50_ms", "p95_ms", "max_ms")}`, "m")],
-    ["proxy", ["proxy", "--seconds", "1"], new RegExp(`^BENCH proxy rps=500${figures("p50_ms", "p99_ms", "direct_p50_ms", "direct_p99_ms", "overhead_p99_ms")}.* errors=0`, "m")],
-    ["fanout", ["fanout", "--sizes", "5", "--messages", "5"], new RegExp(`^BENCH fanout clients=5${figures("p50_ms", "p95_ms", "ws_p95_ms")}`, "m")],
-  ])("%s prints its line", async ([, args, line], { expect }) => {
-    const result = await bench(args);
-    expect(result.stderr).not.toMatch(/Error/);
-    expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(line);
-  });
+    [
+      "rollback",
+      ["rollback", "--runs", "1"],
+      new RegExp(`^BENCH rollback runs=1${figures("p50_ms", "p95_ms", "max_ms")}`, "m"),
+    ],
+    [
+      "proxy",
+      ["proxy", "--seconds", "1"],
+      new RegExp(
+        `^BENCH proxy rps=500${figures("p50_ms", "p99_ms", "direct_p50_ms", "direct_p99_ms", "overhead_p99_ms")}.* errors=0`,
+        "m",
+      ),
+    ],
+    [
+      "fanout",
+      ["fanout", "--sizes", "5", "--messages", "5"],
+      new RegExp(`^BENCH fanout clients=5${figures("p50_ms", "p95_ms", "ws_p95_ms")}`, "m"),
+    ],
+    [
+      "verdicts",
+      [
+        "verdicts",
+        "--rps",
+        "200",
+        "--healthy-runs",
+        "1",
+        "--bad-runs",
+        "1",
+        "--clients",
+        "5",
+        "--no-ui",
+        "--scenarios",
+        "healthy,errors_50pct",
+        "--lanes-200",
+        "1",
+        "--bake",
+        "1",
+      ],
+      new RegExp(
+        `^BENCH verdicts scenario=errors_50pct rps=200 rule=threshold runs=1 false_rollbacks=\\d+ missed=\\d+ detect_p50_ms=\\S+ detect_p95_ms=\\S+ blast_p95_requests=\\S+$`,
+        "m",
+      ),
+    ],
+    [
+      "ecs-deployment",
+      ["ecs-deployment", "--bake", "0", "--speed", "240"],
+      new RegExp(
+        `^BENCH ecs-calls listeners=2 phase=step_1_shift passes=\\d+ calls=.*ModifyListener:2[\\s\\S]*^BENCH ecs-charts${figures("minutes", "period_s", "points_at_success", "lag_s_at_success", "points_after", "last_period_in_s_after_success")}`,
+        "m",
+      ),
+    ],
+    [
+      "ecs-silent",
+      ["ecs-silent", "--deadline", "1"],
+      new RegExp(
+        `^BENCH ecs-silent deadline_s=1${figures("first_failure_ms", "second_failure_ms", "connections")}.* message="[^"]*deadline`,
+        "m",
+      ),
+    ],
+    [
+      "api",
+      ["api", "--clients", "2", "--deployments", "1", "--seconds", "2"],
+      new RegExp(
+        `^BENCH api database=pglite clients=2 sockets=2 deployments=1${figures("requests", "calls", "p50_ms", "p95_ms", "p99_ms")}.* errors=0 `,
+        "m",
+      ),
+    ],
+    [
+      "overview",
+      ["overview", "--services", "5", "--requests", "2", "--no-page"],
+      new RegExp(
+        `^BENCH overview services=5 environments=3 database=pglite page=no requests=2${figures("p50_ms", "p95_ms", "query_p95_ms", "db_operations")}`,
+        "m",
+      ),
+    ],
+    [
+      "fuzz",
+      ["fuzz", "--runs", "200", "--seed", "1"],
+      new RegExp(`^BENCH fuzz runs=200 seed=1${figures("seconds", "status_200", "status_400")}.* status_5xx=0$`, "m"),
+    ],
+  ])(
+    "%s prints its line",
+    // Each starts a panel, its data plane and slot processes, and deploys: minutes on a busy machine
+    // (verdicts took 130 s in one full run and over 180 s in another, every case there about a third slower).
+    { timeout: 360_000 },
+    async ([, args, line], { expect }) => {
+      const result = await bench(args);
+      expect(result.stderr).not.toMatch(/Error/);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toMatch(line);
+    },
+  );
 
   it.skipIf(!testEnvironment().databaseUrl)("audit prints its line (PostgreSQL)", async ({ expect }) => {
     const result = await bench(["audit", "--events", "2000", "--queries", "3"]);
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toMatch(new RegExp(`^BENCH audit events=2000${figures("query_p95_ms", "export_rows_per_s", "export_peak_rss_mb")}`, "m"));
+    expect(result.stdout).toMatch(
+      new RegExp(`^BENCH audit events=2000${figures("query_p95_ms", "export_rows_per_s", "export_peak_rss_mb")}`, "m"),
+    );
   });
 });
 
 it("an unknown benchmark is refused, naming the known ones", async () => {
   const result = await bench(["nonsense"]);
   expect(result.code).toBe(1);
-  expect(result.stderr).toContain('Unknown benchmark "nonsense". Known: rollback, fanout, proxy, audit, all');
+  expect(result.stderr).toContain(
+    'Unknown benchmark "nonsense". Known: rollback, fanout, proxy, verdicts, ecs-silent, ecs-deployment, audit, api, overview, fuzz, all',
+  );
 });

@@ -4,6 +4,7 @@
  * the same data. The deployment must finish as it should, with no step run twice, no gap in its
  * timeline, an intact audit chain — and the slot processes adopted, never orphaned or duplicated.
  */
+import { DEFAULT_GATES } from "../../server/releases/policy.ts";
 import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import fs from "node:fs";
@@ -15,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Policy } from "../../server/releases/policy.ts";
 import { signInOverHttp } from "../helpers/panel.ts";
 import { ROOT, spawnPanel, type PanelProcess } from "../helpers/process.ts";
-import { trpcMutation, trpcQuery } from "../helpers/trpc.ts";
+import { panelClient, type RouterOutputs } from "../helpers/panel-client.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 const marker = `--greenlight-durability=${randomUUID()}`;
@@ -27,7 +28,11 @@ const env = {
   SERVE_UI: "false",
   LOG_LEVEL: "warn",
   // The demo service, tagged so this test can count its processes.
-  LOCAL_TARGET_COMMAND: JSON.stringify([process.execPath, path.join(ROOT, "server/targets/local/demo-service.mjs"), marker]),
+  LOCAL_TARGET_COMMAND: JSON.stringify([
+    process.execPath,
+    path.join(ROOT, "server/targets/local/demo-service.mjs"),
+    marker,
+  ]),
 };
 
 let panel: PanelProcess;
@@ -38,18 +43,35 @@ let serviceId: string;
 let environmentId: string;
 let hookServer: http.Server;
 let hookCalls = 0;
+/** The Idempotency-Key of every rollback-hook request, in order of arrival. */
+const hookKeys: string[] = [];
 
 const POLICY: Policy = {
   steps: [10, 50, 100],
   bakeSeconds: 2,
-  gates: { maxErrorRateIncreasePp: 0.1, maxErrorRatePercent: 0.5, maxP95Ms: 1000, minRequests: 5 },
+  gates: { ...DEFAULT_GATES, minRequests: 5 },
   validationSeconds: 1,
   scaleDownDelaySeconds: 600,
   greenReadyTimeoutSeconds: 60,
   smokeTests: [
-    { kind: "http", name: "Database health is 200", method: "GET", path: "/api/v1/health/database", expectStatus: 200, maxStatus: 399, maxLatencyMs: 2000 },
+    {
+      kind: "http",
+      name: "Database health is 200",
+      method: "GET",
+      path: "/api/v1/health/database",
+      expectStatus: 200,
+      maxStatus: 399,
+      maxLatencyMs: 2000,
+    },
     // Slow on purpose, so there is a smoke-testing phase to kill the panel in.
-    { kind: "http", name: "Slow endpoint answers", method: "GET", path: "/slow?ms=2000", maxStatus: 399, maxLatencyMs: 10_000 },
+    {
+      kind: "http",
+      name: "Slow endpoint answers",
+      method: "GET",
+      path: "/slow?ms=2000",
+      maxStatus: 399,
+      maxLatencyMs: 10_000,
+    },
     { kind: "websocket", name: "WebSocket connects", path: "/ws", connectWithinMs: 5000 },
   ],
 };
@@ -62,12 +84,6 @@ function demoProcesses(): number[] {
     .map((line) => Number(line.trim().split(/\s+/)[0]));
 }
 
-async function ok<T>(promise: Promise<{ status: number; data?: T; error?: { message: string } }>): Promise<T> {
-  const response = await promise;
-  if (response.status !== 200) throw new Error(`HTTP ${response.status}: ${response.error?.message}`);
-  return response.data as T;
-}
-
 async function start(): Promise<void> {
   panel = spawnPanel(env);
   url = await panel.waitForUrl(90_000);
@@ -78,40 +94,46 @@ async function restart(): Promise<void> {
   await start();
 }
 
-type Detail = {
-  status: string;
-  statusDetail: string | null;
-  stepIndex: number;
-  events: { seq: number; kind: string; data: { stepIndex?: number } | null }[];
-  stepReachedAt: string | null;
-};
-const detail = (id: string) => ok<Detail>(trpcQuery(t(), "deployments.get", { id }, rm));
-const t = () => url;
+type Detail = RouterOutputs["deployments"]["get"];
+/** The step a timeline event belongs to (its data is JSON). */
+const stepOf = (e: Detail["events"][number]) => (e.data as { stepIndex?: number } | null)?.stepIndex;
+/** The signed-in users' clients, for the panel now running (a restart moves it to a new port). */
+const asRm = () => panelClient(url, rm);
+const asAdmin = () => panelClient(url, admin);
+const detail = (id: string) => asRm().deployments.get.query({ id });
 
 async function waitForPhase(id: string, matches: (d: Detail) => boolean, what: string): Promise<Detail> {
-  return waitFor(async () => {
-    const d = await detail(id);
-    return matches(d) ? d : undefined;
-  }, what, 60_000);
+  return waitFor(
+    async () => {
+      const d = await detail(id);
+      return matches(d) ? d : undefined;
+    },
+    what,
+    60_000,
+  );
 }
 
 async function finish(id: string): Promise<Detail> {
-  return waitForPhase(id, (d) => ["succeeded", "rolled_back", "failed", "aborted"].includes(d.status), "the deployment to finish");
+  return waitForPhase(
+    id,
+    (d) => ["succeeded", "rolled_back", "failed", "aborted"].includes(d.status),
+    "the deployment to finish",
+  );
 }
 
 async function release(version: string, settings: Record<string, unknown> = {}): Promise<string> {
-  return (await ok<{ id: string }>(trpcMutation(url, "releases.create", { serviceId, version, artifact: `demo:${version}`, settings }, rm))).id;
+  return (await asRm().releases.create.mutate({ serviceId, version, artifact: `demo:${version}`, settings })).id;
 }
 
 async function deploy(version: string, settings: Record<string, unknown> = {}): Promise<string> {
-  return (await ok<{ id: string }>(trpcMutation(url, "deployments.start", { releaseId: await release(version, settings), environmentId }, rm))).id;
+  return (await asRm().deployments.start.mutate({ releaseId: await release(version, settings), environmentId })).id;
 }
 
 function expectSound(d: Detail) {
   // No gap in the timeline.
   expect(d.events.map((e) => e.seq)).toEqual(d.events.map((_, i) => i + 1));
   // No step ran twice.
-  const steps = d.events.filter((e) => e.kind === "step").map((e) => e.data?.stepIndex);
+  const steps = d.events.filter((e) => e.kind === "step").map(stepOf);
   expect(new Set(steps).size).toBe(steps.length);
 }
 
@@ -134,8 +156,9 @@ async function expectNoStrayProcesses(): Promise<void> {
 }
 
 beforeAll(async () => {
-  hookServer = http.createServer((_req, res) => {
+  hookServer = http.createServer((req, res) => {
     hookCalls++;
+    hookKeys.push(String(req.headers["idempotency-key"]));
     // A slow rollback hook keeps the deployment in rolling_back long enough to kill the panel there.
     setTimeout(() => res.end("ok"), 3000);
   });
@@ -144,14 +167,25 @@ beforeAll(async () => {
   panel = spawnPanel({ ...env, SEED_DEMO_USERS: "true" });
   url = await panel.waitForUrl(90_000);
   const password = (email: string) => new RegExp(`${email.replace(/[.]/g, "\\.")}\\s+(\\S{4}-\\S{4}-\\S{4}-\\S{4})`);
-  rm = (await signInOverHttp(url, "release-manager@greenlight.local", (await panel.waitForOutput(password("release-manager@greenlight.local")))[1]!))!;
-  admin = (await signInOverHttp(url, "admin@greenlight.local", (await panel.waitForOutput(password("admin@greenlight.local")))[1]!))!;
-  serviceId = (await ok<{ id: string }>(trpcMutation(url, "services.create", { name: "Durable", environments: ["development"] }, rm))).id;
-  environmentId = (await ok<{ environments: { id: string }[] }>(trpcQuery(url, "services.get", { id: serviceId }, rm))).environments[0]!.id;
-  await ok(trpcMutation(url, "environments.updatePolicy", { environmentId, policy: POLICY }, rm));
-  await ok(trpcMutation(url, "environments.setTrafficGenerator", { environmentId, enabled: true, rate: 40 }, rm));
+  rm = (await signInOverHttp(
+    url,
+    "release-manager@greenlight.local",
+    (await panel.waitForOutput(password("release-manager@greenlight.local")))[1]!,
+  ))!;
+  admin = (await signInOverHttp(
+    url,
+    "admin@greenlight.local",
+    (await panel.waitForOutput(password("admin@greenlight.local")))[1]!,
+  ))!;
+  serviceId = (await asRm().services.create.mutate({ name: "Durable", environments: ["development"] })).id;
+  environmentId = (await asRm().services.get.query({ id: serviceId })).environments[0]!.id;
+  await asRm().environments.updatePolicy.mutate({ environmentId, policy: POLICY });
+  await asRm().environments.setTrafficGenerator.mutate({ environmentId, enabled: true, rate: 40 });
   const hookUrl = `http://127.0.0.1:${(hookServer.address() as AddressInfo).port}/rollback`;
-  await ok(trpcMutation(url, "environments.setRollbackHooks", { environmentId, hooks: [{ kind: "webhook", name: "Slow hook", url: hookUrl, timeoutMs: 10_000 }] }, admin));
+  await asAdmin().environments.setRollbackHooks.mutate({
+    environmentId,
+    hooks: [{ kind: "webhook", name: "Slow hook", url: hookUrl, timeoutMs: 10_000 }],
+  });
   const first = await deploy("1.0.0");
   expect((await finish(first)).status).toBe("succeeded");
 }, 180_000);
@@ -171,11 +205,15 @@ describe("SIGKILL of the panel", () => {
     const id = await deploy("2.0.0", { startupDelayMs: 3000 });
     await killDuring(id, (d) => d.status === "deploying_green", "deploying green");
     await killDuring(id, (d) => d.status === "smoke_testing", "smoke testing");
-    await killDuring(id, (d) => d.status === "shifting" && d.stepIndex === 1 && d.stepReachedAt !== null, "the bake of step 2");
+    await killDuring(
+      id,
+      (d) => d.status === "shifting" && d.stepIndex === 1 && d.stepReachedAt !== null,
+      "the bake of step 2",
+    );
     const d = await finish(id);
     expect(d.status).toBe("succeeded");
     expectSound(d);
-    expect(d.events.filter((e) => e.kind === "step").map((e) => e.data?.stepIndex)).toEqual([0, 1, 2]);
+    expect(d.events.filter((e) => e.kind === "step").map(stepOf)).toEqual([0, 1, 2]);
     await expectNoStrayProcesses();
   }, 240_000);
 
@@ -183,18 +221,28 @@ describe("SIGKILL of the panel", () => {
     const id = await deploy("3.0.0");
     const baking = await waitForPhase(id, (d) => d.status === "shifting" && d.stepReachedAt !== null, "the first bake");
     void baking;
-    await ok(trpcMutation(url, "deployments.rollback", { deploymentId: id, reason: "durability test" }, rm));
+    await asRm().deployments.rollback.mutate({ deploymentId: id, reason: "durability test" });
     const calls = hookCalls;
     await killDuring(id, (d) => d.status === "rolling_back" && hookCalls > calls, "the rollback hook");
     const d = await finish(id);
     expect(d.status).toBe("rolled_back");
     expectSound(d);
     expect(d.events.filter((e) => e.kind === "traffic_restored")).toHaveLength(1);
+    // The hook ran before the kill and again after it (at least once), with one key both times, and
+    // each attempt is on the timeline (recorded before it was sent), then one outcome.
+    const keys = hookKeys.slice(calls);
+    expect(keys.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(keys)).toEqual(new Set([`${id}/Slow hook`]));
+    const attempts = d.events
+      .filter((e) => e.kind === "hook_attempt")
+      .map((e) => (e.data as { attempt?: number } | null)?.attempt);
+    expect(attempts).toEqual(keys.map((_, i) => i + 1));
+    expect(d.events.filter((e) => e.kind === "hook")).toHaveLength(1);
     await expectNoStrayProcesses();
-  });
+  }, 120_000);
 
   it("leaves an audit chain that verifies", async () => {
-    const verification = await ok<{ ok: boolean }>(trpcQuery(url, "audit.verify", undefined, admin));
+    const verification = await asAdmin().audit.verify.query();
     expect(verification.ok).toBe(true);
   });
 });

@@ -20,9 +20,18 @@ describe.concurrent("a bad configuration stops start-up with one line naming the
   it.for<[Record<string, string>, RegExp]>([
     [{ PORT: "abc" }, /^Configuration error: PORT must be an integer between 0 and 65535 \(got "abc"\)$/],
     [{ PORT: "70000" }, /^Configuration error: PORT must be an integer between 0 and 65535 \(got "70000"\)$/],
-    [{ DATABASE_URL: "mysql://root@localhost/app", NEXTAUTH_SECRET: "x".repeat(40) }, /^Configuration error: DATABASE_URL must be a URL of the form postgresql:\/\/.*\(got "mysql:\/\/root@localhost\/app"\)$/],
-    [{ DATABASE_URL: "postgresql://postgres@127.0.0.1:5432/test" }, /^Configuration error: NEXTAUTH_SECRET must be set when DATABASE_URL is set/],
-    [{ SESSION_MAX_AGE: "soon" }, /^Configuration error: SESSION_MAX_AGE must be a number of seconds or a duration such as 8h/],
+    [
+      { DATABASE_URL: "mysql://root@localhost/app", NEXTAUTH_SECRET: "x".repeat(40) },
+      /^Configuration error: DATABASE_URL must be a URL of the form postgresql:\/\/.*\(got "mysql:\/\/root@localhost\/app"\)$/,
+    ],
+    [
+      { DATABASE_URL: "postgresql://postgres@127.0.0.1:5432/test" },
+      /^Configuration error: NEXTAUTH_SECRET must be set when DATABASE_URL is set/,
+    ],
+    [
+      { SESSION_MAX_AGE: "soon" },
+      /^Configuration error: SESSION_MAX_AGE must be a number of seconds or a duration such as 8h/,
+    ],
     [{ OIDC_ISSUER: "https://id.example.com" }, /^Configuration error: OIDC_CLIENT_ID must be set too/],
     [{ REDIS_URL: "localhost:6379" }, /^Configuration error: REDIS_URL must be a URL of the form redis:\/\/host:6379/],
   ])("%o", async ([env, message], { expect }) => {
@@ -43,7 +52,19 @@ describe("the embedded default", () => {
     const banner = panel.stdout();
     const credentials = [...banner.matchAll(/(\S+@greenlight\.local)\s+(\S{4}-\S{4}-\S{4}-\S{4})/g)];
     expect(credentials.map((m) => m[1]).sort()).toEqual(
-      ["admin", "approver", "auditor", "business-stakeholder", "cto", "oncall", "release-manager", "security-reviewer", "viewer"].map((r) => `${r}@greenlight.local`).sort(),
+      [
+        "admin",
+        "approver",
+        "auditor",
+        "business-stakeholder",
+        "cto",
+        "oncall",
+        "release-manager",
+        "security-reviewer",
+        "viewer",
+      ]
+        .map((r) => `${r}@greenlight.local`)
+        .sort(),
     );
     expect(new Set(credentials.map((m) => m[2])).size).toBe(9);
     expect((await fetch(`${url}/health`)).status).toBe(200);
@@ -73,8 +94,14 @@ describe("the embedded default", () => {
 
   it("stops with a clear error naming a migration that was edited after it was applied", async () => {
     const pglite = new PGlite(path.join(dataDir, "pglite"));
-    const [row] = (await pglite.query<{ migration_name: string }>(`SELECT migration_name FROM "_prisma_migrations" ORDER BY migration_name LIMIT 1`)).rows;
-    await pglite.query(`UPDATE "_prisma_migrations" SET checksum = repeat('0', 64) WHERE migration_name = $1`, [row!.migration_name]);
+    const [row] = (
+      await pglite.query<{ migration_name: string }>(
+        `SELECT migration_name FROM "_prisma_migrations" ORDER BY migration_name LIMIT 1`,
+      )
+    ).rows;
+    await pglite.query(`UPDATE "_prisma_migrations" SET checksum = repeat('0', 64) WHERE migration_name = $1`, [
+      row!.migration_name,
+    ]);
     await pglite.close();
     const panel = spawnPanel({ DATA_DIR: dataDir, PORT: "0", SERVE_UI: "false" });
     expect(await panel.exited).toBe(1);

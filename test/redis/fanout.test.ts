@@ -3,7 +3,7 @@ import { io } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testEnvironment } from "../../server/config.ts";
 import { createPostgresDatabase, dropPostgresDatabase } from "../helpers/database.ts";
-import { signInOverHttp } from "../helpers/panel.ts";
+import { sameOrigin, signInOverHttp } from "../helpers/panel.ts";
 import { spawnPanel, type PanelProcess } from "../helpers/process.ts";
 import { trpcMutation } from "../helpers/trpc.ts";
 
@@ -47,14 +47,23 @@ describe("with REDIS_URL", () => {
 
   it("an event emitted on one instance reaches a client connected to the other", async () => {
     const cookie = (await signInOverHttp(urlA, "admin@greenlight.local", adminPassword))!;
-    const socket = io(urlB, { transports: ["websocket"], reconnection: false, extraHeaders: { Cookie: cookie } });
+    const socket = io(urlB, {
+      transports: ["websocket"],
+      reconnection: false,
+      extraHeaders: { Cookie: cookie, ...sameOrigin(urlB) },
+    });
     try {
       await new Promise<void>((resolve, reject) => {
         socket.on("connect", resolve);
         socket.on("connect_error", reject);
       });
       const received = new Promise<{ at: string }>((resolve) => socket.on("users:changed", resolve));
-      const created = await trpcMutation(urlA, "users.create", { email: "fanout@example.test", name: "Fan Out", roles: ["viewer"] }, cookie);
+      const created = await trpcMutation(
+        urlA,
+        "users.create",
+        { email: "fanout@example.test", name: "Fan Out", roles: ["viewer"] },
+        cookie,
+      );
       expect(created.status).toBe(200);
       expect(await received).toMatchObject({ at: expect.any(String) });
     } finally {

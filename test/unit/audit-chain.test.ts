@@ -3,21 +3,35 @@
  * the event hash, and what ChainChecker reports for intact, altered, missing and relinked rows.
  */
 import { describe, expect, it } from "vitest";
-import { canonicalJson, ChainChecker, GENESIS_HASH, hashEvent, toStoredJson, toStoredText, type ChainBreak, type ChainedFields, type StoredEvent } from "../../server/audit/chain.ts";
+import {
+  canonicalJson,
+  ChainChecker,
+  GENESIS_HASH,
+  hashEvent,
+  toStoredJson,
+  toStoredText,
+  type ChainBreak,
+  type ChainedFields,
+  type StoredEvent,
+} from "../../server/audit/chain.ts";
 
 describe("canonicalJson", () => {
   it.each([
     ["flat objects", { b: 1, a: 2 }, { a: 2, b: 1 }],
     ["nested objects", { outer: { z: 1, y: { q: 1, p: 2 } }, a: 0 }, { a: 0, outer: { y: { p: 2, q: 1 }, z: 1 } }],
     ["objects inside arrays", [{ b: 1, a: [{ d: 4, c: 3 }] }], [{ a: [{ c: 3, d: 4 }], b: 1 }]],
-    ["unicode keys", { "é": 1, e: 2, "😀": 3 }, { "😀": 3, e: 2, "é": 1 }],
+    ["unicode keys", { é: 1, e: 2, "😀": 3 }, { "😀": 3, e: 2, é: 1 }],
     ["integer-like keys", { 10: "ten", 2: "two", a: "a" }, { a: "a", 2: "two", 10: "ten" }],
   ])("does not depend on key order: %s", (_name, one, other) => {
     expect(canonicalJson(one)).toBe(canonicalJson(other));
   });
 
   it.each<[string, unknown, string]>([
-    ["keys sorted at every depth", { b: { d: 1, c: [{ f: 1, e: 2 }] }, a: null }, '{"a":null,"b":{"c":[{"e":2,"f":1}],"d":1}}'],
+    [
+      "keys sorted at every depth",
+      { b: { d: 1, c: [{ f: 1, e: 2 }] }, a: null },
+      '{"a":null,"b":{"c":[{"e":2,"f":1}],"d":1}}',
+    ],
     ["dates as ISO strings", { at: new Date("2026-01-02T03:04:05.678Z") }, '{"at":"2026-01-02T03:04:05.678Z"}'],
     ["a date on its own", new Date(0), '"1970-01-01T00:00:00.000Z"'],
     ["undefined object members dropped", { a: undefined, b: 1, c: { d: undefined } }, '{"b":1,"c":{}}'],
@@ -26,8 +40,16 @@ describe("canonicalJson", () => {
     ["null", null, "null"],
     ["bigint as a string", { n: 12345678901234567890n }, '{"n":"12345678901234567890"}'],
     ["a bigint on its own", 7n, '"7"'],
-    ["non-finite numbers as null", [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY], "[null,null,null]"],
-    ["numbers, booleans and strings as JSON", [0, -1.5, 1e21, true, false, "a\"b\\c\n"], '[0,-1.5,1e+21,true,false,"a\\"b\\\\c\\n"]'],
+    [
+      "non-finite numbers as null",
+      [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY],
+      "[null,null,null]",
+    ],
+    [
+      "numbers, booleans and strings as JSON",
+      [0, -1.5, 1e21, true, false, 'a"b\\c\n'],
+      '[0,-1.5,1e+21,true,false,"a\\"b\\\\c\\n"]',
+    ],
     ["unicode unchanged", { s: "Grüße 😀 日本" }, '{"s":"Grüße 😀 日本"}'],
     ["empty containers", { a: {}, b: [] }, '{"a":{},"b":[]}'],
   ])("writes %s", (_name, value, expected) => {
@@ -35,10 +57,13 @@ describe("canonicalJson", () => {
   });
 
   it("is valid JSON that parses back to the same canonical form", () => {
-    const value = { z: [1, { y: new Date(86_400_000), x: 2n }], a: { "ü": null, b: "text" } };
+    const value = { z: [1, { y: new Date(86_400_000), x: 2n }], a: { ü: null, b: "text" } };
     const text = canonicalJson(value);
     expect(canonicalJson(JSON.parse(text))).toBe(text);
-    expect(toStoredJson(value)).toEqual({ a: { b: "text", "ü": null }, z: [1, { x: "2", y: "1970-01-02T00:00:00.000Z" }] });
+    expect(toStoredJson(value)).toEqual({
+      a: { b: "text", ü: null },
+      z: [1, { x: "2", y: "1970-01-02T00:00:00.000Z" }],
+    });
   });
 
   it("stores undefined and null snapshots as null", () => {
@@ -66,12 +91,14 @@ describe("toStoredText and toStoredJson: what UTF-8 can hold", () => {
   });
 
   it("makes every string in a snapshot well-formed, keys included", () => {
-    expect(toStoredJson({ ["k\uD800"]: ["v\uDC00", { deep: "\uD83D\uDE00 \uD83D" }], n: 1, b: true, z: null })).toEqual({
-      ["k\uFFFD"]: ["v\uFFFD", { deep: "😀 \uFFFD" }],
-      n: 1,
-      b: true,
-      z: null,
-    });
+    expect(toStoredJson({ ["k\uD800"]: ["v\uDC00", { deep: "\uD83D\uDE00 \uD83D" }], n: 1, b: true, z: null })).toEqual(
+      {
+        ["k\uFFFD"]: ["v\uFFFD", { deep: "😀 \uFFFD" }],
+        n: 1,
+        b: true,
+        z: null,
+      },
+    );
     expect(toStoredJson("\uDE00")).toBe("\uFFFD");
   });
 });
@@ -96,12 +123,20 @@ describe("hashEvent", () => {
     const hash = hashEvent(GENESIS_HASH, BASE);
     expect(hash).toMatch(/^[0-9a-f]{64}$/);
     expect(hashEvent(GENESIS_HASH, { ...BASE })).toBe(hash);
-    const reordered: ChainedFields = { ...BASE, after: { nested: { n: 1 }, roles: ["viewer", "approver"], name: "New" }, before: { roles: ["viewer"], name: "Old" } };
+    const reordered: ChainedFields = {
+      ...BASE,
+      after: { nested: { n: 1 }, roles: ["viewer", "approver"], name: "New" },
+      before: { roles: ["viewer"], name: "Old" },
+    };
     expect(hashEvent(GENESIS_HASH, reordered)).toBe(hash);
     // A snapshot read back from the database (plain JSON) hashes like the one written.
-    expect(hashEvent(GENESIS_HASH, { ...BASE, before: toStoredJson(BASE.before), after: toStoredJson(BASE.after) })).toBe(hash);
+    expect(
+      hashEvent(GENESIS_HASH, { ...BASE, before: toStoredJson(BASE.before), after: toStoredJson(BASE.after) }),
+    ).toBe(hash);
     // undefined snapshots hash like null ones, as the database stores both as NULL.
-    expect(hashEvent(GENESIS_HASH, { ...BASE, before: undefined })).toBe(hashEvent(GENESIS_HASH, { ...BASE, before: null }));
+    expect(hashEvent(GENESIS_HASH, { ...BASE, before: undefined })).toBe(
+      hashEvent(GENESIS_HASH, { ...BASE, before: null }),
+    );
   });
 
   const changes: [string, Partial<ChainedFields>][] = [
@@ -145,7 +180,10 @@ describe("hashEvent", () => {
   });
 
   it("gives every distinct change a distinct hash", () => {
-    const hashes = new Set([hashEvent(GENESIS_HASH, BASE), ...changes.map(([, change]) => hashEvent(GENESIS_HASH, { ...BASE, ...change }))]);
+    const hashes = new Set([
+      hashEvent(GENESIS_HASH, BASE),
+      ...changes.map(([, change]) => hashEvent(GENESIS_HASH, { ...BASE, ...change })),
+    ]);
     expect(hashes.size).toBe(changes.length + 1);
   });
 });
@@ -183,11 +221,19 @@ function row(rows: StoredEvent[], seq: number): StoredEvent {
 }
 
 /** Checks rows (in batches of `batch`, as the verifier feeds them) and finishes at headSeq. */
-function check(rows: StoredEvent[], headSeq: number, batch = rows.length || 1): { breaks: Pick<ChainBreak, "seq" | "kind">[]; checked: number; details: string[] } {
+function check(
+  rows: StoredEvent[],
+  headSeq: number,
+  batch = rows.length || 1,
+): { breaks: Pick<ChainBreak, "seq" | "kind">[]; checked: number; details: string[] } {
   const checker = new ChainChecker({ seq: 0, hash: GENESIS_HASH });
   for (let i = 0; i < rows.length; i += batch) for (const r of rows.slice(i, i + batch)) checker.check(r);
   checker.finish(headSeq);
-  return { breaks: checker.breaks.map(({ seq, kind }) => ({ seq, kind })), checked: checker.checked, details: checker.breaks.map((b) => b.detail) };
+  return {
+    breaks: checker.breaks.map(({ seq, kind }) => ({ seq, kind })),
+    checked: checker.checked,
+    details: checker.breaks.map((b) => b.detail),
+  };
 }
 
 /** Replaces one row's stored fields without recomputing its hash (what a plain UPDATE would do). */
@@ -205,7 +251,11 @@ describe("ChainChecker", () => {
   });
 
   it("finds the newest event rewritten with a fresh hash through the chain head's hash", () => {
-    const rewritten = rows.map((r) => (r.seq === 20 ? { ...r, after: { forged: true }, hash: hashEvent(r.prevHash, { ...r, after: { forged: true } }) } : r));
+    const rewritten = rows.map((r) =>
+      r.seq === 20
+        ? { ...r, after: { forged: true }, hash: hashEvent(r.prevHash, { ...r, after: { forged: true } }) }
+        : r,
+    );
     const checker = new ChainChecker({ seq: 0, hash: GENESIS_HASH });
     for (const r of rewritten) checker.check(r);
     expect(checker.breaks).toEqual([]);
@@ -254,7 +304,9 @@ describe("ChainChecker", () => {
   });
 
   it("reports each of several altered rows once", () => {
-    const tampered = alter(alter(alter(rows, 1, { action: "x" }), 11, { actorEmail: "x@example.test" }), 20, { after: null });
+    const tampered = alter(alter(alter(rows, 1, { action: "x" }), 11, { actorEmail: "x@example.test" }), 20, {
+      after: null,
+    });
     expect(check(tampered, 20).breaks).toEqual([
       { seq: 1, kind: "altered" },
       { seq: 11, kind: "altered" },
@@ -316,14 +368,21 @@ describe("ChainChecker", () => {
     // Row 7 rewritten and re-hashed so that it is self-consistent, but chained to a made-up predecessor.
     const original = row(rows, 7);
     const forgedPrev = "b".repeat(64);
-    const forged: StoredEvent = { ...original, after: { forged: true }, prevHash: forgedPrev, hash: hashEvent(forgedPrev, { ...original, after: { forged: true } }) };
+    const forged: StoredEvent = {
+      ...original,
+      after: { forged: true },
+      prevHash: forgedPrev,
+      hash: hashEvent(forgedPrev, { ...original, after: { forged: true } }),
+    };
     // Row 8 still names the original row 7's hash; chain it to the forged one so only row 7 is out of place.
     const next = row(rows, 8);
     const relinkedNext: StoredEvent = { ...next, prevHash: forged.hash, hash: hashEvent(forged.hash, next) };
-    const rest = rows.filter((r) => r.seq > 8).reduce<StoredEvent[]>((acc, r) => {
-      const prev = acc[acc.length - 1] ?? relinkedNext;
-      return [...acc, { ...r, prevHash: prev.hash, hash: hashEvent(prev.hash, r) }];
-    }, []);
+    const rest = rows
+      .filter((r) => r.seq > 8)
+      .reduce<StoredEvent[]>((acc, r) => {
+        const prev = acc[acc.length - 1] ?? relinkedNext;
+        return [...acc, { ...r, prevHash: prev.hash, hash: hashEvent(prev.hash, r) }];
+      }, []);
     const tampered = [...rows.filter((r) => r.seq < 7), forged, relinkedNext, ...rest];
     const result = check(tampered, 20);
     expect(result.breaks).toEqual([{ seq: 7, kind: "relinked" }]);
@@ -334,8 +393,15 @@ describe("ChainChecker", () => {
     // The usual forgery: change row 7 and recompute its hash from the true predecessor. Row 7 is
     // then consistent, but row 8 still names the old hash.
     const original = row(rows, 7);
-    const forged: StoredEvent = { ...original, after: { forged: true }, hash: hashEvent(original.prevHash, { ...original, after: { forged: true } }) };
-    const result = check(rows.map((r) => (r.seq === 7 ? forged : r)), 20);
+    const forged: StoredEvent = {
+      ...original,
+      after: { forged: true },
+      hash: hashEvent(original.prevHash, { ...original, after: { forged: true } }),
+    };
+    const result = check(
+      rows.map((r) => (r.seq === 7 ? forged : r)),
+      20,
+    );
     expect(result.breaks).toEqual([{ seq: 8, kind: "relinked" }]);
   });
 

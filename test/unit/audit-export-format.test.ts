@@ -4,7 +4,7 @@
  * recorded, purge records, and the retention rules that need no database.
  */
 import pino from "pino";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { csvField, csvRecord, CSV_HEADER, EXPORT_COLUMNS, jsonRow, type ExportRow } from "../../server/audit/export.ts";
 import { readGovernance } from "../../server/audit/history.ts";
 import { describeFilter, likePattern } from "../../server/audit/query.ts";
@@ -36,7 +36,7 @@ describe("a CSV field", () => {
     ["-1", "'-1"],
     ["@SUM(A1)", "'@SUM(A1)"],
     ["\tTAB", "'\tTAB"],
-    ["\rCR", "\"'\rCR\""],
+    ["\rCR", '"\'\rCR"'],
     ['=HYPERLINK("http://evil")', `"'=HYPERLINK(""http://evil"")"`],
     ["=cmd|' /C calc'!A0", "'=cmd|' /C calc'!A0"],
     ["-2,5", `"'-2,5"`],
@@ -47,7 +47,24 @@ describe("a CSV field", () => {
   it("makes records that end with CRLF, and a header of every exported column", () => {
     expect(csvRecord(["a", null, "b,c"])).toBe('a,,"b,c"\r\n');
     expect(CSV_HEADER).toBe(`${EXPORT_COLUMNS.join(",")}\r\n`);
-    expect(EXPORT_COLUMNS).toEqual(["seq", "at", "actorId", "actorEmail", "actorRoles", "action", "entityType", "entityId", "serviceId", "environmentId", "before", "after", "ip", "traceId", "prevHash", "hash"]);
+    expect(EXPORT_COLUMNS).toEqual([
+      "seq",
+      "at",
+      "actorId",
+      "actorEmail",
+      "actorRoles",
+      "action",
+      "entityType",
+      "entityId",
+      "serviceId",
+      "environmentId",
+      "before",
+      "after",
+      "ip",
+      "traceId",
+      "prevHash",
+      "hash",
+    ]);
   });
 });
 
@@ -94,7 +111,11 @@ describe("a JSON row", () => {
   });
 
   it("writes missing snapshots and roles as null and []", () => {
-    expect(JSON.parse(jsonRow({ ...row, before: null, after: null, actorRoles: null }))).toMatchObject({ before: null, after: null, actorRoles: [] });
+    expect(JSON.parse(jsonRow({ ...row, before: null, after: null, actorRoles: null }))).toMatchObject({
+      before: null,
+      after: null,
+      actorRoles: [],
+    });
   });
 });
 
@@ -142,7 +163,9 @@ describe("the export's query string", () => {
   });
 
   it("describes a filter for the record as plain JSON", () => {
-    expect(describeFilter({ from: new Date("2026-01-01T00:00:00Z"), actor: "ada@example.test", text: undefined })).toEqual({ from: "2026-01-01T00:00:00.000Z", actor: "ada@example.test" });
+    expect(
+      describeFilter({ from: new Date("2026-01-01T00:00:00Z"), actor: "ada@example.test", text: undefined }),
+    ).toEqual({ from: "2026-01-01T00:00:00.000Z", actor: "ada@example.test" });
   });
 });
 
@@ -156,9 +179,31 @@ describe("a LIKE pattern", () => {
 describe("a governance snapshot", () => {
   it("is null when there is none, as recorded when it has the expected shape, and shown as stored when not", () => {
     expect(readGovernance(null)).toEqual({ governance: null, unreadable: null });
-    const minimal = { changeRequest: null, approvals: [], checklist: [{ key: "k", title: "T", kind: "manual", required: true, done: false }], window: null, emergency: null };
+    const minimal = {
+      changeRequest: null,
+      approvals: [],
+      checklist: [{ key: "k", title: "T", kind: "manual", required: true, done: false }],
+      window: null,
+      emergency: null,
+    };
     expect(readGovernance(minimal)).toEqual({
-      governance: { ...minimal, checklist: [{ key: "k", title: "T", kind: "manual", required: true, done: false, note: null, link: null, completedBy: null, completedAt: null, evidence: null }] },
+      governance: {
+        ...minimal,
+        checklist: [
+          {
+            key: "k",
+            title: "T",
+            kind: "manual",
+            required: true,
+            done: false,
+            note: null,
+            link: null,
+            completedBy: null,
+            completedAt: null,
+            evidence: null,
+          },
+        ],
+      },
       unreadable: null,
     });
     const odd = { approvals: [{ role: "approver" }], checklist: [] };
@@ -171,7 +216,10 @@ describe("a governance snapshot", () => {
 
 describe("a purge record", () => {
   it("is the anchor an audit.purged event names, or null", () => {
-    expect(purgeRecordOf({ count: 3, before: "x", anchorSeq: 12, anchorHash: "h" })).toEqual({ anchorSeq: 12, anchorHash: "h" });
+    expect(purgeRecordOf({ count: 3, before: "x", anchorSeq: 12, anchorHash: "h" })).toEqual({
+      anchorSeq: 12,
+      anchorHash: "h",
+    });
     expect(purgeRecordOf({ count: 3 })).toBeNull();
     expect(purgeRecordOf(null)).toBeNull();
     expect(purgeRecordOf("audit.purged")).toBeNull();
@@ -180,23 +228,84 @@ describe("a purge record", () => {
 
 describe("retention", () => {
   /** A database that must not be touched. */
-  const untouchable = new Proxy({}, { get: (_target, key) => { throw new Error(`the database was used (${String(key)})`); } }) as PrismaClient;
+  const untouchable = new Proxy(
+    {},
+    {
+      get: (_target, key) => {
+        throw new Error(`the database was used (${String(key)})`);
+      },
+    },
+  ) as PrismaClient;
   const now = new Date("2026-11-24T12:00:00.000Z");
 
   it("refuses a purge that reaches into the last two years before reading anything", async () => {
-    await expect(purgeAuditEvents(untouchable, { olderThan: new Date("2025-01-01T00:00:00.000Z"), now })).rejects.toThrow(
+    await expect(
+      purgeAuditEvents(untouchable, { olderThan: new Date("2025-01-01T00:00:00.000Z"), now }),
+    ).rejects.toThrow(
       "olderThan: audit events are kept for 730 days; a purge may only remove events older than 2024-11-24T12:00:00.000Z (got 2025-01-01T00:00:00.000Z)",
     );
   });
 
   it("will not run with less than two years or a silly interval", () => {
     const log = pino({ enabled: false });
-    expect(() => startAuditRetention({ prisma: untouchable, log }, { intervalMs: 3_600_000, retentionDays: 729 })).toThrow("Audit retention must be at least 730 days (got 729)");
-    expect(() => startAuditRetention({ prisma: untouchable, log }, { intervalMs: 10 })).toThrow("The audit retention interval must be at least 1000 ms (got 10)");
+    expect(() =>
+      startAuditRetention({ prisma: untouchable, log }, { intervalMs: 3_600_000, retentionDays: 729 }),
+    ).toThrow("Audit retention must be at least 730 days (got 729)");
+    expect(() => startAuditRetention({ prisma: untouchable, log }, { intervalMs: 10 })).toThrow(
+      "The audit retention interval must be at least 1000 ms (got 10)",
+    );
   });
 
-  it("does nothing until its first run, and stops cleanly before it", async () => {
-    const stop = startAuditRetention({ prisma: untouchable, log: pino({ enabled: false }) }, { intervalMs: 3_600_000 });
-    await stop();
+  // The job swallows and logs a failed purge, so a throwing database proves nothing here: count the uses instead.
+  function watchedDatabase(): { prisma: PrismaClient; used: string[] } {
+    const used: string[] = [];
+    const prisma = new Proxy(
+      {},
+      {
+        get: (_target, key) => {
+          used.push(String(key));
+          throw new Error("no database in this test");
+        },
+      },
+    ) as PrismaClient;
+    return { prisma, used };
+  }
+
+  it("does nothing until its first run, and stops cleanly before it: no run after the stop either", async () => {
+    vi.useFakeTimers();
+    try {
+      const { prisma, used } = watchedDatabase();
+      const stop = startAuditRetention(
+        { prisma, log: pino({ enabled: false }) },
+        { intervalMs: 3_600_000, firstRunAfterMs: 60_000 },
+      );
+      await vi.advanceTimersByTimeAsync(59_000);
+      expect(used).toEqual([]);
+      await stop();
+      await vi.advanceTimersByTimeAsync(10 * 3_600_000);
+      expect(used).toEqual([]);
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("runs its first purge when it is due, and again every interval", async () => {
+    vi.useFakeTimers();
+    try {
+      const { prisma, used } = watchedDatabase();
+      const stop = startAuditRetention(
+        { prisma, log: pino({ enabled: false }) },
+        { intervalMs: 3_600_000, firstRunAfterMs: 60_000 },
+      );
+      await vi.advanceTimersByTimeAsync(60_000);
+      const afterFirst = used.length;
+      expect(afterFirst).toBeGreaterThan(0);
+      await vi.advanceTimersByTimeAsync(3_600_000);
+      expect(used.length).toBeGreaterThan(afterFirst);
+      await stop();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

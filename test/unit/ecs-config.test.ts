@@ -5,21 +5,18 @@
  */
 import pino from "pino";
 import { describe, expect, it } from "vitest";
-import { EXAMPLE_ECS_CONFIG, validateEcsConfig, type EcsConfigInput } from "../../server/targets/ecs/config.ts";
+import {
+  EXAMPLE_ECS_CONFIG,
+  partitionOfRegion,
+  validateEcsConfig,
+  type EcsConfigInput,
+} from "../../server/targets/ecs/config.ts";
 import { createTargetRegistry } from "../../server/targets/registry.ts";
 import type { LocalTarget } from "../../server/targets/local/local-target.ts";
 import type { PrismaClient } from "../../server/db/generated/client.ts";
-import { LISTENER, RULE, TG_BLUE, TG_GREEN } from "../helpers/fake-aws.ts";
+import { LISTENER, RULE, sampleEcsConfigInput, TG_BLUE, TG_GREEN } from "../helpers/fake-aws.ts";
 
-
-const valid = (): Record<string, unknown> => ({
-  region: "eu-west-1",
-  cluster: "shop",
-  services: { blue: "checkout-blue", green: "checkout-green" },
-  listenerArn: LISTENER,
-  targetGroups: { blue: TG_BLUE, green: TG_GREEN },
-  containerName: "app",
-});
+const valid = (): Record<string, unknown> => sampleEcsConfigInput();
 
 function errorOf(raw: unknown): string {
   const result = validateEcsConfig(raw);
@@ -37,7 +34,10 @@ describe("validateEcsConfig", () => {
       clusterName: "shop",
       route: { kind: "listener", arn: LISTENER },
       loadBalancerDimension: "app/shop-alb/50dc6c495c0c9188",
-      targetGroupDimensions: { blue: "targetgroup/checkout-blue/73e2d6bc24d8a067", green: "targetgroup/checkout-green/2453ed029918f21f" },
+      targetGroupDimensions: {
+        blue: "targetgroup/checkout-blue/73e2d6bc24d8a067",
+        green: "targetgroup/checkout-green/2453ed029918f21f",
+      },
       stickinessSeconds: 3600,
       steadyStateTimeoutSeconds: 600,
       metricsPeriodSeconds: 60,
@@ -50,7 +50,12 @@ describe("validateEcsConfig", () => {
   });
 
   it("accepts a listener rule instead of a listener, and a cluster ARN", () => {
-    const raw = { ...valid(), listenerArn: undefined, listenerRuleArn: RULE, cluster: "arn:aws:ecs:eu-west-1:123456789012:cluster/shop" };
+    const raw = {
+      ...valid(),
+      listenerArn: undefined,
+      listenerRuleArn: RULE,
+      cluster: "arn:aws:ecs:eu-west-1:123456789012:cluster/shop",
+    };
     const result = validateEcsConfig(raw);
     expect(result.ok).toBe(true);
     if (!result.ok) return;
@@ -59,33 +64,352 @@ describe("validateEcsConfig", () => {
     expect(result.config.loadBalancerDimension).toBe("app/shop-alb/50dc6c495c0c9188");
   });
 
+  it("accepts the European Sovereign Cloud's partition with its region (aws-eusc, eusc-de-east-1)", () => {
+    const eusc = (arn: string) => arn.replace("arn:aws:", "arn:aws-eusc:").replace("eu-west-1", "eusc-de-east-1");
+    const raw = {
+      ...valid(),
+      region: "eusc-de-east-1",
+      cluster: "arn:aws-eusc:ecs:eusc-de-east-1:123456789012:cluster/shop",
+      listenerArn: eusc(LISTENER),
+      targetGroups: { blue: eusc(TG_BLUE), green: eusc(TG_GREEN) },
+    };
+    const result = validateEcsConfig(raw);
+    expect(result.ok && result.config).toMatchObject({
+      region: "eusc-de-east-1",
+      partition: "aws-eusc",
+      clusterName: "shop",
+      loadBalancerDimension: "app/shop-alb/50dc6c495c0c9188",
+    });
+    // A rule ARN in that partition too.
+    expect(validateEcsConfig({ ...raw, listenerArn: undefined, listenerRuleArn: eusc(RULE) }).ok).toBe(true);
+  });
+
+  it.each([
+    ["eu-west-1", "aws"],
+    ["eusc-de-east-1", "aws-eusc"],
+    ["cn-north-1", "aws-cn"],
+    ["us-gov-west-1", "aws-us-gov"],
+    ["us-isob-east-1", "aws-iso-b"],
+  ])("the region %s is in the partition %s", (region, partition) => {
+    expect(partitionOfRegion(region)).toBe(partition);
+  });
+
+  it("accepts several listeners and rules that shift together, in order, each rule with its listener", () => {
+    const HTTPS = LISTENER.replace("f2f7dc8efc522ab2", "aa11bb22cc33dd44");
+    const result = validateEcsConfig({
+      ...valid(),
+      listenerArn: undefined,
+      listenerArns: [LISTENER, HTTPS],
+      listenerRuleArns: [RULE],
+    });
+    expect(result.ok && result.config.routes).toEqual([
+      { kind: "listener", arn: LISTENER },
+      { kind: "listener", arn: HTTPS },
+      { kind: "rule", arn: RULE, listenerArn: LISTENER },
+    ]);
+    expect(result.ok && result.config.route).toEqual({ kind: "listener", arn: LISTENER });
+  });
+
+  it("accepts a role to assume, with its external id and session name, and fills the session's defaults", () => {
+    const result = validateEcsConfig({
+      ...valid(),
+      assumeRole: {
+        roleArn: "arn:aws:iam::123456789012:role/deploy/greenlight-deployer",
+        externalId: "checkout-prod-7f3a",
+      },
+    });
+    expect(result.ok && result.config.assumeRole).toEqual({
+      roleArn: "arn:aws:iam::123456789012:role/deploy/greenlight-deployer",
+      externalId: "checkout-prod-7f3a",
+      sessionName: "greenlight",
+      durationSeconds: 3600,
+    });
+    expect(
+      validateEcsConfig(valid()).ok &&
+        (validateEcsConfig(valid()) as { config: { assumeRole: unknown } }).config.assumeRole,
+    ).toBeUndefined();
+  });
+
   it("the documented example validates", () => {
     expect(validateEcsConfig(EXAMPLE_ECS_CONFIG).ok).toBe(true);
   });
 
   it.each<[string, (c: Record<string, unknown>) => void, RegExp]>([
-    ["a malformed listener ARN", (c) => (c.listenerArn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/shop-alb/50dc6c495c0c9188"), /^listenerArn: must be an Application Load Balancer listener ARN/],
-    ["a network load balancer's listener", (c) => (c.listenerArn = LISTENER.replace("/app/", "/net/")), /^listenerArn: must be an Application Load Balancer listener ARN/],
-    ["an account id that is not 12 digits", (c) => (c.listenerArn = LISTENER.replace("123456789012", "12345")), /^listenerArn: /],
-    ["a malformed target group ARN", (c) => ((c.targetGroups as Record<string, string>).green = "checkout-green"), /^targetGroups\.green: must be a target-group ARN such as arn:aws:elasticloadbalancing/],
+    [
+      "a malformed listener ARN",
+      (c) =>
+        (c.listenerArn =
+          "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/shop-alb/50dc6c495c0c9188"),
+      /^listenerArn: must be an Application Load Balancer listener ARN/,
+    ],
+    [
+      "a network load balancer's listener",
+      (c) => (c.listenerArn = LISTENER.replace("/app/", "/net/")),
+      /^listenerArn: must be an Application Load Balancer listener ARN/,
+    ],
+    [
+      "an account id that is not 12 digits",
+      (c) => (c.listenerArn = LISTENER.replace("123456789012", "12345")),
+      /^listenerArn: /,
+    ],
+    [
+      "a malformed target group ARN",
+      (c) => ((c.targetGroups as Record<string, string>).green = "checkout-green"),
+      /^targetGroups\.green: must be a target-group ARN such as arn:aws:elasticloadbalancing/,
+    ],
     ["a missing field", (c) => delete c.containerName, /^containerName: is required$/],
     ["a missing slot", (c) => (c.services = { blue: "checkout-blue" }), /^services\.green: is required$/],
     ["a bad region", (c) => (c.region = "Europe"), /^region: must be an AWS region such as eu-west-1$/],
-    ["both a listener and a rule", (c) => (c.listenerRuleArn = RULE), /^listenerRuleArn: give either listenerArn or listenerRuleArn, not both$/],
+    [
+      "an ARN of the aws partition in a European Sovereign Cloud region",
+      (c) => ((c.region = "eusc-de-east-1"), (c.listenerArn = LISTENER.replace("eu-west-1", "eusc-de-east-1"))),
+      /^listenerArn: is in partition aws, but region eusc-de-east-1 is in aws-eusc$/,
+    ],
+    [
+      "a target group in another partition than the load balancer",
+      (c) => (
+        (c.region = "eusc-de-east-1"),
+        (c.listenerArn = LISTENER.replace("arn:aws:", "arn:aws-eusc:").replace("eu-west-1", "eusc-de-east-1")),
+        (c.targetGroups = {
+          blue: TG_BLUE.replace("eu-west-1", "eusc-de-east-1"),
+          green: TG_GREEN.replace("arn:aws:", "arn:aws-eusc:").replace("eu-west-1", "eusc-de-east-1"),
+        })
+      ),
+      /^targetGroups\.blue: is in partition aws, but the load balancer is in aws-eusc$/,
+    ],
+    [
+      "both a listener and a rule",
+      (c) => (c.listenerRuleArn = RULE),
+      /^listenerRuleArn: give either listenerArn or listenerRuleArn, not both \(to shift a listener's default action and a rule together, list them in listenerArns and listenerRuleArns\)$/,
+    ],
+    [
+      "listenerArn and listenerArns together",
+      (c) => (c.listenerArns = [LISTENER.replace("f2f7dc8efc522ab2", "aa11bb22cc33dd44")]),
+      /^listenerArns: give either listenerArn or listenerArns, not both$/,
+    ],
+    [
+      "an empty list of listeners",
+      (c) => ((c.listenerArn = undefined), (c.listenerArns = [])),
+      /^listenerArns: must list at least one listener ARN$/,
+    ],
+    [
+      "a list of listeners that is not a list",
+      (c) => ((c.listenerArn = undefined), (c.listenerArns = LISTENER)),
+      /^listenerArns: must be a list of listener ARNs$/,
+    ],
+    [
+      "a malformed listener in the list",
+      (c) => ((c.listenerArn = undefined), (c.listenerArns = [LISTENER, "listener/https"])),
+      /^listenerArns\[1\]: must be an Application Load Balancer listener ARN such as/,
+    ],
+    [
+      "a malformed rule in the list",
+      (c) => (c.listenerRuleArns = [LISTENER]),
+      /^listenerRuleArns\[0\]: must be an Application Load Balancer listener-rule ARN such as/,
+    ],
+    [
+      "a listener listed twice",
+      (c) => ((c.listenerArn = undefined), (c.listenerArns = [LISTENER, LISTENER])),
+      /^listenerArns\[1\]: is listed twice \(also listenerArns\[0\]\)$/,
+    ],
+    [
+      "listeners of two load balancers",
+      (c) => ((c.listenerArn = undefined), (c.listenerArns = [LISTENER, LISTENER.replace("shop-alb", "other-alb")])),
+      /^listenerArns\[1\]: is on load balancer app\/other-alb\/50dc6c495c0c9188, but listenerArns\[0\] is on app\/shop-alb\/50dc6c495c0c9188 \(both target groups belong to one load balancer\)$/,
+    ],
+    [
+      "eleven routes",
+      (c) => (
+        (c.listenerArn = undefined),
+        (c.listenerArns = Array.from({ length: 11 }, (_, i) =>
+          LISTENER.replace("f2f7dc8efc522ab2", `f2f7dc8efc522a${String(i).padStart(2, "0")}`),
+        ))
+      ),
+      /^listenerArns: must list at most 10 listeners$/,
+    ],
     ["neither a listener nor a rule", (c) => delete c.listenerArn, /^listenerArn: is required \(or listenerRuleArn/],
-    ["a listener in another region than configured", (c) => (c.region = "us-east-1"), /^listenerArn: is in region eu-west-1, but region is us-east-1$/],
-    ["a target group in another account", (c) => ((c.targetGroups as Record<string, string>).blue = TG_BLUE.replace("123456789012", "210987654321")), /^targetGroups\.blue: belongs to account 210987654321/],
-    ["the same target group twice", (c) => ((c.targetGroups as Record<string, string>).green = TG_BLUE), /^targetGroups\.green: must differ from targetGroups\.blue$/],
-    ["the same service twice", (c) => (c.services = { blue: "checkout", green: "checkout" }), /^services\.green: must differ/],
-    ["stickiness out of range", (c) => (c.stickinessSeconds = 604_801), /^stickinessSeconds: must be between 1 and 604800 seconds$/],
-    ["a metrics period that is not whole minutes", (c) => (c.metricsPeriodSeconds = 90), /^metricsPeriodSeconds: must be a multiple of 60/],
-    ["a load balancer dimension that disagrees with the listener", (c) => (c.loadBalancerDimension = "app/other/0123456789abcdef"), /^loadBalancerDimension: must be app\/shop-alb\/50dc6c495c0c9188/],
-    ["a test listener without smoke-test URLs", (c) => (c.testListenerArn = LISTENER.replace("f2f7dc8efc522ab2", "0467ef3c8400ae65")), /^smokeTestBaseUrls: is required with testListenerArn/],
-    ["a test listener on another load balancer", (c) => ((c.testListenerArn = LISTENER.replace("shop-alb", "other")), (c.smokeTestBaseUrls = { blue: "https://a.test", green: "https://a.test" })), /^testListenerArn: must be a listener of the same load balancer/],
-    ["the production listener as test listener", (c) => ((c.testListenerArn = LISTENER), (c.smokeTestBaseUrls = { blue: "https://a.test", green: "https://a.test" })), /^testListenerArn: must differ from listenerArn/],
-    ["a smoke-test URL that is not http", (c) => (c.smokeTestBaseUrls = { blue: "ftp://a.test", green: "https://a.test" }), /^smokeTestBaseUrls\.blue: must be an http:\/\/ or https:\/\/ URL$/],
-    ["retry attempts out of range", (c) => (c.retry = { maxAttempts: 0 }), /^retry\.maxAttempts: must be between 1 and 10$/],
-    ["an unknown setting (a typo)", (c) => (c.listnerArn = LISTENER), /^listnerArn: is not a setting of the ECS target$/],
+    [
+      "a listener in another region than configured",
+      (c) => (c.region = "us-east-1"),
+      /^listenerArn: is in region eu-west-1, but region is us-east-1$/,
+    ],
+    [
+      "a target group in another account",
+      (c) => ((c.targetGroups as Record<string, string>).blue = TG_BLUE.replace("123456789012", "210987654321")),
+      /^targetGroups\.blue: belongs to account 210987654321/,
+    ],
+    [
+      "the same target group twice",
+      (c) => ((c.targetGroups as Record<string, string>).green = TG_BLUE),
+      /^targetGroups\.green: must differ from targetGroups\.blue$/,
+    ],
+    [
+      "the same service twice",
+      (c) => (c.services = { blue: "checkout", green: "checkout" }),
+      /^services\.green: must differ/,
+    ],
+    [
+      "stickiness out of range",
+      (c) => (c.stickinessSeconds = 604_801),
+      /^stickinessSeconds: must be between 1 and 604800 seconds$/,
+    ],
+    [
+      "a metrics period that is not whole minutes",
+      (c) => (c.metricsPeriodSeconds = 90),
+      /^metricsPeriodSeconds: must be a multiple of 60/,
+    ],
+    [
+      "a load balancer dimension that disagrees with the listener",
+      (c) => (c.loadBalancerDimension = "app/other/0123456789abcdef"),
+      /^loadBalancerDimension: must be app\/shop-alb\/50dc6c495c0c9188/,
+    ],
+    [
+      "a test listener without smoke-test URLs",
+      (c) => (c.testListenerArn = LISTENER.replace("f2f7dc8efc522ab2", "0467ef3c8400ae65")),
+      /^smokeTestBaseUrls: is required with testListenerArn/,
+    ],
+    [
+      "a test listener on another load balancer",
+      (c) => (
+        (c.testListenerArn = LISTENER.replace("shop-alb", "other")),
+        (c.smokeTestBaseUrls = { blue: "https://a.test", green: "https://a.test" })
+      ),
+      /^testListenerArn: must be a listener of the same load balancer/,
+    ],
+    [
+      "the production listener as test listener",
+      (c) => (
+        (c.testListenerArn = LISTENER),
+        (c.smokeTestBaseUrls = { blue: "https://a.test", green: "https://a.test" })
+      ),
+      /^testListenerArn: must differ from the listeners that carry production traffic/,
+    ],
+    [
+      "a smoke-test URL that is not http",
+      (c) => (c.smokeTestBaseUrls = { blue: "ftp://a.test", green: "https://a.test" }),
+      /^smokeTestBaseUrls\.blue: must be an http:\/\/ or https:\/\/ URL$/,
+    ],
+    [
+      "retry attempts out of range",
+      (c) => (c.retry = { maxAttempts: 0 }),
+      /^retry\.maxAttempts: must be between 1 and 10$/,
+    ],
+    [
+      "a load-balancer error share of 0",
+      (c) => (c.loadBalancerErrorPercent = 0),
+      /^loadBalancerErrorPercent: must be between 0\.1 and 100 \(percent of the new slot's requests\)$/,
+    ],
+    [
+      "a load-balancer error share as text",
+      (c) => (c.loadBalancerErrorPercent = "1%"),
+      /^loadBalancerErrorPercent: must be a number$/,
+    ],
+    [
+      "an unknown setting (a typo)",
+      (c) => (c.listnerArn = LISTENER),
+      /^listnerArn: is not a setting of the ECS target$/,
+    ],
+    [
+      "a role that is not an IAM role ARN",
+      (c) => (c.assumeRole = { roleArn: "greenlight-deployer" }),
+      /^assumeRole\.roleArn: must be an IAM role ARN such as arn:aws:iam::210987654321:role\/greenlight-deployer$/,
+    ],
+    [
+      "a user instead of a role",
+      (c) => (c.assumeRole = { roleArn: "arn:aws:iam::123456789012:user/deployer" }),
+      /^assumeRole\.roleArn: must be an IAM role ARN/,
+    ],
+    ["a role without its ARN", (c) => (c.assumeRole = { externalId: "abc" }), /^assumeRole\.roleArn: is required$/],
+    [
+      "a role given as a string",
+      (c) => (c.assumeRole = "arn:aws:iam::123456789012:role/x"),
+      /^assumeRole: must be an object with roleArn \(and externalId, sessionName\)$/,
+    ],
+    [
+      "a role in another account than the load balancer",
+      (c) => (c.assumeRole = { roleArn: "arn:aws:iam::210987654321:role/greenlight-deployer" }),
+      /^assumeRole\.roleArn: is in account 210987654321, but the load balancer belongs to 123456789012 \(the role must be in the account whose resources it deploys\)$/,
+    ],
+    [
+      "a role in another partition",
+      (c) => (c.assumeRole = { roleArn: "arn:aws-cn:iam::123456789012:role/x" }),
+      /^assumeRole\.roleArn: is in partition aws-cn, but the load balancer is in aws$/,
+    ],
+    [
+      "an external id of one character",
+      (c) => (c.assumeRole = { roleArn: "arn:aws:iam::123456789012:role/x", externalId: "a" }),
+      /^assumeRole\.externalId: must be 2 to 1224 characters$/,
+    ],
+    [
+      "an external id with a space",
+      (c) => (c.assumeRole = { roleArn: "arn:aws:iam::123456789012:role/x", externalId: "two words" }),
+      /^assumeRole\.externalId: may contain only letters, digits and/,
+    ],
+    [
+      "a session name of 65 characters",
+      (c) => (c.assumeRole = { roleArn: "arn:aws:iam::123456789012:role/x", sessionName: "s".repeat(65) }),
+      /^assumeRole\.sessionName: must be 2 to 64 characters$/,
+    ],
+    [
+      "a session shorter than STS allows",
+      (c) => (c.assumeRole = { roleArn: "arn:aws:iam::123456789012:role/x", durationSeconds: 60 }),
+      /^assumeRole\.durationSeconds: must be between 900 and 43200 seconds$/,
+    ],
+    [
+      "alarm names that are not a list",
+      (c) => (c.alarmNames = "checkout-5xx"),
+      /^alarmNames: must be a list of CloudWatch alarm names$/,
+    ],
+    [
+      "an empty alarm name",
+      (c) => (c.alarmNames = ["checkout-5xx", ""]),
+      /^alarmNames\[1\]: must be 1 to 255 characters$/,
+    ],
+    [
+      "an alarm name of 256 characters",
+      (c) => (c.alarmNames = ["a".repeat(256)]),
+      /^alarmNames\[0\]: must be 1 to 255 characters$/,
+    ],
+    [
+      "an alarm name with a control character",
+      (c) => (c.alarmNames = ["checkout\u0007"]),
+      /^alarmNames\[0\]: must not contain control characters$/,
+    ],
+    [
+      "an alarm listed twice",
+      (c) => (c.alarmNames = ["a", "b", "a"]),
+      /^alarmNames\[2\]: is listed twice \(also alarmNames\[0\]\)$/,
+    ],
+    [
+      "101 alarms",
+      (c) => (c.alarmNames = Array.from({ length: 101 }, (_, i) => `alarm-${i}`)),
+      /^alarmNames: must list at most 100 alarms$/,
+    ],
+    [
+      "high-resolution metrics in an AWS namespace",
+      (c) => (c.highResolutionMetrics = { namespace: "AWS/ApplicationELB" }),
+      /^highResolutionMetrics\.namespace: must be your own namespace \(AWS\/ is for AWS services' metrics\)$/,
+    ],
+    [
+      "a high-resolution period that is not one",
+      (c) => (c.highResolutionMetrics = { namespace: "Checkout", periodSeconds: 15 }),
+      /^highResolutionMetrics\.periodSeconds: must be 1, 5, 10 or 30 \(the high-resolution periods\)$/,
+    ],
+    [
+      "the slot dimension among the fixed ones",
+      (c) => (c.highResolutionMetrics = { namespace: "Checkout", dimensions: [{ name: "Slot", value: "x" }] }),
+      /^highResolutionMetrics\.dimensions\[0\]: must not be the slot dimension \(Slot\)$/,
+    ],
+    [
+      "a dimension without a value",
+      (c) => (c.highResolutionMetrics = { namespace: "Checkout", dimensions: [{ name: "Service" }] }),
+      /^highResolutionMetrics\.dimensions\[0\]\.value: is required$/,
+    ],
+    [
+      "an unknown role setting",
+      (c) => (c.assumeRole = { roleArn: "arn:aws:iam::123456789012:role/x", externalID: "abc" }),
+      /^assumeRole\.externalID: is not a setting of the ECS target$/,
+    ],
   ])("refuses %s, naming the field", (_what, change, message) => {
     const raw = valid();
     change(raw);
@@ -99,11 +423,17 @@ describe("validateEcsConfig", () => {
 });
 
 describe("the target registry", () => {
-  const registry = createTargetRegistry({ local: {} as LocalTarget, prisma: {} as PrismaClient, log: pino({ level: "silent" }) });
+  const registry = createTargetRegistry({
+    local: {} as LocalTarget,
+    prisma: {} as PrismaClient,
+    log: pino({ level: "silent" }),
+  });
 
   it("returns the static validation error for an ECS configuration, and null for a valid one", () => {
     expect(registry.validateConfig("ecs", {})).toBe("region: is required");
-    expect(registry.validateConfig("ecs", { ...valid(), listenerRuleArn: RULE })).toMatch(/^listenerRuleArn: give either/);
+    expect(registry.validateConfig("ecs", { ...valid(), listenerRuleArn: RULE })).toMatch(
+      /^listenerRuleArn: give either/,
+    );
     expect(registry.validateConfig("ecs", valid() as EcsConfigInput)).toBeNull();
     expect(registry.validateConfig("local", {})).toBeNull();
   });

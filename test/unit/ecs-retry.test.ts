@@ -13,28 +13,28 @@ import { DescribeServicesCommand, UpdateServiceCommand } from "@aws-sdk/client-e
 import { DescribeListenersCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { HttpResponse } from "@smithy/core/protocols";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { backoffDelay, createEcsClients, type EcsClientOptions } from "../../server/targets/ecs/clients.ts";
+import { useStaticAwsCredentials } from "../helpers/aws-env.ts";
+import { startSilentServer, type SilentServer } from "../helpers/silent-server.ts";
+import { waitFor } from "../helpers/wait.ts";
+import {
+  backoffDelay,
+  createEcsClients,
+  describeUnanswered,
+  destroyEcsClients,
+  withSignal,
+  type EcsClientOptions,
+} from "../../server/targets/ecs/clients.ts";
 import type { RetrySettings } from "../../server/targets/ecs/config.ts";
 
-const TINY: RetrySettings = { maxAttempts: 4, baseDelayMs: 1, maxDelayMs: 2, requestTimeoutMs: 1000, connectionTimeoutMs: 1000 };
-const saved: Record<string, string | undefined> = {};
-const ENV = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_EC2_METADATA_DISABLED"];
-
-beforeAll(() => {
-  for (const k of ENV) saved[k] = process.env[k];
-  // The default provider chain finds these first (environment), so no profile or instance role is consulted.
-  process.env.AWS_ACCESS_KEY_ID = "AKIDEXAMPLE";
-  process.env.AWS_SECRET_ACCESS_KEY = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
-  process.env.AWS_EC2_METADATA_DISABLED = "true";
-  delete process.env.AWS_SESSION_TOKEN;
-  delete process.env.AWS_PROFILE;
-});
-afterAll(() => {
-  for (const k of ENV) {
-    if (saved[k] === undefined) delete process.env[k];
-    else process.env[k] = saved[k];
-  }
-});
+const TINY: RetrySettings = {
+  maxAttempts: 4,
+  baseDelayMs: 1,
+  maxDelayMs: 2,
+  requestTimeoutMs: 1000,
+  connectionTimeoutMs: 1000,
+};
+// The default chain finds static keys first: no profile or instance role is consulted.
+useStaticAwsCredentials();
 
 type Answer = { status: number; body: unknown } | Error;
 
@@ -61,11 +61,18 @@ function scripted(answers: Answer[]) {
 
 const throttling: Answer = { status: 400, body: { __type: "ThrottlingException", message: "Rate exceeded" } };
 const unavailable: Answer = { status: 503, body: { __type: "ServerException", message: "Service Unavailable" } };
-const ok: Answer = { status: 200, body: { services: [{ serviceName: "checkout-green", desiredCount: 2, runningCount: 2 }], failures: [] } };
+const ok: Answer = {
+  status: 200,
+  body: { services: [{ serviceName: "checkout-green", desiredCount: 2, runningCount: 2 }], failures: [] },
+};
 
 function ecsWith(answers: Answer[], retry: RetrySettings = TINY) {
   const script = scripted(answers);
-  const clients = createEcsClients({ region: "eu-west-1", retry, requestHandler: script.handler as EcsClientOptions["requestHandler"] });
+  const clients = createEcsClients({
+    region: "eu-west-1",
+    retry,
+    requestHandler: script.handler as EcsClientOptions["requestHandler"],
+  });
   return { ecs: clients.ecs, seen: script.seen };
 }
 
@@ -91,7 +98,9 @@ describe("the standard retry strategy, as configured", () => {
 
   it("gives up after maxAttempts and lets the error propagate, with AWS's error name", async () => {
     const { ecs, seen } = ecsWith([throttling]);
-    const error = await ecs.send(describeGreen()).catch((e: unknown) => e as Error & { $metadata: { attempts: number } });
+    const error = await ecs
+      .send(describeGreen())
+      .catch((e: unknown) => e as Error & { $metadata: { attempts: number } });
     expect(error).toBeInstanceOf(Error);
     expect(error).toMatchObject({ name: "ThrottlingException", message: "Rate exceeded" });
     expect(error.$metadata.attempts).toBe(4);
@@ -99,14 +108,21 @@ describe("the standard retry strategy, as configured", () => {
   });
 
   it("does not retry a client error (a validation error or a missing permission will not fix itself)", async () => {
-    const { ecs, seen } = ecsWith([{ status: 400, body: { __type: "InvalidParameterException", message: "desiredCount must be >= 0" } }, ok]);
-    await expect(ecs.send(new UpdateServiceCommand({ cluster: "shop", service: "checkout-green", desiredCount: -1 }))).rejects.toMatchObject({ name: "InvalidParameterException" });
+    const { ecs, seen } = ecsWith([
+      { status: 400, body: { __type: "InvalidParameterException", message: "desiredCount must be >= 0" } },
+      ok,
+    ]);
+    await expect(
+      ecs.send(new UpdateServiceCommand({ cluster: "shop", service: "checkout-green", desiredCount: -1 })),
+    ).rejects.toMatchObject({ name: "InvalidParameterException" });
     expect(seen).toHaveLength(1);
   });
 
   it("spaces attempts by full-jitter exponential backoff, capped", () => {
     const settings = { baseDelayMs: 200, maxDelayMs: 5000 };
-    expect([1, 2, 3, 4, 5, 6, 7].map((attempt) => backoffDelay(attempt, settings, () => 0.999999))).toEqual([199, 399, 799, 1599, 3199, 4999, 4999]);
+    expect([1, 2, 3, 4, 5, 6, 7].map((attempt) => backoffDelay(attempt, settings, () => 0.999999))).toEqual([
+      199, 399, 799, 1599, 3199, 4999, 4999,
+    ]);
     expect(backoffDelay(3, settings, () => 0)).toBe(0);
   });
 });
@@ -124,13 +140,19 @@ describe("the endpoint", () => {
         const target = String(req.headers["x-amz-target"] ?? "");
         if (target.startsWith("AmazonEC2ContainerService")) {
           received.push({ service: "ecs", path: req.url ?? "" });
-          res.writeHead(200, { "content-type": "application/x-amz-json-1.1" }).end(JSON.stringify({ services: [], failures: [] }));
+          res
+            .writeHead(200, { "content-type": "application/x-amz-json-1.1" })
+            .end(JSON.stringify({ services: [], failures: [] }));
         } else if (target.startsWith("AnyScaleFrontendService")) {
           received.push({ service: "application-autoscaling", path: req.url ?? "" });
-          res.writeHead(200, { "content-type": "application/x-amz-json-1.1" }).end(JSON.stringify({ ScalableTargets: [] }));
+          res
+            .writeHead(200, { "content-type": "application/x-amz-json-1.1" })
+            .end(JSON.stringify({ ScalableTargets: [] }));
         } else if (target.startsWith("GraniteServiceVersion20100801")) {
           received.push({ service: "cloudwatch", path: req.url ?? "" });
-          res.writeHead(200, { "content-type": "application/x-amz-json-1.0" }).end(JSON.stringify({ MetricDataResults: [], Messages: [] }));
+          res
+            .writeHead(200, { "content-type": "application/x-amz-json-1.0" })
+            .end(JSON.stringify({ MetricDataResults: [], Messages: [] }));
         } else if (body.includes("Action=DescribeListeners")) {
           received.push({ service: "elasticloadbalancing", path: req.url ?? "" });
           res
@@ -156,8 +178,16 @@ describe("the endpoint", () => {
   async function callEach(options: Partial<EcsClientOptions> = {}) {
     const clients = createEcsClients({ region: "eu-west-1", retry: { ...TINY, maxAttempts: 1 }, ...options });
     await clients.ecs.send(new DescribeServicesCommand({ cluster: "shop", services: ["checkout-blue"] }));
-    await clients.elb.send(new DescribeListenersCommand({ ListenerArns: ["arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/shop-alb/50dc6c495c0c9188/f2f7dc8efc522ab2"] }));
-    await clients.cloudwatch.send(new GetMetricDataCommand({ MetricDataQueries: [], StartTime: new Date(0), EndTime: new Date(60_000) }));
+    await clients.elb.send(
+      new DescribeListenersCommand({
+        ListenerArns: [
+          "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/shop-alb/50dc6c495c0c9188/f2f7dc8efc522ab2",
+        ],
+      }),
+    );
+    await clients.cloudwatch.send(
+      new GetMetricDataCommand({ MetricDataQueries: [], StartTime: new Date(0), EndTime: new Date(60_000) }),
+    );
     await clients.autoscaling.send(new DescribeScalableTargetsCommand({ ServiceNamespace: "ecs" }));
     return received.map((r) => r.service);
   }
@@ -168,6 +198,87 @@ describe("the endpoint", () => {
   });
 
   it("an explicit endpoint is honoured by every client", async () => {
-    expect(await callEach({ endpoint: url })).toEqual(["ecs", "elasticloadbalancing", "cloudwatch", "application-autoscaling"]);
+    expect(await callEach({ endpoint: url })).toEqual([
+      "ecs",
+      "elasticloadbalancing",
+      "cloudwatch",
+      "application-autoscaling",
+    ]);
+  });
+});
+
+describe("an endpoint that accepts the connection and never answers (a real socket)", () => {
+  let silent: SilentServer;
+  let url: string;
+
+  beforeAll(async () => {
+    silent = await startSilentServer();
+    url = silent.url;
+  });
+  afterAll(() => silent.close());
+
+  it("each attempt ends at requestTimeoutMs and the call fails naming the call and the endpoint", async () => {
+    const before = silent.connections();
+    const clients = createEcsClients({
+      region: "eu-west-1",
+      retry: { ...TINY, maxAttempts: 2, requestTimeoutMs: 300 },
+      endpoint: url,
+    });
+    try {
+      const error = await clients.ecs.send(describeGreen()).catch((e: unknown) => e as Error);
+      expect(error).toBeInstanceOf(Error);
+      expect(error).toMatchObject({
+        name: "TimeoutError",
+        message: `AWS did not answer ecs:DescribeServices at ${url.slice("http://".length)} within 300 ms (2 attempts)`,
+      });
+      expect(silent.connections() - before).toBe(2);
+    } finally {
+      destroyEcsClients(clients);
+    }
+  });
+
+  it("an aborted signal stops the attempt in flight at once, and the call says it was stopped", async () => {
+    const clients = createEcsClients({
+      region: "eu-west-1",
+      retry: { ...TINY, maxAttempts: 5, requestTimeoutMs: 60_000 },
+      endpoint: url,
+    });
+    const controller = new AbortController();
+    try {
+      const before = silent.connections();
+      const pending = withSignal(clients, controller.signal)
+        .elb.send(new DescribeListenersCommand({ ListenerArns: [] }))
+        .catch((e: unknown) => e as Error);
+      await waitFor(() => silent.connections() > before, "the call to reach the endpoint");
+      controller.abort(new Error("the pass reached its 30 s deadline"));
+      expect(await pending).toMatchObject({
+        name: "AbortError",
+        message: `elasticloadbalancing:DescribeListeners at ${url.slice("http://".length)} was stopped before AWS answered`,
+      });
+    } finally {
+      destroyEcsClients(clients);
+    }
+  });
+});
+
+describe("describeUnanswered: the SDK's own words for an unanswered call, made to name it", () => {
+  const context = { call: "ecs:DescribeServices", host: "ecs.eu-west-1.amazonaws.com", requestTimeoutMs: 10_000 };
+  const err = (name: string, extra: Record<string, unknown> = {}) =>
+    Object.assign(new Error("sdk words"), { name, ...extra });
+  it.each([
+    [err("AbortError"), "ecs:DescribeServices at ecs.eu-west-1.amazonaws.com was stopped before AWS answered"],
+    [
+      err("TimeoutError", { $metadata: { attempts: 5 } }),
+      "AWS did not answer ecs:DescribeServices at ecs.eu-west-1.amazonaws.com within 10000 ms (5 attempts)",
+    ],
+    [err("TimeoutError"), "AWS did not answer ecs:DescribeServices at ecs.eu-west-1.amazonaws.com within 10000 ms"],
+    [
+      err("Error", { code: "ECONNREFUSED", $metadata: { attempts: 3 } }),
+      "AWS could not be reached for ecs:DescribeServices at ecs.eu-west-1.amazonaws.com (3 attempts): ECONNREFUSED",
+    ],
+    [err("ThrottlingException"), null],
+    [err("AccessDeniedException"), null],
+  ])("%s → %s", (error, message) => {
+    expect(describeUnanswered(error, context)?.message ?? null).toBe(message);
   });
 });

@@ -1,35 +1,77 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { MetricsRecorder, RETENTION_SECONDS, isError, percentile, type SecondSample } from "../../server/targets/local/metrics-recorder.ts";
+import {
+  isError,
+  latencyBuckets,
+  MetricsRecorder,
+  newHistogram,
+  RETENTION_SECONDS,
+} from "../../server/targets/local/metrics-recorder.ts";
+import { percentileOf } from "../../server/stats/latency-buckets.ts";
 
 const T0 = Date.UTC(2026, 10, 24, 12, 0, 0); // on a second boundary
 const at = (seconds: number) => T0 + seconds * 1000;
 
 /** A recorder on a clock the test moves. */
-function recorderAt(startSeconds = 0, options: { maxSamplesPerSecond?: number; weights?: () => { blue: number; green: number } } = {}) {
+function recorderAt(startSeconds = 0, options: { weights?: () => { blue: number; green: number } } = {}) {
   const clock = { now: at(startSeconds) };
   const recorder = new MetricsRecorder({ now: () => clock.now, ...options });
   return { recorder, clock };
 }
 
-describe("percentile (nearest rank)", () => {
-  const cases: Array<[string, number[], number, number | null]> = [
-    ["empty", [], 50, null],
-    ["single value, p50", [7], 50, 7],
-    ["single value, p99", [7], 99, 7],
-    ["1..10, p50", [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 50, 5],
-    ["1..10, p95", [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 95, 10],
-    ["1..10, p90", [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 90, 9],
-    ["1..100, p99", Array.from({ length: 100 }, (_, i) => i + 1), 99, 99],
-    ["1..100, p95", Array.from({ length: 100 }, (_, i) => i + 1), 95, 95],
-    ["1..100, p50", Array.from({ length: 100 }, (_, i) => i + 1), 50, 50],
-    ["1..1000, p99", Array.from({ length: 1000 }, (_, i) => i + 1), 99, 990],
-    ["two values, p50 is the lower", [10, 20], 50, 10],
-    ["two values, p51 is the upper", [10, 20], 51, 20],
-    ["p0 is the minimum", [3, 4, 5], 0, 3],
-    ["p100 is the maximum", [3, 4, 5], 100, 5],
-  ];
-  it.each(cases)("%s", (_name, values, p, expected) => {
-    expect(percentile(Float64Array.from(values), p)).toBe(expected);
+/** Nearest rank: the smallest value with at least p % of the values at or below it. */
+function exactPercentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+const within1Percent = (actual: number | null, expected: number) => {
+  expect(actual).not.toBeNull();
+  expect(Math.abs(actual! - expected)).toBeLessThanOrEqual(expected * 0.01 + 0.001);
+};
+
+describe("latency histograms", () => {
+  it("a window's percentiles, over any set of latencies spread over its seconds, are within 1 % of the exact nearest-rank value (fast-check, 300 sets)", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.double({ min: 0.05, max: 120_000, noNaN: true }), fc.integer({ min: 0, max: 9 })), {
+          minLength: 1,
+          maxLength: 400,
+        }),
+        fc.constantFrom(50, 90, 95, 99),
+        (values, p) => {
+          const { recorder } = recorderAt(20);
+          for (const [v, second] of values) recorder.record("green", 200, v, at(second) + 500);
+          const green = recorder.window(at(0), at(10)).green;
+          within1Percent(
+            green[`p${p}` as "p50"] ?? percentileOf(green.latency, p),
+            exactPercentile(
+              values.map(([v]) => Math.max(0.001, Math.round(v * 1000) / 1000)),
+              p,
+            ),
+          );
+        },
+      ),
+      { numRuns: 300, seed: 20261201 },
+    );
+  });
+
+  it("buckets are ascending, hold every request, and bound each value from above within 1 %", () => {
+    const histogram = newHistogram();
+    const values = [0.2, 1, 1, 3.3, 47, 47.2, 500, 2500.5];
+    for (const v of values) histogram.recordValue(Math.round(v * 1000));
+    const buckets = latencyBuckets(histogram);
+    expect(buckets.reduce((n, b) => n + b.count, 0)).toBe(values.length);
+    for (let i = 1; i < buckets.length; i++) expect(buckets[i]!.upToMs).toBeGreaterThan(buckets[i - 1]!.upToMs);
+    for (const v of values) {
+      const bucket = buckets.find((b) => b.upToMs >= v)!;
+      expect(bucket.upToMs).toBeLessThanOrEqual(v * 1.01);
+    }
+  });
+
+  it("an empty histogram has no percentile and no buckets", () => {
+    expect(percentileOf(latencyBuckets(newHistogram()), 95)).toBeNull();
+    expect(latencyBuckets(newHistogram())).toEqual([]);
   });
 });
 
@@ -47,13 +89,26 @@ describe("isError", () => {
 });
 
 describe("window()", () => {
-  it("computes requests, errors, error rate and exact percentiles per slot over the window", () => {
+  it("computes exact requests, errors and error rate, percentiles within 1 %, buckets and the first error per slot", () => {
     const { recorder } = recorderAt(10);
     // Blue: latencies 1..100 over two seconds, every tenth an error. Green: nothing.
-    for (let i = 1; i <= 100; i++) recorder.record("blue", i % 10 === 0 ? 503 : 200, i, at(i <= 50 ? 3 : 4) + 10);
+    for (let i = 1; i <= 100; i++) recorder.record("blue", i % 10 === 0 ? 503 : 200, i, at(i <= 50 ? 3 : 4) + i);
     const result = recorder.window(at(3), at(5));
-    expect(result.blue).toEqual({ requests: 100, errors: 10, errorRate: 0.1, p50: 50, p95: 95, p99: 99 });
-    expect(result.green).toEqual({ requests: 0, errors: 0, errorRate: null, p50: null, p95: null, p99: null });
+    expect(result.blue).toMatchObject({ requests: 100, errors: 10, errorRate: 0.1, firstErrorAt: at(3) + 10 });
+    within1Percent(result.blue.p50, 50);
+    within1Percent(result.blue.p95, 95);
+    within1Percent(result.blue.p99, 99);
+    expect(result.blue.latency.reduce((n, b) => n + b.count, 0)).toBe(100);
+    expect(result.green).toEqual({
+      requests: 0,
+      errors: 0,
+      errorRate: null,
+      p50: null,
+      p95: null,
+      p99: null,
+      latency: [],
+      firstErrorAt: null,
+    });
   });
 
   // Seconds that overlap [from, to) are in; a second that ends at `from` or starts at `to` is out.
@@ -74,10 +129,15 @@ describe("window()", () => {
     expect(recorder.window(from, to).green.requests).toBe(expectedRequests);
   });
 
-  it("accepts Dates as well as epoch milliseconds", () => {
-    const { recorder } = recorderAt(10);
-    recorder.record("blue", 200, 12, new Date(at(1)));
-    expect(recorder.window(new Date(at(1)), new Date(at(2))).blue).toMatchObject({ requests: 1, p50: 12 });
+  it("includes the second in progress", () => {
+    const { recorder, clock } = recorderAt(5);
+    clock.now = at(5) + 300;
+    recorder.record("green", 500, 7, at(5) + 200);
+    expect(recorder.window(at(4), clock.now).green).toMatchObject({
+      requests: 1,
+      errors: 1,
+      firstErrorAt: at(5) + 200,
+    });
   });
 
   const eviction: Array<[string, number, number]> = [
@@ -97,7 +157,9 @@ describe("window()", () => {
     recorder.record("blue", 500, 1000, at(0));
     clock.now = at(RETENTION_SECONDS);
     recorder.record("blue", 200, 3, at(RETENTION_SECONDS)); // same ring index as second 0
-    expect(recorder.window(at(0), at(RETENTION_SECONDS + 1)).blue).toMatchObject({ requests: 1, errors: 0, p99: 3 });
+    const w = recorder.window(at(0), at(RETENTION_SECONDS + 1)).blue;
+    expect(w).toMatchObject({ requests: 1, errors: 0, firstErrorAt: null });
+    within1Percent(w.p99, 3);
   });
 
   it("drops a record older than what its ring slot already holds", () => {
@@ -105,64 +167,123 @@ describe("window()", () => {
     clock.now = at(RETENTION_SECONDS);
     recorder.record("blue", 200, 3, at(RETENTION_SECONDS));
     recorder.record("blue", 200, 9, at(0)); // late, and long evicted
-    expect(recorder.window(at(0), at(RETENTION_SECONDS + 1)).blue).toMatchObject({ requests: 1, p50: 3 });
+    expect(recorder.window(at(0), at(RETENTION_SECONDS + 1)).blue.requests).toBe(1);
   });
 
-  it("keeps memory bounded: past the per-second cap latencies are sampled, counts stay exact", () => {
-    const { recorder } = recorderAt(10, { maxSamplesPerSecond: 100 });
-    for (let i = 0; i < 1000; i++) recorder.record("green", i < 500 ? 200 : 500, 50, at(1) + (i % 1000));
+  it("names each slot's slowest moment: the (at most two adjacent) seconds whose requests spent the most time", () => {
+    const { recorder } = recorderAt(20);
+    // Green: 10 fast requests a second for seconds 2..9; a stall in seconds 5 and 6 (4 + 3 requests of 540 ms);
+    // Second 9 spends the most time of any one second (5 requests of 500 ms), but seconds 5 and 6 together spend more.
+    for (let s = 2; s <= 9; s++) for (let i = 0; i < 10; i++) recorder.record("green", 200, 3, at(s) + 10 * i);
+    for (let i = 0; i < 4; i++) recorder.record("green", 200, 540, at(5) + 900);
+    for (let i = 0; i < 3; i++) recorder.record("green", 200, 540, at(6) + 100);
+    for (let i = 0; i < 5; i++) recorder.record("green", 200, 500, at(9) + 500);
+    const green = recorder.window(at(2), at(10)).green;
+    expect(green.slowestMoment).toMatchObject({ from: at(5), to: at(6) });
+    const moment = green.slowestMoment!.latency;
+    expect(moment.reduce((n, b) => n + b.count, 0)).toBe(27);
+    expect(moment.filter((b) => b.upToMs > 500).reduce((n, b) => n + b.count, 0)).toBe(7);
+    // Its buckets are the window's own, so the judge can take them out of it exactly.
+    const bounds = new Set(green.latency.map((b) => b.upToMs));
+    expect(moment.every((b) => bounds.has(b.upToMs))).toBe(true);
+    // One second alone is a moment too; a slot without requests has none.
+    expect(recorder.window(at(9), at(10)).green.slowestMoment).toMatchObject({ from: at(9), to: at(9) });
+    expect(recorder.window(at(2), at(10)).blue).not.toHaveProperty("slowestMoment");
+  });
+
+  describe("the seconds the machine held a slot back (recordHeldUp)", () => {
+    /** Green: 10 requests of 3 ms every second from 2 to 9, and 5 of 900 ms in second `slow`. */
+    function greenWith(slow: number) {
+      const { recorder } = recorderAt(20);
+      for (let s = 2; s <= 9; s++) for (let i = 0; i < 10; i++) recorder.record("green", 200, 3, at(s) + 10 * i);
+      for (let i = 0; i < 5; i++) recorder.record("green", 200, 900, at(slow) + 500);
+      return recorder;
+    }
+    const count = (buckets: readonly { count: number }[]) => buckets.reduce((n, b) => n + b.count, 0);
+
+    it.each([
+      // [what, hold-ups as [from s, to s, ms], held-back seconds, their requests]
+      ["nothing measured", [], 0, 0],
+      ["under 50 ms in every second", [[2, 10, 49]], 0, 0],
+      ["50 ms in one second: that second and the next", [[4, 5, 50]], 2, 20],
+      ["a hold-up read over two seconds counts in each (and the next)", [[4, 6, 80]], 3, 30],
+      ["the window's last second sets aside no second after the window", [[9, 10, 500]], 1, 10],
+      ["the second before the window sets aside its first", [[1, 2, 500]], 1, 10],
+      [
+        "of two readings of one second, the longer counts",
+        [
+          [4, 5, 10],
+          [4, 5, 60],
+          [4, 5, 20],
+        ],
+        2,
+        20,
+      ],
+    ] as const)("%s", (_what, holdUps, seconds, requests) => {
+      const recorder = greenWith(7);
+      for (const [from, to, ms] of holdUps as readonly (readonly number[])[])
+        recorder.recordHeldUp("green", at(from!), at(to!), ms!);
+      const green = recorder.window(at(2), at(10)).green;
+      if (seconds === 0) return expect(green).not.toHaveProperty("heldBack");
+      expect(green.heldBack).toMatchObject({ seconds });
+      expect(count(green.heldBack!.latency)).toBe(requests);
+      // Its buckets are the window's own, so the judge can take them out of it exactly.
+      const bounds = new Set(green.latency.map((b) => b.upToMs));
+      expect(green.heldBack!.latency.every((b) => bounds.has(b.upToMs))).toBe(true);
+      // The window's own figures still count every request.
+      expect(green.requests).toBe(85);
+    });
+
+    it("names the slowest moment among the seconds that were not held back", () => {
+      const recorder = greenWith(7);
+      recorder.recordHeldUp("green", at(7), at(8), 400);
+      const green = recorder.window(at(2), at(10)).green;
+      expect(green.heldBack).toMatchObject({ seconds: 2, longestWaitMs: 400 });
+      expect(count(green.heldBack!.latency.filter((b) => b.upToMs > 500))).toBe(5);
+      // The stall was the machine's; the moment is some other pair of quiet seconds, with no slow request.
+      expect(green.slowestMoment!.latency.every((b) => b.upToMs < 500)).toBe(true);
+    });
+
+    it("keeps each slot's waits apart, and drops waits beyond retention", () => {
+      const recorder = greenWith(7);
+      recorder.recordHeldUp("blue", at(7), at(8), 400);
+      recorder.recordHeldUp("green", at(-RETENTION_SECONDS), at(-RETENTION_SECONDS + 1), 900);
+      expect(recorder.window(at(2), at(10)).green).not.toHaveProperty("heldBack");
+    });
+  });
+
+  it("keeps counts exact and memory small at a high rate: 20,000 requests in one second", () => {
+    const { recorder } = recorderAt(10);
+    for (let i = 0; i < 20_000; i++) recorder.record("green", i < 10_000 ? 200 : 500, 50 + (i % 7), at(1) + (i % 1000));
     const w = recorder.window(at(1), at(2)).green;
-    expect(w).toMatchObject({ requests: 1000, errors: 500, errorRate: 0.5, p50: 50, p99: 50 });
+    expect(w).toMatchObject({ requests: 20_000, errors: 10_000, errorRate: 0.5 });
+    expect(w.latency.length).toBeLessThanOrEqual(7);
   });
 });
 
-describe("flush() — per-second samples", () => {
-  it("hands each completed second to the listener once, empty seconds included, with the weights", () => {
-    let weights = { blue: 90, green: 10 };
+describe("secondsAfter() — per-second samples", () => {
+  it("returns each completed second after the cursor, empty seconds included, with the weights now", () => {
+    const weights = { blue: 90, green: 10 };
     const { recorder, clock } = recorderAt(0, { weights: () => weights });
-    const seen: SecondSample[] = [];
-    recorder.onSecond((s) => seen.push(s));
-
     recorder.record("blue", 200, 10, at(0) + 100);
     recorder.record("blue", 500, 30, at(0) + 900);
     recorder.record("green", 200, 20, at(0) + 999);
     recorder.record("green", 200, 40, at(2) + 1);
-    clock.now = at(1) + 5;
-    expect(recorder.flush()).toHaveLength(1);
-    expect(seen[0]).toEqual({
-      at: new Date(at(0)),
-      slots: { blue: { requests: 2, errors: 1, p50: 10, p95: 30, p99: 30 }, green: { requests: 1, errors: 0, p50: 20, p95: 20, p99: 20 } },
-      weights: { blue: 90, green: 10 },
-    });
-
-    // Nothing new within the same second.
-    expect(recorder.flush(at(1) + 900)).toHaveLength(0);
-
-    weights = { blue: 50, green: 50 };
     clock.now = at(3) + 5;
-    const later = recorder.flush();
-    expect(later.map((s) => s.at.getTime())).toEqual([at(1), at(2)]);
-    expect(later[0]!.slots.blue).toEqual({ requests: 0, errors: 0, p50: null, p95: null, p99: null });
-    expect(later[1]!.slots.green).toEqual({ requests: 1, errors: 0, p50: 40, p95: 40, p99: 40 });
-    expect(later[1]!.weights).toEqual({ blue: 50, green: 50 });
-    expect(seen).toHaveLength(3);
+    const seconds = recorder.secondsAfter(Math.floor(at(-1) / 1000));
+    expect(seconds.map((s) => s.at.getTime())).toEqual([at(0), at(1), at(2)]);
+    expect(seconds[0]!.slots.blue).toMatchObject({ requests: 2, errors: 1 });
+    within1Percent(seconds[0]!.slots.blue.p95, 30);
+    expect(seconds[1]!.slots.blue).toEqual({ requests: 0, errors: 0, p50: null, p95: null, p99: null });
+    within1Percent(seconds[2]!.slots.green.p50, 40);
+    expect(seconds[2]!.weights).toEqual({ blue: 90, green: 10 });
+    // The cursor moves on: nothing new within the same second.
+    expect(recorder.secondsAfter(Math.floor(at(2) / 1000))).toHaveLength(0);
   });
 
-  it("after a long pause emits at most the retained seconds", () => {
-    const { recorder } = recorderAt(0);
-    expect(recorder.flush(at(3 * RETENTION_SECONDS))).toHaveLength(RETENTION_SECONDS - 1);
-  });
-
-  it("a failing listener does not keep the sample from the others", () => {
-    const { recorder } = recorderAt(0);
-    const got: number[] = [];
-    recorder.onSecond(() => {
-      throw new Error("boom");
-    });
-    const unsubscribe = recorder.onSecond((s) => got.push(s.at.getTime()));
-    recorder.flush(at(2));
-    unsubscribe();
-    recorder.flush(at(4));
-    expect(got).toEqual([at(0), at(1)]);
+  it("after a long pause returns at most the retained seconds", () => {
+    const { recorder, clock } = recorderAt(0);
+    clock.now = at(3 * RETENTION_SECONDS);
+    expect(recorder.secondsAfter(Math.floor(at(0) / 1000))).toHaveLength(RETENTION_SECONDS - 1);
   });
 });

@@ -4,7 +4,14 @@
  */
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { migrationChecksum, MigrationError, planMigrations, scriptMatchesChecksum, type AppliedMigration, type MigrationFile } from "../../server/db/migrate.ts";
+import {
+  migrationChecksum,
+  MigrationError,
+  planMigrations,
+  scriptMatchesChecksum,
+  type AppliedMigration,
+  type MigrationFile,
+} from "../../server/db/migrate.ts";
 
 const sha256 = (text: string) => createHash("sha256").update(Buffer.from(text, "utf8")).digest("hex");
 
@@ -14,9 +21,24 @@ const C: MigrationFile = { name: "20260103000000_c", script: 'CREATE TABLE "C" (
 const files = [A, B, C];
 
 const at = new Date("2026-01-05T10:00:00Z");
-const finished = (file: MigrationFile, checksum = sha256(file.script)): AppliedMigration => ({ name: file.name, checksum, finishedAt: at, rolledBackAt: null });
-const unfinished = (file: MigrationFile): AppliedMigration => ({ name: file.name, checksum: sha256(file.script), finishedAt: null, rolledBackAt: null });
-const rolledBack = (file: MigrationFile, finishedAt: Date | null = null): AppliedMigration => ({ name: file.name, checksum: sha256(file.script), finishedAt, rolledBackAt: at });
+const finished = (file: MigrationFile, checksum = sha256(file.script)): AppliedMigration => ({
+  name: file.name,
+  checksum,
+  finishedAt: at,
+  rolledBackAt: null,
+});
+const unfinished = (file: MigrationFile): AppliedMigration => ({
+  name: file.name,
+  checksum: sha256(file.script),
+  finishedAt: null,
+  rolledBackAt: null,
+});
+const rolledBack = (file: MigrationFile, finishedAt: Date | null = null): AppliedMigration => ({
+  name: file.name,
+  checksum: sha256(file.script),
+  finishedAt,
+  rolledBackAt: at,
+});
 
 function planError(files: MigrationFile[], applied: AppliedMigration[]): MigrationError {
   try {
@@ -37,9 +59,19 @@ describe("planMigrations", () => {
     ["rows in any order", files, [finished(C), finished(A)], [B.name]],
     ["a rolled-back attempt is ignored: pending again", files, [finished(A), rolledBack(B)], [B.name, C.name]],
     ["a rolled-back row that had finished is ignored too", files, [finished(A), rolledBack(B, at)], [B.name, C.name]],
-    ["a rolled-back attempt followed by a successful one: applied", files, [finished(A), rolledBack(B), finished(B), finished(C)], []],
+    [
+      "a rolled-back attempt followed by a successful one: applied",
+      files,
+      [finished(A), rolledBack(B), finished(B), finished(C)],
+      [],
+    ],
     ["a rolled-back row for a migration that is not on disk is ignored", [A], [finished(A), rolledBack(B)], []],
-    ["a checksum taken with CRLF line endings still matches", [A], [finished(A, sha256(A.script.replace(/\n/g, "\r\n")))], []],
+    [
+      "a checksum taken with CRLF line endings still matches",
+      [A],
+      [finished(A, sha256(A.script.replace(/\n/g, "\r\n")))],
+      [],
+    ],
   ])("%s", (_name, onDisk, applied, pending) => {
     expect(planMigrations(onDisk, applied).map((f) => f.name)).toEqual(pending);
   });
@@ -49,12 +81,48 @@ describe("planMigrations", () => {
   });
 
   it.each<[string, MigrationFile[], AppliedMigration[], string, RegExp]>([
-    ["an applied migration whose file was edited", files, [finished(A), finished(B, sha256("-- the original\n"))], B.name, /edited after it was applied/],
-    ["an edited file even when a later migration is pending", files, [finished(A, sha256("SELECT 1;\n"))], A.name, /edited after it was applied/],
-    ["a started migration that never finished (not rolled back)", files, [finished(A), unfinished(B)], B.name, /started but never finished/],
-    ["a failed attempt after a rolled-back one", files, [finished(A), rolledBack(B), unfinished(B)], B.name, /started but never finished/],
-    ["a finished migration in the database that is not on disk", [A, B], [finished(A), finished(B), finished(C)], C.name, /not in prisma\/migrations/],
-    ["an unknown finished migration even when nothing else is applied", [A], [finished(C)], C.name, /not in prisma\/migrations/],
+    [
+      "an applied migration whose file was edited",
+      files,
+      [finished(A), finished(B, sha256("-- the original\n"))],
+      B.name,
+      /edited after it was applied/,
+    ],
+    [
+      "an edited file even when a later migration is pending",
+      files,
+      [finished(A, sha256("SELECT 1;\n"))],
+      A.name,
+      /edited after it was applied/,
+    ],
+    [
+      "a started migration that never finished (not rolled back)",
+      files,
+      [finished(A), unfinished(B)],
+      B.name,
+      /started but never finished/,
+    ],
+    [
+      "a failed attempt after a rolled-back one",
+      files,
+      [finished(A), rolledBack(B), unfinished(B)],
+      B.name,
+      /started but never finished/,
+    ],
+    [
+      "a finished migration in the database that is not on disk",
+      [A, B],
+      [finished(A), finished(B), finished(C)],
+      C.name,
+      /not in prisma\/migrations/,
+    ],
+    [
+      "an unknown finished migration even when nothing else is applied",
+      [A],
+      [finished(C)],
+      C.name,
+      /not in prisma\/migrations/,
+    ],
   ])("refuses %s, naming it", (_name, onDisk, applied, migration, reason) => {
     const error = planError(onDisk, applied);
     expect(error.migration).toBe(migration);
@@ -81,7 +149,7 @@ describe("migrationChecksum", () => {
 });
 
 describe("scriptMatchesChecksum", () => {
-  const lf = "-- CreateTable\nCREATE TABLE \"T\" (\n    \"id\" TEXT NOT NULL\n);\n";
+  const lf = '-- CreateTable\nCREATE TABLE "T" (\n    "id" TEXT NOT NULL\n);\n';
   const crlf = lf.replace(/\n/g, "\r\n");
 
   it.each<[string, string, string, boolean]>([

@@ -2,7 +2,11 @@ import { describe, expect, it } from "vitest";
 import { rolesForGroups } from "../../server/auth/oidc.ts";
 import type { Role } from "../../server/auth/roles.ts";
 
-const MAP: Record<string, Role[]> = { "platform-leads": ["release_manager", "approver"], sre: ["oncall"], leads: ["approver"] };
+const MAP: Record<string, Role[]> = {
+  "platform-leads": ["release_manager", "approver"],
+  sre: ["oncall"],
+  leads: ["approver"],
+};
 
 describe("rolesForGroups maps the identity provider's groups claim to roles", () => {
   it.each<[string, unknown, Role[]]>([

@@ -23,7 +23,9 @@ describe("chooseSlot", () => {
     ["no cookie, 30/70, draw at 30", { blue: 30, green: 70 }, null, 0.3, "green"],
     ["cookie honoured while its slot has weight", { blue: 1, green: 99 }, "blue", 0.99, "blue"],
     ["cookie ignored when its slot has no weight", { blue: 0, green: 100 }, "blue", 0, "green"],
-  ] as const)("%s", (_name, weights, sticky, random, expected) => expect(chooseSlot(weights, sticky, random)).toBe(expected));
+  ] as const)("%s", (_name, weights, sticky, random, expected) =>
+    expect(chooseSlot(weights, sticky, random)).toBe(expected),
+  );
 });
 
 describe("validateWeights", () => {

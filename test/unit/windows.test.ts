@@ -4,9 +4,27 @@
  * the first Sunday of November (02:00 → 01:00).
  */
 import { describe, expect, it } from "vitest";
-import { describeWindow, findOverlap, nextWindows, occurrences, stepCutoff, windowAt, windowRuleInput, type WindowRule } from "../../server/governance/windows.ts";
+import {
+  describeWindow,
+  findOverlap,
+  nextWindows,
+  occurrences,
+  stepCutoff,
+  windowAt,
+  windowRuleInput,
+  type WindowRule,
+} from "../../server/governance/windows.ts";
 
-const DEFAULT: WindowRule = { id: "default", name: "Monthly maintenance", timezone: "America/New_York", rrule: "FREQ=MONTHLY;BYDAY=+2SU", startTime: "02:00", durationMinutes: 120, serviceId: null, active: true };
+const DEFAULT: WindowRule = {
+  id: "default",
+  name: "Monthly maintenance",
+  timezone: "America/New_York",
+  rrule: "FREQ=MONTHLY;BYDAY=+2SU",
+  startTime: "02:00",
+  durationMinutes: 120,
+  serviceId: null,
+  active: true,
+};
 const iso = (d: Date) => d.toISOString().replace(".000", "");
 
 describe("the default window (second Sunday, 02:00–04:00 America/New_York)", () => {
@@ -27,14 +45,22 @@ describe("the default window (second Sunday, 02:00–04:00 America/New_York)", (
     const from = new Date(`${month}-01T00:00:00Z`);
     const to = new Date(from.getTime() + 31 * 86_400_000);
     const found = occurrences(DEFAULT, from, to).filter((w) => iso(w.start).startsWith(month));
-    expect(found.map((w) => [iso(w.start), iso(w.end)])).toEqual([[start.replace(".000", ""), end.replace(".000", "")]]);
+    expect(found.map((w) => [iso(w.start), iso(w.end)])).toEqual([
+      [start.replace(".000", ""), end.replace(".000", "")],
+    ]);
   });
 
   it("is 02:00 local every month for a year", () => {
     const list = nextWindows([DEFAULT], null, new Date("2026-11-24T00:00:00Z"), 12);
     expect(list).toHaveLength(12);
     for (const w of list) {
-      const local = new Intl.DateTimeFormat("en-GB", { timeZone: "America/New_York", weekday: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).format(w.start);
+      const local = new Intl.DateTimeFormat("en-GB", {
+        timeZone: "America/New_York",
+        weekday: "short",
+        hour: "2-digit",
+        minute: "2-digit",
+        hourCycle: "h23",
+      }).format(w.start);
       expect(local === "Sun 02:00" || local === "Sun 03:00").toBe(true);
       expect(w.end.getTime() - w.start.getTime()).toBeLessThanOrEqual(120 * 60_000);
     }
@@ -54,8 +80,32 @@ describe("a window across the fall-back hour", () => {
 
 describe("other zones", () => {
   it.each<[string, WindowRule, string, string]>([
-    ["London, summer time starts on the last Sunday of March", { ...DEFAULT, id: "ldn", timezone: "Europe/London", rrule: "FREQ=WEEKLY;BYDAY=SU", startTime: "01:30", durationMinutes: 60 }, "2027-03-28T01:00:00Z", "2027-03-28T01:30:00Z"],
-    ["Tokyo (no daylight saving, UTC+9; the day before in UTC)", { ...DEFAULT, id: "tyo", timezone: "Asia/Tokyo", rrule: "FREQ=WEEKLY;BYDAY=MO", startTime: "03:00", durationMinutes: 90 }, "2027-03-28T18:00:00Z", "2027-03-28T19:30:00Z"],
+    [
+      "London, summer time starts on the last Sunday of March",
+      {
+        ...DEFAULT,
+        id: "ldn",
+        timezone: "Europe/London",
+        rrule: "FREQ=WEEKLY;BYDAY=SU",
+        startTime: "01:30",
+        durationMinutes: 60,
+      },
+      "2027-03-28T01:00:00Z",
+      "2027-03-28T01:30:00Z",
+    ],
+    [
+      "Tokyo (no daylight saving, UTC+9; the day before in UTC)",
+      {
+        ...DEFAULT,
+        id: "tyo",
+        timezone: "Asia/Tokyo",
+        rrule: "FREQ=WEEKLY;BYDAY=MO",
+        startTime: "03:00",
+        durationMinutes: 90,
+      },
+      "2027-03-28T18:00:00Z",
+      "2027-03-28T19:30:00Z",
+    ],
   ])("%s", (_name, rule, start, end) => {
     const found = occurrences(rule, new Date("2027-03-27T00:00:00Z"), new Date("2027-03-29T00:00:00Z"));
     expect(found.map((w) => [iso(w.start), iso(w.end)])).toEqual([[start, end]]);
@@ -85,13 +135,35 @@ describe("windowAt and the step cut-off", () => {
 });
 
 describe("rule validation names the field", () => {
-  const valid = { name: "Nightly", timezone: "Europe/Berlin", rrule: "FREQ=DAILY", startTime: "01:00", durationMinutes: 60 };
+  const valid = {
+    name: "Nightly",
+    timezone: "Europe/Berlin",
+    rrule: "FREQ=DAILY",
+    startTime: "01:00",
+    durationMinutes: 60,
+  };
   it.each<[string, Record<string, unknown>, string]>([
-    ["an unknown time zone", { timezone: "Mars/Olympus_Mons" }, "timezone: must be an IANA time zone such as America/New_York"],
-    ["longer than two hours", { durationMinutes: 121 }, "durationMinutes: must be at most 120 minutes (no window is longer than 2 hours)"],
+    [
+      "an unknown time zone",
+      { timezone: "Mars/Olympus_Mons" },
+      "timezone: must be an IANA time zone such as America/New_York",
+    ],
+    [
+      "longer than two hours",
+      { durationMinutes: 121 },
+      "durationMinutes: must be at most 120 minutes (no window is longer than 2 hours)",
+    ],
     ["a malformed start", { startTime: "25:00" }, "startTime: must be a time of day as HH:MM"],
-    ["a malformed recurrence", { rrule: "EVERY SUNDAY" }, "rrule: must be a recurrence rule such as FREQ=MONTHLY;BYDAY=+2SU (without DTSTART)"],
-    ["a recurrence that has ended", { rrule: "FREQ=DAILY;UNTIL=20200101T000000Z" }, "rrule: never occurs in the next two years"],
+    [
+      "a malformed recurrence",
+      { rrule: "EVERY SUNDAY" },
+      "rrule: must be a recurrence rule such as FREQ=MONTHLY;BYDAY=+2SU (without DTSTART)",
+    ],
+    [
+      "a recurrence that has ended",
+      { rrule: "FREQ=DAILY;UNTIL=20200101T000000Z" },
+      "rrule: never occurs in the next two years",
+    ],
   ])("%s", (_name, change, message) => {
     const result = windowRuleInput.safeParse({ ...valid, ...change });
     expect(result.success).toBe(false);
@@ -106,14 +178,27 @@ describe("rule validation names the field", () => {
 
 describe("overlaps", () => {
   it("are found between a global rule and a service's rule", () => {
-    const weekly = { ...DEFAULT, id: "weekly", serviceId: "svc", rrule: "FREQ=WEEKLY;BYDAY=SU", startTime: "03:00", durationMinutes: 60 };
+    const weekly = {
+      ...DEFAULT,
+      id: "weekly",
+      serviceId: "svc",
+      rrule: "FREQ=WEEKLY;BYDAY=SU",
+      startTime: "03:00",
+      durationMinutes: 60,
+    };
     const overlap = findOverlap(weekly, [DEFAULT], new Date("2026-11-24T00:00:00Z"));
     expect(overlap?.other.id).toBe("default");
     expect(iso(overlap!.at.start)).toBe("2026-12-13T08:00:00Z");
   });
 
   it("are not found between adjacent windows or different services", () => {
-    const after = { ...DEFAULT, id: "after", rrule: "FREQ=MONTHLY;BYDAY=+2SU", startTime: "04:00", durationMinutes: 60 };
+    const after = {
+      ...DEFAULT,
+      id: "after",
+      rrule: "FREQ=MONTHLY;BYDAY=+2SU",
+      startTime: "04:00",
+      durationMinutes: 60,
+    };
     expect(findOverlap(after, [DEFAULT], new Date("2026-11-24T00:00:00Z"))).toBeNull();
     const a = { ...DEFAULT, id: "a", serviceId: "svc-a" };
     expect(findOverlap({ ...DEFAULT, id: "b", serviceId: "svc-b" }, [a], new Date("2026-11-24T00:00:00Z"))).toBeNull();

@@ -3,6 +3,7 @@ import { useMutation } from "@tanstack/react-query";
 import type { FormEvent } from "react";
 import { Notice } from "@/components/Notice";
 import { errorMessage, useTRPC } from "../../_lib/trpc";
+import { formText } from "../../../lib/form-text";
 
 export function ChangePassword() {
   const trpc = useTRPC();
@@ -11,7 +12,7 @@ export function ChangePassword() {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
     change.mutate(
-      { currentPassword: String(form.get("currentPassword")), newPassword: String(form.get("newPassword")) },
+      { currentPassword: formText(form, "currentPassword"), newPassword: formText(form, "newPassword") },
       { onSuccess: () => (event.target as HTMLFormElement).reset() },
     );
   }

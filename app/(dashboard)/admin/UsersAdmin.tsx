@@ -5,6 +5,7 @@ import { Notice } from "@/components/Notice";
 import { RoleBadges } from "@/components/RoleBadges";
 import { ROLE_LABELS, ROLES, type Role } from "@/server/auth/roles";
 import { errorMessage, useRealtimeEvent, useTRPC } from "../../_lib/trpc";
+import { formText } from "../../../lib/form-text";
 
 type Secret = { email: string; password: string; what: string };
 
@@ -12,7 +13,10 @@ export function UsersAdmin({ currentUserId }: { currentUserId: string }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const users = useQuery(trpc.users.list.queryOptions());
-  const invalidate = useCallback(() => queryClient.invalidateQueries({ queryKey: trpc.users.list.queryKey() }), [queryClient, trpc]);
+  const invalidate = useCallback(
+    () => void queryClient.invalidateQueries({ queryKey: trpc.users.list.queryKey() }),
+    [queryClient, trpc],
+  );
   useRealtimeEvent("users:changed", invalidate);
   const [secret, setSecret] = useState<Secret | null>(null);
   const [editing, setEditing] = useState<string | null>(null);
@@ -25,10 +29,18 @@ export function UsersAdmin({ currentUserId }: { currentUserId: string }) {
       },
     }),
   );
-  const update = useMutation(trpc.users.update.mutationOptions({ onSuccess: () => { setEditing(null); void invalidate(); } }));
+  const update = useMutation(
+    trpc.users.update.mutationOptions({
+      onSuccess: () => {
+        setEditing(null);
+        void invalidate();
+      },
+    }),
+  );
   const reset = useMutation(
     trpc.users.resetPassword.mutationOptions({
-      onSuccess: (result) => setSecret({ email: result.user.email, password: result.newPassword, what: "New password" }),
+      onSuccess: (result) =>
+        setSecret({ email: result.user.email, password: result.newPassword, what: "New password" }),
     }),
   );
 
@@ -36,7 +48,11 @@ export function UsersAdmin({ currentUserId }: { currentUserId: string }) {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
     create.mutate(
-      { email: String(form.get("email")), name: String(form.get("name")), roles: form.getAll("roles").map(String) as Role[] },
+      {
+        email: formText(form, "email"),
+        name: formText(form, "name"),
+        roles: form.getAll("roles").map(String) as Role[],
+      },
       { onSuccess: () => (event.target as HTMLFormElement).reset() },
     );
   }
@@ -46,8 +62,11 @@ export function UsersAdmin({ currentUserId }: { currentUserId: string }) {
     <>
       {secret && (
         <Notice kind="ok">
-          {secret.what} for <strong>{secret.email}</strong>: <code data-testid="shown-password">{secret.password}</code> — shown once; pass it on securely.{" "}
-          <button type="button" onClick={() => setSecret(null)}>Done</button>
+          {secret.what} for <strong>{secret.email}</strong>: <code data-testid="shown-password">{secret.password}</code>{" "}
+          — shown once; pass it on securely.{" "}
+          <button type="button" onClick={() => setSecret(null)}>
+            Done
+          </button>
         </Notice>
       )}
       {error && <Notice kind="error">{errorMessage(error)}</Notice>}
@@ -95,12 +114,29 @@ export function UsersAdmin({ currentUserId }: { currentUserId: string }) {
                     </button>
                   )}{" "}
                   {user.provider === "credentials" && (
-                    <button type="button" disabled={reset.isPending} onClick={() => confirm(`Reset the password of ${user.email}? Their sessions end.`) && reset.mutate({ id: user.id })}>
+                    <button
+                      type="button"
+                      disabled={reset.isPending}
+                      onClick={() =>
+                        confirm(`Reset the password of ${user.email}? Their sessions end.`) &&
+                        reset.mutate({ id: user.id })
+                      }
+                    >
                       Reset password
                     </button>
                   )}{" "}
                   {user.id !== currentUserId && (
-                    <button type="button" disabled={update.isPending} onClick={() => update.mutate({ id: user.id, active: !user.active })}>
+                    <button
+                      type="button"
+                      disabled={update.isPending}
+                      onClick={() =>
+                        (user.active
+                          ? confirm(
+                              `Deactivate ${user.email}? They are signed out everywhere and cannot sign in until someone activates them again.`,
+                            )
+                          : true) && update.mutate({ id: user.id, active: !user.active })
+                      }
+                    >
                       {user.active ? "Deactivate" : "Activate"}
                     </button>
                   )}
@@ -124,9 +160,14 @@ export function UsersAdmin({ currentUserId }: { currentUserId: string }) {
           </div>
         </div>
         <fieldset style={{ border: "none", padding: 0, margin: "0 0 0.8rem" }}>
-          <legend className="muted" style={{ fontSize: "0.85rem" }}>Roles</legend>
+          <legend className="muted" style={{ fontSize: "0.85rem" }}>
+            Roles
+          </legend>
           {ROLES.map((role) => (
-            <label key={role} style={{ display: "inline-flex", gap: "0.3rem", marginRight: "0.9rem", color: "inherit" }}>
+            <label
+              key={role}
+              style={{ display: "inline-flex", gap: "0.3rem", marginRight: "0.9rem", color: "inherit" }}
+            >
               <input type="checkbox" name="roles" value={role} /> {ROLE_LABELS[role]}
             </label>
           ))}
@@ -139,7 +180,17 @@ export function UsersAdmin({ currentUserId }: { currentUserId: string }) {
   );
 }
 
-function RoleEditor({ initial, busy, onSave, onCancel }: { initial: Role[]; busy: boolean; onSave: (roles: Role[]) => void; onCancel: () => void }) {
+function RoleEditor({
+  initial,
+  busy,
+  onSave,
+  onCancel,
+}: {
+  initial: Role[];
+  busy: boolean;
+  onSave: (roles: Role[]) => void;
+  onCancel: () => void;
+}) {
   const [roles, setRoles] = useState<Role[]>(initial);
   return (
     <div>

@@ -9,7 +9,8 @@ export const metadata: Metadata = { title: "Admin" };
 
 export default async function AdminPage() {
   const session = await requirePageSession();
-  if (!mayUse(session, "users.list")) return <Forbidden what="User administration" roles={rolesAllowed("users.list")} />;
+  if (!mayUse(session, "users.list"))
+    return <Forbidden what="User administration" roles={rolesAllowed("users.list")} />;
   return (
     <>
       <h1>Admin</h1>

@@ -1,26 +1,101 @@
 "use client";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
-import { useCallback, useState } from "react";
+import { useCallback, useMemo, useState } from "react";
+import type { inferRouterOutputs } from "@trpc/server";
+import { DataTable, dataTableColumns } from "@/components/DataTable";
 import { EmptyState } from "@/components/EmptyState";
 import { Notice } from "@/components/Notice";
 import { errorMessage, useRealtimeEvent, useTRPC } from "../../_lib/trpc";
 import { ChangeDetail, type ChangePermissions } from "./ChangeDetail";
+import { ChecklistState } from "./ChecklistState";
 import { NewChangeRequest } from "./NewChangeRequest";
+import { formatDuration } from "../maintenance/time";
+import type { AppRouter } from "@/server/trpc/root";
 
-const TYPE_LABELS: Record<string, string> = { standard: "Standard", user_facing: "User-facing", infrastructure: "Infrastructure", major: "Major", emergency: "Emergency" };
-const STATUS_TONE: Record<string, string> = { pending: "live", approved: "ok", rejected: "bad", withdrawn: "off", used: "off" };
+type InboxItem = inferRouterOutputs<AppRouter>["changes"]["inbox"][number];
+const inboxHelper = dataTableColumns<InboxItem>();
 
-export function ApprovalsView({ userId, selected, can }: { userId: string; selected: string | null; can: ChangePermissions & { request: boolean } }) {
+/** How long a change has waited: "3 h 5 min". */
+function age(createdAt: Date | string, now = Date.now()): string {
+  return formatDuration(now - new Date(createdAt).getTime());
+}
+
+function inboxColumns(select: (id: string) => void) {
+  return [
+    inboxHelper.accessor("title", {
+      header: "Change",
+      cell: (info) => (
+        <a
+          href={`/approvals?change=${info.row.original.id}`}
+          onClick={(e) => (e.preventDefault(), select(info.row.original.id))}
+        >
+          {info.getValue()}
+        </a>
+      ),
+    }),
+    inboxHelper.accessor((c) => `${c.environment.serviceName} ${c.release.version} to ${c.environment.name}`, {
+      id: "what",
+      header: "Release",
+    }),
+    inboxHelper.accessor((c) => TYPE_LABELS[c.type] ?? c.type, { id: "type", header: "Type" }),
+    inboxHelper.accessor((c) => c.openToViewer.join(", ").replace(/_/g, " "), { id: "as", header: "Needs you as" }),
+    inboxHelper.accessor((c) => -new Date(c.createdAt).getTime(), {
+      id: "age",
+      header: "Waiting",
+      sortFn: "basic",
+      cell: (info) => <span data-testid="change-age">{age(info.row.original.createdAt)}</span>,
+    }),
+    inboxHelper.display({
+      id: "checklist",
+      header: "Checklist",
+      cell: (info) => (
+        <ChecklistState releaseId={info.row.original.releaseId} environmentId={info.row.original.environmentId} />
+      ),
+    }),
+  ];
+}
+
+const TYPE_LABELS: Record<string, string> = {
+  standard: "Standard",
+  user_facing: "User-facing",
+  infrastructure: "Infrastructure",
+  major: "Major",
+  emergency: "Emergency",
+};
+const STATUS_TONE: Record<string, string> = {
+  pending: "live",
+  approved: "ok",
+  rejected: "bad",
+  withdrawn: "off",
+  used: "off",
+};
+
+export function ApprovalsView({
+  userId,
+  selected,
+  can,
+}: {
+  userId: string;
+  selected: string | null;
+  can: ChangePermissions & { request: boolean };
+}) {
   const trpc = useTRPC();
   const router = useRouter();
   const queryClient = useQueryClient();
   const inbox = useQuery(trpc.changes.inbox.queryOptions());
   const all = useQuery(trpc.changes.list.queryOptions({}));
   const [requesting, setRequesting] = useState(false);
-  const refresh = useCallback(() => void queryClient.invalidateQueries({ queryKey: trpc.changes.pathKey() }), [queryClient, trpc]);
+  const refresh = useCallback(
+    () => void queryClient.invalidateQueries({ queryKey: trpc.changes.pathKey() }),
+    [queryClient, trpc],
+  );
   useRealtimeEvent("notification", refresh);
-  const select = (id: string | null) => router.replace(id ? `/approvals?change=${id}` : "/approvals", { scroll: false });
+  const select = useCallback(
+    (id: string | null) => router.replace(id ? `/approvals?change=${id}` : "/approvals", { scroll: false }),
+    [router],
+  );
+  const columns = useMemo(() => inboxColumns(select), [select]);
 
   return (
     <>
@@ -44,15 +119,22 @@ export function ApprovalsView({ userId, selected, can }: { userId: string; selec
 
       <h2>Waiting for you</h2>
       {inbox.error && <Notice kind="error">{errorMessage(inbox.error)}</Notice>}
-      {inbox.data?.length === 0 && <p className="muted" data-testid="inbox-empty">Nothing waits for your approval.</p>}
-      <div className="grid">
-        {inbox.data?.map((c) => (
-          <button key={c.id} type="button" className="card" style={{ textAlign: "left" }} onClick={() => select(c.id)} data-testid={`inbox-${c.id}`}>
-            <strong>{c.title}</strong> — {c.environment.serviceName} {c.release.version} to {c.environment.name} · {TYPE_LABELS[c.type]} · needs you as{" "}
-            {c.openToViewer.join(", ").replace(/_/g, " ")}
-          </button>
-        ))}
-      </div>
+      {inbox.data?.length === 0 && (
+        <p className="muted" data-testid="inbox-empty">
+          Nothing waits for your approval.
+        </p>
+      )}
+      {inbox.data && inbox.data.length > 0 && (
+        <DataTable
+          label="Waiting for you"
+          urlPrefix="inbox-"
+          data={inbox.data}
+          columns={columns}
+          getRowId={(c) => c.id}
+          defaultSort={[{ id: "age", desc: true }]}
+          rowProps={(c) => ({ "data-testid": `inbox-${c.id}` })}
+        />
+      )}
 
       {selected && (
         <div style={{ marginTop: "1rem" }}>
@@ -94,7 +176,9 @@ export function ApprovalsView({ userId, selected, can }: { userId: string; selec
                 <td>
                   <span className={`status status-${STATUS_TONE[c.status] ?? "live"}`}>{c.status}</span>
                 </td>
-                <td className="muted">{c.status === "pending" ? c.evaluation.missing.join(", ").replace(/_/g, " ") : ""}</td>
+                <td className="muted">
+                  {c.status === "pending" ? c.evaluation.missing.join(", ").replace(/_/g, " ") : ""}
+                </td>
               </tr>
             ))}
           </tbody>

@@ -5,7 +5,9 @@ import { useState } from "react";
 import { Notice } from "@/components/Notice";
 import { ROLE_LABELS, type Role } from "@/server/auth/roles";
 import { errorMessage, useTRPC } from "../../_lib/trpc";
+import { ChangeSchedule } from "../maintenance/Scheduled";
 import { Checklist } from "./Checklist";
+import { ChecklistState } from "./ChecklistState";
 
 export interface ChangePermissions {
   decide: boolean;
@@ -14,7 +16,19 @@ export interface ChangePermissions {
   withdraw: boolean;
 }
 
-export function ChangeDetail({ id, userId, can, onChanged, onClose }: { id: string; userId: string; can: ChangePermissions; onChanged: () => void; onClose: () => void }) {
+export function ChangeDetail({
+  id,
+  userId,
+  can,
+  onChanged,
+  onClose,
+}: {
+  id: string;
+  userId: string;
+  can: ChangePermissions;
+  onChanged: () => void;
+  onClose: () => void;
+}) {
   const trpc = useTRPC();
   const router = useRouter();
   const queryClient = useQueryClient();
@@ -23,10 +37,20 @@ export function ChangeDetail({ id, userId, can, onChanged, onClose }: { id: stri
     void queryClient.invalidateQueries({ queryKey: trpc.changes.get.queryKey({ id }) });
     onChanged();
   };
-  const approve = useMutation(trpc.changes.approve.mutationOptions({ onSuccess: done }));
+  const [approvedAs, setApprovedAs] = useState<string | null>(null);
+  const approve = useMutation(
+    trpc.changes.approve.mutationOptions({
+      onSuccess: (_result, input) => {
+        setApprovedAs(input.role ?? change.data?.openToViewer[0] ?? "");
+        done();
+      },
+    }),
+  );
   const reject = useMutation(trpc.changes.reject.mutationOptions({ onSuccess: done }));
   const withdraw = useMutation(trpc.changes.withdraw.mutationOptions({ onSuccess: done }));
-  const start = useMutation(trpc.deployments.start.mutationOptions({ onSuccess: (d) => router.push(`/deployments/${d.id}`) }));
+  const start = useMutation(
+    trpc.deployments.start.mutationOptions({ onSuccess: (d) => router.push(`/deployments/${d.id}`) }),
+  );
   const [role, setRole] = useState<Role | "">("");
   const [rejecting, setRejecting] = useState(false);
   const [reason, setReason] = useState("");
@@ -36,7 +60,14 @@ export function ChangeDetail({ id, userId, can, onChanged, onClose }: { id: stri
   if (!c) return <p className="muted">Loading…</p>;
   const error = approve.error ?? reject.error ?? withdraw.error ?? start.error;
   const open = c.status === "pending" || c.status === "approved";
-  const filledBy = new Map(c.evaluation.filled.map((f) => [f.role, c.approvals.find((a) => a.approverId === f.approverId && a.revision === c.revision)?.approver.name ?? "?"]));
+  // Only a pending change with a role this person may still fill can be approved (or rejected) by them.
+  const decidable = c.status === "pending" && c.openToViewer.length > 0;
+  const filledBy = new Map(
+    c.evaluation.filled.map((f) => [
+      f.role,
+      c.approvals.find((a) => a.approverId === f.approverId && a.revision === c.revision)?.approver.name ?? "?",
+    ]),
+  );
 
   return (
     <section className="card" aria-label={`Change request ${c.title}`} data-testid="change-detail">
@@ -49,7 +80,8 @@ export function ChangeDetail({ id, userId, can, onChanged, onClose }: { id: stri
       <dl className="kv" style={{ marginTop: "0.75rem" }}>
         <dt>Change</dt>
         <dd>
-          {c.environment.serviceName} {c.release.version} to {c.environment.name} · {c.type.replace(/_/g, "-")} · revision {c.revision}
+          {c.environment.serviceName} {c.release.version} to {c.environment.name} · {c.type.replace(/_/g, "-")} ·
+          revision {c.revision}
         </dd>
         <dt>Requested by</dt>
         <dd>
@@ -84,7 +116,12 @@ export function ChangeDetail({ id, userId, can, onChanged, onClose }: { id: stri
         <ul aria-label="Required approvals">
           {c.policy.requiredRoles.map((r) => (
             <li key={r} data-testid={`required-${r}`}>
-              {ROLE_LABELS[r as Role]}: {filledBy.has(r) ? <strong>approved by {filledBy.get(r)}</strong> : <span className="muted">waiting</span>}
+              {ROLE_LABELS[r]}:{" "}
+              {filledBy.has(r) ? (
+                <strong>approved by {filledBy.get(r)}</strong>
+              ) : (
+                <span className="muted">waiting</span>
+              )}
             </li>
           ))}
         </ul>
@@ -95,7 +132,7 @@ export function ChangeDetail({ id, userId, can, onChanged, onClose }: { id: stri
           <ul>
             {c.approvals.map((a) => (
               <li key={a.id} className={a.revision === c.revision ? "" : "muted"}>
-                {new Date(a.createdAt).toLocaleString()}: {a.approver.name} {a.decision} as {ROLE_LABELS[a.role as Role]}
+                {new Date(a.createdAt).toLocaleString()}: {a.approver.name} {a.decision} as {ROLE_LABELS[a.role]}
                 {a.reason ? ` — ${a.reason}` : ""}
                 {a.revision !== c.revision ? " (lapsed: an earlier revision)" : ""}
               </li>
@@ -105,26 +142,57 @@ export function ChangeDetail({ id, userId, can, onChanged, onClose }: { id: stri
       )}
 
       {error && <Notice kind="error">{errorMessage(error)}</Notice>}
+      {approvedAs !== null && !approve.isPending && (
+        <Notice kind="ok">
+          <span data-testid="approve-confirmation">
+            You approved this change{approvedAs ? ` as ${ROLE_LABELS[approvedAs as Role]}` : ""}.{" "}
+            {c.status === "approved"
+              ? "Every required approval is in: it is approved."
+              : c.evaluation.missing.length
+                ? `Still waiting for: ${c.evaluation.missing.join(", ").replace(/_/g, " ")}.`
+                : ""}{" "}
+            Checklist: <ChecklistState releaseId={c.releaseId} environmentId={c.environmentId} />
+          </span>
+        </Notice>
+      )}
       <div className="controls" style={{ margin: "0.75rem 0" }}>
-        {can.decide && open && (
+        {can.decide && decidable && (
           <>
             {c.openToViewer.length > 1 && (
               <select aria-label="Approve as" value={role} onChange={(e) => setRole(e.target.value as Role)}>
                 <option value="">Approve as…</option>
                 {c.openToViewer.map((r) => (
                   <option key={r} value={r}>
-                    {ROLE_LABELS[r as Role]}
+                    {ROLE_LABELS[r]}
                   </option>
                 ))}
               </select>
             )}
-            <button type="button" className="primary" disabled={approve.isPending} onClick={() => approve.mutate({ id, role: role || undefined })}>
+            <button
+              type="button"
+              className="primary"
+              disabled={approve.isPending}
+              onClick={() => approve.mutate({ id, role: role || undefined })}
+            >
               Approve
             </button>
             <button type="button" disabled={reject.isPending} onClick={() => setRejecting((v) => !v)}>
               Reject
             </button>
+            <span className="muted">
+              Checklist: <ChecklistState releaseId={c.releaseId} environmentId={c.environmentId} />
+            </span>
           </>
+        )}
+        {can.decide && !decidable && c.status === "pending" && c.requestedById === userId && (
+          <span className="muted" data-testid="own-change">
+            You requested this change; someone else must approve it.
+          </span>
+        )}
+        {can.decide && !decidable && c.status !== "pending" && (
+          <span className="muted" data-testid="already-decided">
+            Decided: {c.status}.
+          </span>
         )}
         {can.withdraw && open && c.requestedById === userId && (
           <button type="button" disabled={withdraw.isPending} onClick={() => withdraw.mutate({ id })}>
@@ -136,7 +204,13 @@ export function ChangeDetail({ id, userId, can, onChanged, onClose }: { id: stri
             type="button"
             className="primary"
             disabled={start.isPending}
-            onClick={() => start.mutate({ releaseId: c.releaseId, environmentId: c.environmentId, timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone })}
+            onClick={() =>
+              start.mutate({
+                releaseId: c.releaseId,
+                environmentId: c.environmentId,
+                timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone,
+              })
+            }
           >
             Start production deployment
           </button>
@@ -152,7 +226,12 @@ export function ChangeDetail({ id, userId, can, onChanged, onClose }: { id: stri
         >
           <div className="field" style={{ flex: 1 }}>
             <label htmlFor="reject-reason">Reason for rejecting</label>
-            <input id="reject-reason" value={reason} onChange={(e) => setReason(e.target.value)} style={{ width: "100%" }} />
+            <input
+              id="reject-reason"
+              value={reason}
+              onChange={(e) => setReason(e.target.value)}
+              style={{ width: "100%" }}
+            />
           </div>
           <div className="field">
             <button type="submit" className="danger">
@@ -161,6 +240,16 @@ export function ChangeDetail({ id, userId, can, onChanged, onClose }: { id: stri
           </div>
         </form>
       )}
+
+      <ChangeSchedule
+        change={{
+          id: c.id,
+          status: c.status,
+          requiresWindow: c.policy.requiresWindow,
+          serviceId: c.environment.serviceId,
+        }}
+        canSchedule={can.deploy}
+      />
 
       <h3>Checklist for {c.environment.name}</h3>
       <Checklist releaseId={c.releaseId} environmentId={c.environmentId} canTick={can.tick && open} />

@@ -4,6 +4,7 @@ import { useState, type FormEvent } from "react";
 import { Notice } from "@/components/Notice";
 import { errorMessage, useTRPC } from "../../_lib/trpc";
 import { ServiceSelect } from "@/components/ServiceSelect";
+import { formText } from "../../../lib/form-text";
 
 const TYPES = [
   ["standard", "Standard — one approver"],
@@ -24,13 +25,13 @@ export function NewChangeRequest({ onCreated }: { onCreated: (id: string) => voi
   function onSubmit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     const f = new FormData(event.currentTarget);
-    const assessment = String(f.get("performanceAssessment") ?? "").trim();
+    const assessment = formText(f, "performanceAssessment").trim();
     create.mutate({
-      releaseId: String(f.get("releaseId")),
-      environmentId: String(f.get("environmentId")),
+      releaseId: formText(f, "releaseId"),
+      environmentId: formText(f, "environmentId"),
       type,
-      title: String(f.get("title")),
-      description: String(f.get("description") ?? ""),
+      title: formText(f, "title"),
+      description: formText(f, "description"),
       performanceAssessment: assessment || undefined,
     });
   }
@@ -39,7 +40,14 @@ export function NewChangeRequest({ onCreated }: { onCreated: (id: string) => voi
     <form className="card" onSubmit={onSubmit} aria-label="Request a change" style={{ marginBottom: "1rem" }}>
       {create.error && <Notice kind="error">{errorMessage(create.error)}</Notice>}
       <div className="row">
-        <ServiceSelect id="cr-service" services={services.data} value={serviceId} onChange={setServiceId} emptyLabel="Choose…" required />
+        <ServiceSelect
+          id="cr-service"
+          services={services.data}
+          value={serviceId}
+          onChange={setServiceId}
+          emptyLabel="Choose…"
+          required
+        />
         <div className="field">
           <label htmlFor="cr-release">Release</label>
           <select id="cr-release" name="releaseId" required>
@@ -82,7 +90,13 @@ export function NewChangeRequest({ onCreated }: { onCreated: (id: string) => voi
       {type === "major" && (
         <div className="field">
           <label htmlFor="cr-assessment">Performance impact assessment</label>
-          <textarea id="cr-assessment" name="performanceAssessment" rows={3} style={{ width: "100%" }} placeholder="Expected effect on latency, throughput and cost, and how it was measured" />
+          <textarea
+            id="cr-assessment"
+            name="performanceAssessment"
+            rows={3}
+            style={{ width: "100%" }}
+            placeholder="Expected effect on latency, throughput and cost, and how it was measured"
+          />
         </div>
       )}
       <button className="primary" type="submit" disabled={create.isPending}>

@@ -5,7 +5,11 @@ import { ApprovalsView } from "./ApprovalsView";
 
 export const metadata: Metadata = { title: "Approvals" };
 
-export default async function ApprovalsPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
+export default async function ApprovalsPage({
+  searchParams,
+}: {
+  searchParams: Promise<Record<string, string | string[] | undefined>>;
+}) {
   const session = await requirePageSession();
   const params = await searchParams;
   return (

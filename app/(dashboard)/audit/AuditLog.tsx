@@ -72,16 +72,31 @@ export function AuditLog() {
   const [verifyRequested, setVerifyRequested] = useState(false);
 
   const services = useQuery(trpc.services.list.queryOptions());
-  const service = useQuery(trpc.services.get.queryOptions({ id: draft.serviceId }, { enabled: Boolean(draft.serviceId) }));
+  const service = useQuery(
+    trpc.services.get.queryOptions({ id: draft.serviceId }, { enabled: Boolean(draft.serviceId) }),
+  );
   const actions = useQuery(trpc.audit.actions.queryOptions());
-  const events = useInfiniteQuery(trpc.audit.list.infiniteQueryOptions({ filter: apiFilter(applied), limit: 50 }, { getNextPageParam: (page) => page.nextCursor ?? undefined }));
-  const verification = useQuery({ ...trpc.audit.verify.queryOptions(undefined, { enabled: verifyRequested }), staleTime: 0 });
+  const events = useInfiniteQuery(
+    trpc.audit.list.infiniteQueryOptions(
+      { filter: apiFilter(applied), limit: 50 },
+      { getNextPageParam: (page) => page.nextCursor ?? undefined },
+    ),
+  );
+  const verification = useQuery({
+    ...trpc.audit.verify.queryOptions(undefined, { enabled: verifyRequested }),
+    staleTime: 0,
+  });
 
   const serviceNames = useMemo(() => new Map((services.data ?? []).map((s) => [s.id, s.name])), [services.data]);
-  const environmentNames = useMemo(() => new Map((service.data?.environments ?? []).map((e) => [e.id, e.name])), [service.data]);
+  const environmentNames = useMemo(
+    () => new Map((service.data?.environments ?? []).map((e) => [e.id, e.name])),
+    [service.data],
+  );
 
-  const setField = (key: keyof FormFilter, value: string) => setDraft((d) => ({ ...d, [key]: value, ...(key === "serviceId" ? { environmentId: "" } : {}) }));
-  const set = (key: keyof FormFilter) => (event: { currentTarget: { value: string } }) => setField(key, event.currentTarget.value);
+  const setField = (key: keyof FormFilter, value: string) =>
+    setDraft((d) => ({ ...d, [key]: value, ...(key === "serviceId" ? { environmentId: "" } : {}) }));
+  const set = (key: keyof FormFilter) => (event: { currentTarget: { value: string } }) =>
+    setField(key, event.currentTarget.value);
 
   function onFilter(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -110,10 +125,23 @@ export function AuditLog() {
             <label htmlFor="f-to">To</label>
             <input id="f-to" name="to" type="datetime-local" step="1" value={draft.to} onChange={set("to")} />
           </div>
-          <ServiceSelect id="f-service" name="serviceId" services={services.data} value={draft.serviceId} onChange={(value) => setField("serviceId", value)} emptyLabel="Any service" />
+          <ServiceSelect
+            id="f-service"
+            name="serviceId"
+            services={services.data}
+            value={draft.serviceId}
+            onChange={(value) => setField("serviceId", value)}
+            emptyLabel="Any service"
+          />
           <div className="field">
             <label htmlFor="f-environment">Environment</label>
-            <select id="f-environment" name="environmentId" value={draft.environmentId} onChange={set("environmentId")} disabled={!draft.serviceId}>
+            <select
+              id="f-environment"
+              name="environmentId"
+              value={draft.environmentId}
+              onChange={set("environmentId")}
+              disabled={!draft.serviceId}
+            >
               <option value="">{draft.serviceId ? "Any environment" : "Choose a service first"}</option>
               {(service.data?.environments ?? []).map((e) => (
                 <option key={e.id} value={e.id}>
@@ -126,11 +154,24 @@ export function AuditLog() {
         <div className="row">
           <div className="field">
             <label htmlFor="f-actor">Actor</label>
-            <input id="f-actor" name="actor" placeholder="e-mail or user id" value={draft.actor} onChange={set("actor")} />
+            <input
+              id="f-actor"
+              name="actor"
+              placeholder="e-mail or user id"
+              value={draft.actor}
+              onChange={set("actor")}
+            />
           </div>
           <div className="field">
             <label htmlFor="f-action">Action</label>
-            <input id="f-action" name="action" placeholder="e.g. auth. or deployment.started" list="f-action-list" value={draft.action} onChange={set("action")} />
+            <input
+              id="f-action"
+              name="action"
+              placeholder="e.g. auth. or deployment.started"
+              list="f-action-list"
+              value={draft.action}
+              onChange={set("action")}
+            />
             <datalist id="f-action-list">
               {(actions.data ?? []).map((a) => (
                 <option key={a} value={a} />
@@ -139,7 +180,13 @@ export function AuditLog() {
           </div>
           <div className="field">
             <label htmlFor="f-text">Text</label>
-            <input id="f-text" name="text" placeholder="anywhere, incl. before/after" value={draft.text} onChange={set("text")} />
+            <input
+              id="f-text"
+              name="text"
+              placeholder="anywhere, incl. before/after"
+              value={draft.text}
+              onChange={set("text")}
+            />
           </div>
           <div className="field controls">
             <button type="submit" className="primary">
@@ -161,9 +208,17 @@ export function AuditLog() {
             </span>
           </div>
           <div className="controls">
-            {applied.serviceId && <Link href={`/services/${applied.serviceId}/history`}>Deployment history of {serviceNames.get(applied.serviceId) ?? "this service"}</Link>}
+            {applied.serviceId && (
+              <Link href={`/services/${applied.serviceId}/history`}>
+                Deployment history of {serviceNames.get(applied.serviceId) ?? "this service"}
+              </Link>
+            )}
             {/* Every click verifies the chain as it is now, never a cached answer. */}
-            <button type="button" onClick={() => (verifyRequested ? void verification.refetch() : setVerifyRequested(true))} disabled={verification.isFetching}>
+            <button
+              type="button"
+              onClick={() => (verifyRequested ? void verification.refetch() : setVerifyRequested(true))}
+              disabled={verification.isFetching}
+            >
               {verification.isFetching ? "Verifying…" : "Verify chain"}
             </button>
           </div>
@@ -175,8 +230,10 @@ export function AuditLog() {
         (v.ok ? (
           <Notice kind="ok">
             <span data-testid="chain-status">Chain intact</span>: {v.checked} events verified
-            {v.anchor ? `, from the retention anchor at event ${v.anchor.seq} (events before ${new Date(v.anchor.purgedBefore).toLocaleDateString()} were purged)` : " from the first event"}, at{" "}
-            {new Date(v.verifiedAt).toLocaleString()}.
+            {v.anchor
+              ? `, from the retention anchor at event ${v.anchor.seq} (events before ${new Date(v.anchor.purgedBefore).toLocaleDateString()} were purged)`
+              : " from the first event"}
+            , at {new Date(v.verifiedAt).toLocaleString()}.
           </Notice>
         ) : (
           <Notice kind="error">
@@ -211,7 +268,11 @@ export function AuditLog() {
               <td title={new Date(event.at).toISOString()}>{new Date(event.at).toLocaleString()}</td>
               <td>
                 {event.actorEmail ?? "—"}
-                {event.actorRoles.length > 0 && <div className="muted" style={{ fontSize: "0.8rem" }}>{event.actorRoles.join(", ")}</div>}
+                {event.actorRoles.length > 0 && (
+                  <div className="muted" style={{ fontSize: "0.8rem" }}>
+                    {event.actorRoles.join(", ")}
+                  </div>
+                )}
               </td>
               <td className="mono">{event.action}</td>
               <td>
@@ -224,7 +285,11 @@ export function AuditLog() {
                 ) : null}
               </td>
               <td>
-                {event.serviceId ? <span title={event.serviceId}>{serviceNames.get(event.serviceId) ?? short(event.serviceId)}</span> : "—"}
+                {event.serviceId ? (
+                  <span title={event.serviceId}>{serviceNames.get(event.serviceId) ?? short(event.serviceId)}</span>
+                ) : (
+                  "—"
+                )}
                 {event.environmentId ? (
                   <span className="muted" title={event.environmentId}>
                     {" / "}
@@ -240,11 +305,15 @@ export function AuditLog() {
                   <dl className="kv">
                     <dt>Before</dt>
                     <dd>
-                      <pre style={{ whiteSpace: "pre-wrap", margin: 0 }}>{event.before === null ? "—" : JSON.stringify(event.before, null, 2)}</pre>
+                      <pre style={{ whiteSpace: "pre-wrap", margin: 0 }}>
+                        {event.before === null ? "—" : JSON.stringify(event.before, null, 2)}
+                      </pre>
                     </dd>
                     <dt>After</dt>
                     <dd>
-                      <pre style={{ whiteSpace: "pre-wrap", margin: 0 }}>{event.after === null ? "—" : JSON.stringify(event.after, null, 2)}</pre>
+                      <pre style={{ whiteSpace: "pre-wrap", margin: 0 }}>
+                        {event.after === null ? "—" : JSON.stringify(event.after, null, 2)}
+                      </pre>
                     </dd>
                     <dt>Entity id</dt>
                     <dd>{event.entityId ?? "—"}</dd>

@@ -12,13 +12,23 @@ export function DeploymentList({ serviceId }: { serviceId?: string }) {
   const queryClient = useQueryClient();
   const input = { serviceId, limit: 100 };
   const list = useQuery(trpc.deployments.list.queryOptions(input));
-  useRealtimeEvent("deployment:changed", useCallback(() => void queryClient.invalidateQueries({ queryKey: trpc.deployments.list.queryKey() }), [queryClient, trpc]), ["overview"]);
+  useRealtimeEvent(
+    "deployment:changed",
+    useCallback(
+      () => void queryClient.invalidateQueries({ queryKey: trpc.deployments.list.queryKey() }),
+      [queryClient, trpc],
+    ),
+    ["overview"],
+  );
   if (list.error) return <Notice kind="error">{errorMessage(list.error)}</Notice>;
   if (!list.data) return <p className="muted">Loading…</p>;
   if (list.data.length === 0) {
     return (
       <EmptyState title="No deployments yet">
-        <p>Start one from a service&apos;s releases: every blue/green deployment, in progress or finished, is listed here.</p>
+        <p>
+          Start one from a service&apos;s releases: every blue/green deployment, in progress or finished, is listed
+          here.
+        </p>
       </EmptyState>
     );
   }
@@ -46,11 +56,19 @@ export function DeploymentList({ serviceId }: { serviceId?: string }) {
             <td>{d.environment}</td>
             <td>
               <StatusBadge status={d.status} />
-              {d.statusDetail && <div className="muted" style={{ fontSize: "0.8rem" }}>{d.statusDetail}</div>}
+              {d.statusDetail && (
+                <div className="muted" style={{ fontSize: "0.8rem" }}>
+                  {d.statusDetail}
+                </div>
+              )}
             </td>
             <td>{new Date(d.startedAt).toLocaleString()}</td>
             <td>{d.startedBy ?? "—"}</td>
-            <td>{d.finishedAt ? `${Math.round((new Date(d.finishedAt).getTime() - new Date(d.startedAt).getTime()) / 1000)} s` : "running"}</td>
+            <td>
+              {d.finishedAt
+                ? `${Math.round((new Date(d.finishedAt).getTime() - new Date(d.startedAt).getTime()) / 1000)} s`
+                : "running"}
+            </td>
           </tr>
         ))}
       </tbody>

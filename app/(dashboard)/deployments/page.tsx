@@ -3,7 +3,11 @@ import { DeploymentList } from "./DeploymentList";
 
 export const metadata: Metadata = { title: "Deployments" };
 
-export default async function DeploymentsPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
+export default async function DeploymentsPage({
+  searchParams,
+}: {
+  searchParams: Promise<Record<string, string | string[] | undefined>>;
+}) {
   const params = await searchParams;
   return (
     <>

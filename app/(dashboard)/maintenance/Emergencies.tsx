@@ -3,10 +3,11 @@ import { useMutation, useQueries, useQuery } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { Notice } from "@/components/Notice";
 import { errorMessage, useTRPC } from "../../_lib/trpc";
-import type { Focus, MaintenanceCan } from "./MaintenanceView";
+import type { Focus, MaintenanceCan } from "./permissions";
 import { formatDateTime, relative, useNow } from "./time";
 import type { EmergenciesQuery, Emergency, ServiceSummary } from "./types";
 import { ServiceSelect } from "@/components/ServiceSelect";
+import { formText } from "../../../lib/form-text";
 
 const STATUS: Record<string, { label: string; tone: string }> = {
   requested: { label: "awaiting authorisation", tone: "warn" },
@@ -31,9 +32,13 @@ export function Emergencies({
   const trpc = useTRPC();
   const now = useNow(1000);
   // Environment names, for the emergencies scoped to one environment.
-  const scoped = [...new Set((emergencies.data ?? []).filter((e) => e.environmentId && e.serviceId).map((e) => e.serviceId!))];
+  const scoped = [
+    ...new Set((emergencies.data ?? []).filter((e) => e.environmentId && e.serviceId).map((e) => e.serviceId!)),
+  ];
   const details = useQueries({ queries: scoped.map((id) => trpc.services.get.queryOptions({ id })) });
-  const environmentNames = new Map(details.flatMap((d) => d.data?.environments.map((env) => [env.id, env.name] as const) ?? []));
+  const environmentNames = new Map(
+    details.flatMap((d) => d.data?.environments.map((env) => [env.id, env.name] as const) ?? []),
+  );
   const serviceNames = new Map(services.map((s) => [s.id, s.name]));
   const scopeOf = (e: Emergency) =>
     e.serviceId
@@ -50,10 +55,20 @@ export function Emergencies({
       <div>
         {emergencies.error ? <Notice kind="error">{errorMessage(emergencies.error)}</Notice> : null}
         {emergencies.isPending && <p className="muted">Loading emergencies…</p>}
-        {emergencies.data && list.length === 0 && <p className="muted card">No emergency maintenance has been requested.</p>}
+        {emergencies.data && list.length === 0 && (
+          <p className="muted card">No emergency maintenance has been requested.</p>
+        )}
         <div className="grid" aria-label="Emergencies">
           {sorted.map((e) => (
-            <EmergencyCard key={e.id} emergency={e} scope={scopeOf(e)} can={can} now={now} focused={focus.emergency === e.id} onChanged={onChanged} />
+            <EmergencyCard
+              key={e.id}
+              emergency={e}
+              scope={scopeOf(e)}
+              can={can}
+              now={now}
+              focused={focus.emergency === e.id}
+              onChanged={onChanged}
+            />
           ))}
         </div>
       </div>
@@ -62,7 +77,21 @@ export function Emergencies({
   );
 }
 
-function EmergencyCard({ emergency: e, scope, can, now, focused, onChanged }: { emergency: Emergency; scope: string; can: MaintenanceCan; now: number; focused: boolean; onChanged: () => void }) {
+function EmergencyCard({
+  emergency: e,
+  scope,
+  can,
+  now,
+  focused,
+  onChanged,
+}: {
+  emergency: Emergency;
+  scope: string;
+  can: MaintenanceCan;
+  now: number;
+  focused: boolean;
+  onChanged: () => void;
+}) {
   const trpc = useTRPC();
   const [note, setNote] = useState("");
   const done = { onSettled: onChanged };
@@ -72,12 +101,22 @@ function EmergencyCard({ emergency: e, scope, can, now, focused, onChanged }: { 
   const busy = authorize.isPending || reject.isPending || close.isPending;
   const error = authorize.error ?? reject.error ?? close.error;
   const expired = e.status === "authorized" && !e.active;
-  const status = expired ? { label: "authorisation expired", tone: "off" } : (STATUS[e.status] ?? { label: e.status, tone: "off" });
+  const status = expired
+    ? { label: "authorisation expired", tone: "off" }
+    : (STATUS[e.status] ?? { label: e.status, tone: "off" });
   const decide = e.status === "requested" && (can.authorize || can.reject);
   const input = () => ({ id: e.id, note: note.trim() || undefined });
   const closable = can.close && (e.status === "requested" || e.active);
   const closeButton = (
-    <button type="button" disabled={busy} onClick={() => confirm(e.active ? "End this emergency now? Its bypass stops at once." : "Close this request without a decision?") && close.mutate({ id: e.id })}>
+    <button
+      type="button"
+      disabled={busy}
+      onClick={() =>
+        confirm(
+          e.active ? "End this emergency now? Its bypass stops at once." : "Close this request without a decision?",
+        ) && close.mutate({ id: e.id })
+      }
+    >
       {e.active ? "End emergency" : "Close request"}
     </button>
   );
@@ -97,15 +136,16 @@ function EmergencyCard({ emergency: e, scope, can, now, focused, onChanged }: { 
             {status.label}
           </span>{" "}
           <span className="muted">
-            requested by <strong>{e.requestedBy?.name ?? "someone"}</strong> · {formatDateTime(new Date(e.createdAt))} ({relative(new Date(e.createdAt), now)})
+            requested by <strong>{e.requestedBy?.name ?? "someone"}</strong> · {formatDateTime(new Date(e.createdAt))} (
+            {relative(new Date(e.createdAt), now)})
           </span>
         </div>
         <span className="badge">{scope}</span>
       </div>
       {e.active && e.expiresAt && (
         <div className="notice warn mx-active-note" data-testid="em-active">
-          <strong>Active</strong> until {formatDateTime(new Date(e.expiresAt))} ({relative(new Date(e.expiresAt), now)}): deployments in its scope may bypass maintenance windows, approvals and the
-          promotion order.
+          <strong>Active</strong> until {formatDateTime(new Date(e.expiresAt))} ({relative(new Date(e.expiresAt), now)}
+          ): deployments in its scope may bypass maintenance windows, approvals and the promotion order.
         </div>
       )}
       <dl className="kv mx-emergency-text">
@@ -136,7 +176,8 @@ function EmergencyCard({ emergency: e, scope, can, now, focused, onChanged }: { 
           <>
             <dt>Review</dt>
             <dd>
-              <a href={`#review-${e.review.id}`}>Post-incident review</a> ({e.review.status === "signed_off" ? "signed off" : `due ${relative(new Date(e.review.dueAt), now)}`})
+              <a href={`#review-${e.review.id}`}>Post-incident review</a> (
+              {e.review.status === "signed_off" ? "signed off" : `due ${relative(new Date(e.review.dueAt), now)}`})
             </dd>
           </>
         )}
@@ -178,12 +219,12 @@ function RequestEmergency({ services, onRequested }: { services: ServiceSummary[
     event.preventDefault();
     const form = event.currentTarget;
     const f = new FormData(form);
-    const environmentId = String(f.get("environmentId") ?? "");
+    const environmentId = formText(f, "environmentId");
     request.mutate(
       {
-        reason: String(f.get("reason") ?? ""),
-        impact: String(f.get("impact") ?? ""),
-        plannedActions: String(f.get("plannedActions") ?? ""),
+        reason: formText(f, "reason"),
+        impact: formText(f, "impact"),
+        plannedActions: formText(f, "plannedActions"),
         serviceId: serviceId || undefined,
         environmentId: environmentId || undefined,
       },
@@ -199,10 +240,14 @@ function RequestEmergency({ services, onRequested }: { services: ServiceSummary[
   return (
     <form className="card mx-request" onSubmit={onSubmit} aria-label="Request emergency maintenance">
       <h3>Request emergency maintenance</h3>
-      <p className="muted mx-small">A CTO or on-call engineer other than you authorises it. Once authorised, deployments in its scope may bypass windows and approvals for 4 hours, and a post-incident review is due within 24 hours.</p>
+      <p className="muted mx-small">
+        A CTO or on-call engineer other than you authorises it. Once authorised, deployments in its scope may bypass
+        windows and approvals for 4 hours, and a post-incident review is due within 24 hours.
+      </p>
       {request.isSuccess && (
         <Notice kind="ok">
-          Requested. The CTO and on-call engineers have been notified. <a href={`#emergency-${request.data.id}`}>See the request</a>
+          Requested. The CTO and on-call engineers have been notified.{" "}
+          <a href={`#emergency-${request.data.id}`}>See the request</a>
         </Notice>
       )}
       {request.error && <Notice kind="error">{errorMessage(request.error)}</Notice>}
@@ -219,7 +264,14 @@ function RequestEmergency({ services, onRequested }: { services: ServiceSummary[
         <textarea id="em-actions" name="plannedActions" rows={3} required />
       </div>
       <div className="row">
-        <ServiceSelect id="em-service" name="serviceId" services={services} value={serviceId} onChange={setServiceId} emptyLabel="All services" />
+        <ServiceSelect
+          id="em-service"
+          name="serviceId"
+          services={services}
+          value={serviceId}
+          onChange={setServiceId}
+          emptyLabel="All services"
+        />
         <div className="field">
           <label htmlFor="em-environment">Environment</label>
           <select id="em-environment" name="environmentId" disabled={!serviceId} key={serviceId}>

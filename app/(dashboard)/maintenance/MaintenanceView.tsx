@@ -5,55 +5,60 @@ import { Notice } from "@/components/Notice";
 import { useRealtimeEvent, useTRPC } from "../../_lib/trpc";
 import { Emergencies } from "./Emergencies";
 import { Reviews } from "./Reviews";
+import { ScheduledDeployments } from "./Scheduled";
 import { Subscriptions } from "./Subscriptions";
 import { Windows } from "./Windows";
 import { WindowRules } from "./WindowRules";
-
-export interface MaintenanceCan {
-  manageRules: boolean;
-  updateRules: boolean;
-  deleteRules: boolean;
-  requestEmergency: boolean;
-  authorize: boolean;
-  reject: boolean;
-  close: boolean;
-  updateReview: boolean;
-  signOff: boolean;
-}
-
-export interface Focus {
-  emergency: string | null;
-  review: string | null;
-}
+import type { Focus, MaintenanceCan } from "./permissions";
 
 export function MaintenanceView({ can, focus }: { can: MaintenanceCan; focus: Focus }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   // Emergencies are pushed to the people concerned (a hint to refetch); the interval covers the rest.
   const emergencies = useQuery({ ...trpc.maintenance.emergencies.queryOptions(), refetchInterval: 30_000 });
-  const refreshEmergencies = useCallback(() => void queryClient.invalidateQueries({ queryKey: trpc.maintenance.emergencies.queryKey() }), [queryClient, trpc]);
+  const refreshEmergencies = useCallback(
+    () => void queryClient.invalidateQueries({ queryKey: trpc.maintenance.emergencies.queryKey() }),
+    [queryClient, trpc],
+  );
   useRealtimeEvent(
     "notification",
-    useCallback((n: { kind?: string }) => {
-      if (typeof n?.kind === "string" && /^(emergency|review)_/.test(n.kind)) refreshEmergencies();
-    }, [refreshEmergencies]),
+    useCallback(
+      (n: { kind?: string }) => {
+        if (typeof n?.kind === "string" && /^(emergency|review)_/.test(n.kind)) refreshEmergencies();
+      },
+      [refreshEmergencies],
+    ),
   );
   const services = useQuery(trpc.services.list.queryOptions());
 
   useFocus(focus, emergencies.isSuccess);
   const missing =
     emergencies.data &&
-    ((focus.emergency && !emergencies.data.some((e) => e.id === focus.emergency)) || (focus.review && !emergencies.data.some((e) => e.review?.id === focus.review)));
+    ((focus.emergency && !emergencies.data.some((e) => e.id === focus.emergency)) ||
+      (focus.review && !emergencies.data.some((e) => e.review?.id === focus.review)));
 
   return (
     <>
       <h1>Maintenance</h1>
-      {missing && <Notice kind="warn">The {focus.review ? "review" : "emergency"} the link points to is not among the latest 100 emergencies.</Notice>}
+      {missing && (
+        <Notice kind="warn">
+          The {focus.review ? "review" : "emergency"} the link points to is not among the latest 100 emergencies.
+        </Notice>
+      )}
       <Windows />
       <Subscriptions />
 
+      <h2 id="scheduled">Scheduled deployments</h2>
+      <ScheduledDeployments canCancel={can.cancelSchedule} />
+
       <h2 id="emergencies">Emergency maintenance</h2>
-      <Emergencies can={can} focus={focus} emergencies={emergencies} services={services.data ?? []} onChanged={refreshEmergencies} />
+      <Emergencies
+        can={can}
+        focus={focus}
+        emergencies={emergencies}
+        services={services.data ?? []}
+        onChanged={refreshEmergencies}
+      />
 
       <h2 id="reviews">Post-incident reviews</h2>
       <Reviews can={can} focus={focus} emergencies={emergencies} onChanged={refreshEmergencies} />

@@ -3,12 +3,22 @@ import { useMutation } from "@tanstack/react-query";
 import { useState } from "react";
 import { Notice } from "@/components/Notice";
 import { errorMessage, useTRPC } from "../../_lib/trpc";
-import type { Focus, MaintenanceCan } from "./MaintenanceView";
+import type { Focus, MaintenanceCan } from "./permissions";
 import { formatDateTime, formatDuration, relative, useNow } from "./time";
 import { followUpsOf, timelineOf, type EmergenciesQuery, type Emergency, type FollowUp, type Review } from "./types";
 
 /** The post-incident review of each authorised emergency: open ones (overdue first), then signed-off ones. */
-export function Reviews({ can, focus, emergencies, onChanged }: { can: MaintenanceCan; focus: Focus; emergencies: EmergenciesQuery; onChanged: () => void }) {
+export function Reviews({
+  can,
+  focus,
+  emergencies,
+  onChanged,
+}: {
+  can: MaintenanceCan;
+  focus: Focus;
+  emergencies: EmergenciesQuery;
+  onChanged: () => void;
+}) {
   const now = useNow(1000);
   const withReviews = (emergencies.data ?? []).filter((e): e is Emergency & { review: Review } => e.review !== null);
   // Open reviews by due time (overdue first), then signed-off ones, latest first.
@@ -18,11 +28,24 @@ export function Reviews({ can, focus, emergencies, onChanged }: { can: Maintenan
     return open(a) - open(b) || (open(a) === 0 ? due : -due);
   });
   if (!emergencies.data) return null;
-  if (sorted.length === 0) return <p className="muted card">No post-incident reviews yet: each authorised emergency opens one, due within 24 hours.</p>;
+  if (sorted.length === 0)
+    return (
+      <p className="muted card">
+        No post-incident reviews yet: each authorised emergency opens one, due within 24 hours.
+      </p>
+    );
   return (
     <div className="grid">
       {sorted.map((e) => (
-        <ReviewCard key={e.review.id} emergency={e} review={e.review} can={can} now={now} focused={focus.review === e.review.id} onChanged={onChanged} />
+        <ReviewCard
+          key={e.review.id}
+          emergency={e}
+          review={e.review}
+          can={can}
+          now={now}
+          focused={focus.review === e.review.id}
+          onChanged={onChanged}
+        />
       ))}
     </div>
   );
@@ -30,7 +53,21 @@ export function Reviews({ can, focus, emergencies, onChanged }: { can: Maintenan
 
 type Draft = { rootCause: string; followUps: FollowUp[]; basedOn: number };
 
-function ReviewCard({ emergency, review, can, now, focused, onChanged }: { emergency: Emergency; review: Review; can: MaintenanceCan; now: number; focused: boolean; onChanged: () => void }) {
+function ReviewCard({
+  emergency,
+  review,
+  can,
+  now,
+  focused,
+  onChanged,
+}: {
+  emergency: Emergency;
+  review: Review;
+  can: MaintenanceCan;
+  now: number;
+  focused: boolean;
+  onChanged: () => void;
+}) {
   const trpc = useTRPC();
   const signedOff = review.status === "signed_off";
   const dueAt = new Date(review.dueAt);
@@ -49,7 +86,8 @@ function ReviewCard({ emergency, review, can, now, focused, onChanged }: { emerg
 
   // What the draft started from: the review as shown, or as this card last saved it (if the refetch is not in yet).
   const savedAt = Math.max(updatedAt, save.data ? new Date(save.data.updatedAt).getTime() : 0);
-  const edit = (change: Partial<Omit<Draft, "basedOn">>) => setDraft({ ...shown, basedOn: draft?.basedOn ?? savedAt, ...change });
+  const edit = (change: Partial<Omit<Draft, "basedOn">>) =>
+    setDraft({ ...shown, basedOn: draft?.basedOn ?? savedAt, ...change });
   const payload = () => ({
     id: review.id,
     rootCause: shown.rootCause,
@@ -117,7 +155,8 @@ function ReviewCard({ emergency, review, can, now, focused, onChanged }: { emerg
           <>
             <dt>Signed off</dt>
             <dd data-testid="rv-signed-off">
-              by <strong>{review.signedOffBy?.name ?? "someone"}</strong> · {formatDateTime(new Date(review.signedOffAt))}
+              by <strong>{review.signedOffBy?.name ?? "someone"}</strong> ·{" "}
+              {formatDateTime(new Date(review.signedOffAt))}
               {new Date(review.signedOffAt) > dueAt && <span className="mx-late"> (late)</span>}
             </dd>
           </>
@@ -149,14 +188,24 @@ function ReviewCard({ emergency, review, can, now, focused, onChanged }: { emerg
           </table>
         </div>
       )}
-      {!signedOff && <p className="muted mx-small">From the audit log as it stood when the emergency was authorised; brought up to date at sign-off.</p>}
+      {!signedOff && (
+        <p className="muted mx-small">
+          From the audit log as it stood when the emergency was authorised; brought up to date at sign-off.
+        </p>
+      )}
 
       {editable ? (
         <div className="field">
           <label htmlFor={`root-${review.id}`} className="mx-label">
             Root cause
           </label>
-          <textarea id={`root-${review.id}`} className="mx-wide" rows={3} value={shown.rootCause} onChange={(e) => edit({ rootCause: e.target.value })} />
+          <textarea
+            id={`root-${review.id}`}
+            className="mx-wide"
+            rows={3}
+            value={shown.rootCause}
+            onChange={(e) => edit({ rootCause: e.target.value })}
+          />
         </div>
       ) : (
         <>
@@ -195,7 +244,12 @@ function ReviewCard({ emergency, review, can, now, focused, onChanged }: { emerg
         </div>
       )}
 
-      {staleDraft && <Notice kind="warn">Someone else saved this review while you were editing; saving replaces their root cause and follow-ups with yours.</Notice>}
+      {staleDraft && (
+        <Notice kind="warn">
+          Someone else saved this review while you were editing; saving replaces their root cause and follow-ups with
+          yours.
+        </Notice>
+      )}
       {error && <Notice kind="error">{errorMessage(error)}</Notice>}
       {save.isSuccess && !draft && !error && !signedOff && <Notice kind="ok">Review saved.</Notice>}
       {!signedOff && (editable || can.signOff) && (
@@ -211,7 +265,12 @@ function ReviewCard({ emergency, review, can, now, focused, onChanged }: { emerg
             </button>
           )}
           {can.signOff && (
-            <button type="button" disabled={busy} onClick={onSignOff} title="Signing off closes the emergency and makes the review read-only">
+            <button
+              type="button"
+              disabled={busy}
+              onClick={onSignOff}
+              title="Signing off closes the emergency and makes the review read-only"
+            >
               Sign off
             </button>
           )}
@@ -221,9 +280,18 @@ function ReviewCard({ emergency, review, can, now, focused, onChanged }: { emerg
   );
 }
 
-function FollowUpEditor({ reviewId, rows, onChange }: { reviewId: string; rows: FollowUp[]; onChange: (rows: FollowUp[]) => void }) {
+function FollowUpEditor({
+  reviewId,
+  rows,
+  onChange,
+}: {
+  reviewId: string;
+  rows: FollowUp[];
+  onChange: (rows: FollowUp[]) => void;
+}) {
   const shown = rows.length === 0 ? [{ action: "", owner: "", due: "" }] : rows;
-  const set = (i: number, change: Partial<FollowUp>) => onChange(shown.map((row, j) => (i === j ? { ...row, ...change } : row)));
+  const set = (i: number, change: Partial<FollowUp>) =>
+    onChange(shown.map((row, j) => (i === j ? { ...row, ...change } : row)));
   return (
     <div className="mx-followups">
       <div className="mx-scroll">
@@ -240,16 +308,35 @@ function FollowUpEditor({ reviewId, rows, onChange }: { reviewId: string; rows: 
             {shown.map((row, i) => (
               <tr key={i}>
                 <td>
-                  <input aria-label={`Follow-up ${i + 1} action`} className="mx-wide" value={row.action} onChange={(e) => set(i, { action: e.target.value })} id={`fu-${reviewId}-${i}-action`} />
+                  <input
+                    aria-label={`Follow-up ${i + 1} action`}
+                    className="mx-wide"
+                    value={row.action}
+                    onChange={(e) => set(i, { action: e.target.value })}
+                    id={`fu-${reviewId}-${i}-action`}
+                  />
                 </td>
                 <td>
-                  <input aria-label={`Follow-up ${i + 1} owner`} value={row.owner} onChange={(e) => set(i, { owner: e.target.value })} />
+                  <input
+                    aria-label={`Follow-up ${i + 1} owner`}
+                    value={row.owner}
+                    onChange={(e) => set(i, { owner: e.target.value })}
+                  />
                 </td>
                 <td>
-                  <input aria-label={`Follow-up ${i + 1} due`} type="date" value={row.due} onChange={(e) => set(i, { due: e.target.value })} />
+                  <input
+                    aria-label={`Follow-up ${i + 1} due`}
+                    type="date"
+                    value={row.due}
+                    onChange={(e) => set(i, { due: e.target.value })}
+                  />
                 </td>
                 <td>
-                  <button type="button" aria-label={`Remove follow-up ${i + 1}`} onClick={() => onChange(shown.filter((_, j) => j !== i))}>
+                  <button
+                    type="button"
+                    aria-label={`Remove follow-up ${i + 1}`}
+                    onClick={() => onChange(shown.filter((_, j) => j !== i))}
+                  >
                     Remove
                   </button>
                 </td>

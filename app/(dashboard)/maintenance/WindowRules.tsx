@@ -4,7 +4,7 @@ import { useEffect, useId, useRef, useState, type FormEvent } from "react";
 import { RRule } from "rrule";
 import { Notice } from "@/components/Notice";
 import { errorMessage, useTRPC } from "../../_lib/trpc";
-import type { MaintenanceCan } from "./MaintenanceView";
+import type { MaintenanceCan } from "./permissions";
 import { COMMON_ZONES, viewerZone } from "./time";
 import type { ServiceSummary, WindowRule } from "./types";
 import { ServiceSelect } from "@/components/ServiceSelect";
@@ -72,7 +72,8 @@ export function WindowRules({ can, services }: { can: MaintenanceCan; services: 
       onSettled: () => void refresh(),
     }),
   );
-  const serviceName = (id: string | null) => (id ? (services.find((s) => s.id === id)?.name ?? "a service") : "All services");
+  const serviceName = (id: string | null) =>
+    id ? (services.find((s) => s.id === id)?.name ?? "a service") : "All services";
   const rowError = toggle.error ?? remove.error;
   const admin = can.manageRules || can.updateRules || can.deleteRules;
 
@@ -80,7 +81,11 @@ export function WindowRules({ can, services }: { can: MaintenanceCan; services: 
     <>
       {rules.error && <Notice kind="error">{errorMessage(rules.error)}</Notice>}
       {rowError && <Notice kind="error">{errorMessage(rowError)}</Notice>}
-      {rules.data && rules.data.length === 0 && <p className="muted">No window rules: changes that need a window cannot reach production until an administrator adds one.</p>}
+      {rules.data && rules.data.length === 0 && (
+        <p className="muted">
+          No window rules: changes that need a window cannot reach production until an administrator adds one.
+        </p>
+      )}
       {rules.data && rules.data.length > 0 && (
         <div className="mx-scroll">
           <table aria-label="Window rules" data-testid="window-rules">
@@ -110,7 +115,13 @@ export function WindowRules({ can, services }: { can: MaintenanceCan; services: 
                   <td>{rule.startTime}</td>
                   <td>{rule.durationMinutes} min</td>
                   <td>{serviceName(rule.serviceId)}</td>
-                  <td>{rule.active ? <span className="status status-ok">active</span> : <span className="status status-off">inactive</span>}</td>
+                  <td>
+                    {rule.active ? (
+                      <span className="status status-ok">active</span>
+                    ) : (
+                      <span className="status status-off">inactive</span>
+                    )}
+                  </td>
                   {admin && (
                     <td className="mx-nowrap">
                       <div className="controls">
@@ -119,7 +130,9 @@ export function WindowRules({ can, services }: { can: MaintenanceCan; services: 
                             type="button"
                             onClick={() => {
                               setEditing(rule);
-                              requestAnimationFrame(() => formRef.current?.scrollIntoView({ block: "nearest", behavior: "smooth" }));
+                              requestAnimationFrame(() =>
+                                formRef.current?.scrollIntoView({ block: "nearest", behavior: "smooth" }),
+                              );
                             }}
                           >
                             Edit
@@ -129,7 +142,9 @@ export function WindowRules({ can, services }: { can: MaintenanceCan; services: 
                           <button
                             type="button"
                             disabled={toggle.isPending}
-                            onClick={() => toggle.mutate({ id: rule.id, rule: ruleInput(fieldsOf(rule)), active: !rule.active })}
+                            onClick={() =>
+                              toggle.mutate({ id: rule.id, rule: ruleInput(fieldsOf(rule)), active: !rule.active })
+                            }
                           >
                             {rule.active ? "Deactivate" : "Activate"}
                           </button>
@@ -139,7 +154,10 @@ export function WindowRules({ can, services }: { can: MaintenanceCan; services: 
                             type="button"
                             className="danger"
                             disabled={remove.isPending}
-                            onClick={() => confirm(`Delete the window rule "${rule.name}"? Its pending notices are dropped.`) && remove.mutate({ id: rule.id })}
+                            onClick={() =>
+                              confirm(`Delete the window rule "${rule.name}"? Its pending notices are dropped.`) &&
+                              remove.mutate({ id: rule.id })
+                            }
                           >
                             Delete
                           </button>
@@ -167,22 +185,43 @@ export function WindowRules({ can, services }: { can: MaintenanceCan; services: 
             onCancel={() => setEditing(null)}
           />
         )}
-        {!editing && can.manageRules && <RuleForm key="new" rule={null} services={services} onDone={() => void refresh()} />}
+        {!editing && can.manageRules && (
+          <RuleForm key="new" rule={null} services={services} onDone={() => void refresh()} />
+        )}
       </div>
     </>
   );
 }
 
-function RuleForm({ rule, services, onDone, onCancel }: { rule: WindowRule | null; services: ServiceSummary[]; onDone: () => void; onCancel?: () => void }) {
+function RuleForm({
+  rule,
+  services,
+  onDone,
+  onCancel,
+}: {
+  rule: WindowRule | null;
+  services: ServiceSummary[];
+  onDone: () => void;
+  onCancel?: () => void;
+}) {
   const trpc = useTRPC();
   const id = useId();
   // The viewer's zone is known in the browser only: it is filled in after hydration.
   const [zone, setZone] = useState<string | null>(null);
-  const blank: RuleFields = { name: "", timezone: zone ?? "", rrule: PRESETS[0].rrule, startTime: "02:00", durationMinutes: "60", serviceId: "" };
+  const blank: RuleFields = {
+    name: "",
+    timezone: zone ?? "",
+    rrule: PRESETS[0].rrule,
+    startTime: "02:00",
+    durationMinutes: "60",
+    serviceId: "",
+  };
   const [fields, setFields] = useState<RuleFields>(rule ? fieldsOf(rule) : blank);
   const set = (change: Partial<RuleFields>) => setFields((f) => ({ ...f, ...change }));
   useEffect(() => {
+    // The viewer's time zone is known only in the browser, after hydration (the server renders without it).
     const own = viewerZone();
+    // eslint-disable-next-line react-hooks/set-state-in-effect -- see above: reading it during render would mismatch the server's HTML
     setZone(own);
     setFields((f) => (f.timezone ? f : { ...f, timezone: own }));
   }, []);
@@ -209,25 +248,48 @@ function RuleForm({ rule, services, onDone, onCancel }: { rule: WindowRule | nul
 
   const title = rule ? `Edit window rule "${rule.name}"` : "Add a window rule";
   return (
-    <form className="card mx-rule-form" onSubmit={onSubmit} aria-label={rule ? "Edit window rule" : "Add a window rule"}>
+    <form
+      className="card mx-rule-form"
+      onSubmit={onSubmit}
+      aria-label={rule ? "Edit window rule" : "Add a window rule"}
+    >
       <h3>{title}</h3>
       {added && <Notice kind="ok">Added “{added}”.</Notice>}
       {mutation.error && <Notice kind="error">{errorMessage(mutation.error)}</Notice>}
       <div className="row">
         <div className="field">
           <label htmlFor={`${id}-name`}>Name</label>
-          <input id={`${id}-name`} value={fields.name} onChange={(e) => set({ name: e.target.value })} required maxLength={80} />
+          <input
+            id={`${id}-name`}
+            value={fields.name}
+            onChange={(e) => set({ name: e.target.value })}
+            required
+            maxLength={80}
+          />
         </div>
         <div className="field">
           <label htmlFor={`${id}-tz`}>Time zone</label>
-          <input id={`${id}-tz`} list={`${id}-zones`} value={fields.timezone} onChange={(e) => set({ timezone: e.target.value })} placeholder="America/New_York" spellCheck={false} />
+          <input
+            id={`${id}-tz`}
+            list={`${id}-zones`}
+            value={fields.timezone}
+            onChange={(e) => set({ timezone: e.target.value })}
+            placeholder="America/New_York"
+            spellCheck={false}
+          />
           <datalist id={`${id}-zones`}>
             {[...new Set([...(zone ? [zone] : []), ...COMMON_ZONES])].map((z) => (
               <option key={z} value={z} />
             ))}
           </datalist>
         </div>
-        <ServiceSelect id={`${id}-service`} services={services} value={fields.serviceId} onChange={(serviceId) => set({ serviceId })} emptyLabel="All services" />
+        <ServiceSelect
+          id={`${id}-service`}
+          services={services}
+          value={fields.serviceId}
+          onChange={(serviceId) => set({ serviceId })}
+          emptyLabel="All services"
+        />
       </div>
       <div className="row">
         <div className="field">
@@ -243,19 +305,40 @@ function RuleForm({ rule, services, onDone, onCancel }: { rule: WindowRule | nul
         </div>
         <div className="field mx-grow">
           <label htmlFor={`${id}-rrule`}>Recurrence (RRULE)</label>
-          <input id={`${id}-rrule`} className="mono" value={fields.rrule} onChange={(e) => set({ rrule: e.target.value })} spellCheck={false} placeholder="FREQ=MONTHLY;BYDAY=+2SU" />
+          <input
+            id={`${id}-rrule`}
+            className="mono"
+            value={fields.rrule}
+            onChange={(e) => set({ rrule: e.target.value })}
+            spellCheck={false}
+            placeholder="FREQ=MONTHLY;BYDAY=+2SU"
+          />
         </div>
         <div className="field">
           <label htmlFor={`${id}-start`}>Start time (HH:MM)</label>
-          <input id={`${id}-start`} type="time" value={fields.startTime} onChange={(e) => set({ startTime: e.target.value })} />
+          <input
+            id={`${id}-start`}
+            type="time"
+            value={fields.startTime}
+            onChange={(e) => set({ startTime: e.target.value })}
+          />
         </div>
         <div className="field">
           <label htmlFor={`${id}-duration`}>Duration (minutes, at most 120)</label>
-          <input id={`${id}-duration`} type="number" step={1} inputMode="numeric" value={fields.durationMinutes} onChange={(e) => set({ durationMinutes: e.target.value })} />
+          <input
+            id={`${id}-duration`}
+            type="number"
+            step={1}
+            inputMode="numeric"
+            value={fields.durationMinutes}
+            onChange={(e) => set({ durationMinutes: e.target.value })}
+          />
         </div>
       </div>
       <p className="muted mx-small" data-testid="recurrence-preview">
-        {recurrence ? `Recurs ${recurrence}, at ${fields.startTime || "…"} ${fields.timezone || "…"}.` : "Not a recurrence rule yet (e.g. FREQ=WEEKLY;BYDAY=SU)."}
+        {recurrence
+          ? `Recurs ${recurrence}, at ${fields.startTime || "…"} ${fields.timezone || "…"}.`
+          : "Not a recurrence rule yet (e.g. FREQ=WEEKLY;BYDAY=SU)."}
       </p>
       <div className="controls">
         <button className="primary" type="submit" disabled={mutation.isPending}>

@@ -3,7 +3,16 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useRef } from "react";
 import { Notice } from "@/components/Notice";
 import { errorMessage, useTRPC } from "../../_lib/trpc";
-import { formatClock, formatDateTime, formatDuration, formatLength, formatRange, relative, useNow, viewerZone } from "./time";
+import {
+  formatClock,
+  formatDateTime,
+  formatDuration,
+  formatLength,
+  formatRange,
+  relative,
+  useNow,
+  viewerZone,
+} from "./time";
 
 /** The window open now (with its rollback deadline) and the next six, counting down every second. */
 export function Windows() {
@@ -16,7 +25,13 @@ export function Windows() {
   const now = clientNow + (Math.abs(skew) > 2000 ? skew : 0);
 
   // When the open window ends or the next one starts, ask again rather than wait for the interval.
-  const boundary = windows.data ? Math.min(...[windows.data.current?.end, windows.data.upcoming[0]?.start].filter((x): x is string => Boolean(x)).map((x) => new Date(x).getTime())) : Infinity;
+  const boundary = windows.data
+    ? Math.min(
+        ...[windows.data.current?.end, windows.data.upcoming[0]?.start]
+          .filter((x): x is string => Boolean(x))
+          .map((x) => new Date(x).getTime()),
+      )
+    : Infinity;
   const refetched = useRef<number | null>(null);
   useEffect(() => {
     if (Number.isFinite(boundary) && now >= boundary && refetched.current !== boundary) {
@@ -138,8 +153,8 @@ function CurrentWindow({ window: w, now, zone }: { window: OpenWindow; now: numb
         <dd data-testid="rollback-deadline">
           {stepsAllowed ? (
             <>
-              <strong>{formatClock(cutoff, zone)}</strong> — no new traffic step starts after then ({relative(cutoff, now, { seconds: true })}), so a rollback still fits before the
-              window closes.
+              <strong>{formatClock(cutoff, zone)}</strong> — no new traffic step starts after then (
+              {relative(cutoff, now, { seconds: true })}), so a rollback still fits before the window closes.
             </>
           ) : (
             <span className="mx-late">

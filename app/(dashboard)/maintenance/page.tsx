@@ -7,7 +7,11 @@ export const metadata: Metadata = { title: "Maintenance" };
 
 const one = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value) ?? null;
 
-export default async function MaintenancePage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
+export default async function MaintenancePage({
+  searchParams,
+}: {
+  searchParams: Promise<Record<string, string | string[] | undefined>>;
+}) {
   const session = await requirePageSession();
   const query = await searchParams;
   return (
@@ -23,6 +27,7 @@ export default async function MaintenancePage({ searchParams }: { searchParams: 
         close: mayUse(session, "maintenance.closeEmergency"),
         updateReview: mayUse(session, "maintenance.updateReview"),
         signOff: mayUse(session, "maintenance.signOffReview"),
+        cancelSchedule: mayUse(session, "maintenance.cancelSchedule"),
       }}
     />
   );

@@ -13,7 +13,10 @@ export function viewerZone(): string {
 
 /** "EST", "CET", else the offset ("GMT+9"): American English names American zones, British English European ones. */
 function zoneName(date: Date, timeZone: string | undefined): string {
-  const name = (locale: string) => new Intl.DateTimeFormat(locale, { timeZone, timeZoneName: "short" }).formatToParts(date).find((p) => p.type === "timeZoneName")?.value ?? "";
+  const name = (locale: string) =>
+    new Intl.DateTimeFormat(locale, { timeZone, timeZoneName: "short" })
+      .formatToParts(date)
+      .find((p) => p.type === "timeZoneName")?.value ?? "";
   const american = name("en-US");
   if (!/^GMT[+-]/.test(american)) return american;
   const british = name("en-GB");
@@ -22,12 +25,20 @@ function zoneName(date: Date, timeZone: string | undefined): string {
 
 /** "Sun 13 Dec 2026" */
 export function formatDay(date: Date, timeZone?: string): string {
-  return new Intl.DateTimeFormat(LOCALE, { timeZone, weekday: "short", day: "numeric", month: "short", year: "numeric" }).format(date);
+  return new Intl.DateTimeFormat(LOCALE, {
+    timeZone,
+    weekday: "short",
+    day: "numeric",
+    month: "short",
+    year: "numeric",
+  }).format(date);
 }
 
 /** "02:00" */
 export function formatClock(date: Date, timeZone?: string): string {
-  return new Intl.DateTimeFormat(LOCALE, { timeZone, hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).format(date);
+  return new Intl.DateTimeFormat(LOCALE, { timeZone, hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).format(
+    date,
+  );
 }
 
 /** "Sun 13 Dec 2026, 02:00 EST" */

@@ -37,5 +37,9 @@ export function timelineOf(review: Review): TimelineEvent[] {
 
 export function followUpsOf(review: Review): FollowUp[] {
   if (!Array.isArray(review.followUps)) return [];
-  return (review.followUps as unknown as Partial<FollowUp>[]).map((f) => ({ action: String(f.action ?? ""), owner: String(f.owner ?? ""), due: String(f.due ?? "") }));
+  return (review.followUps as unknown as Partial<FollowUp>[]).map((f) => ({
+    action: String(f.action ?? ""),
+    owner: String(f.owner ?? ""),
+    due: String(f.due ?? ""),
+  }));
 }

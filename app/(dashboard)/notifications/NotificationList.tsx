@@ -17,7 +17,10 @@ export function NotificationList() {
   const queryClient = useQueryClient();
   const key = trpc.me.notifications.queryKey();
   const notifications = useQuery({ ...trpc.me.notifications.queryOptions(), refetchInterval: 60_000 });
-  const refresh = useCallback(() => void queryClient.invalidateQueries({ queryKey: trpc.me.notifications.queryKey() }), [queryClient, trpc]);
+  const refresh = useCallback(
+    () => void queryClient.invalidateQueries({ queryKey: trpc.me.notifications.queryKey() }),
+    [queryClient, trpc],
+  );
   useRealtimeEvent("notification", refresh);
   const now = useNow(30_000);
 
@@ -29,9 +32,15 @@ export function NotificationList() {
         const before = queryClient.getQueryData<Notifications>(key);
         if (before) {
           const at = new Date();
-          const items = before.items.map((n) => (n.readAt === null && (ids === "all" || ids.includes(n.id)) ? { ...n, readAt: at } : n));
-          const marked = before.items.filter((n) => n.readAt === null).length - items.filter((n) => n.readAt === null).length;
-          queryClient.setQueryData<Notifications>(key, { items, unread: ids === "all" ? 0 : Math.max(0, before.unread - marked) });
+          const items = before.items.map((n) =>
+            n.readAt === null && (ids === "all" || ids.includes(n.id)) ? { ...n, readAt: at } : n,
+          );
+          const marked =
+            before.items.filter((n) => n.readAt === null).length - items.filter((n) => n.readAt === null).length;
+          queryClient.setQueryData<Notifications>(key, {
+            items,
+            unread: ids === "all" ? 0 : Math.max(0, before.unread - marked),
+          });
         }
         return { before };
       },
@@ -53,7 +62,12 @@ export function NotificationList() {
               {data.unread} unread
             </span>
           )}
-          <button type="button" className="primary" disabled={!data || data.unread === 0 || markRead.isPending} onClick={() => markRead.mutate({ ids: "all" })}>
+          <button
+            type="button"
+            className="primary"
+            disabled={!data || data.unread === 0 || markRead.isPending}
+            onClick={() => markRead.mutate({ ids: "all" })}
+          >
             Mark all read
           </button>
         </div>
@@ -64,7 +78,8 @@ export function NotificationList() {
       {data && data.items.length === 0 && (
         <EmptyState title="No notifications">
           <p>
-            Emergencies, post-incident reviews, alerts and maintenance window notices for you appear here. Choose what you hear about on the <Link href="/maintenance">Maintenance</Link> page.
+            Emergencies, post-incident reviews, alerts and maintenance window notices for you appear here. Choose what
+            you hear about on the <Link href="/maintenance">Maintenance</Link> page.
           </p>
         </EmptyState>
       )}
@@ -74,7 +89,13 @@ export function NotificationList() {
             const unread = n.readAt === null;
             const at = new Date(n.createdAt);
             return (
-              <li key={n.id} className={`nt-item${unread ? " nt-unread" : ""}`} data-testid={`notification-${n.id}`} data-kind={n.kind} data-unread={unread}>
+              <li
+                key={n.id}
+                className={`nt-item${unread ? " nt-unread" : ""}`}
+                data-testid={`notification-${n.id}`}
+                data-kind={n.kind}
+                data-unread={unread}
+              >
                 <div className="nt-main">
                   <div className="nt-title">
                     {unread && <span className="nt-dot" aria-label="Unread" role="img" />}
@@ -92,7 +113,11 @@ export function NotificationList() {
                     </Link>
                   )}
                   {unread && (
-                    <button type="button" disabled={markRead.isPending} onClick={() => markRead.mutate({ ids: [n.id] })}>
+                    <button
+                      type="button"
+                      disabled={markRead.isPending}
+                      onClick={() => markRead.mutate({ ids: [n.id] })}
+                    >
                       Mark read
                     </button>
                   )}

@@ -10,6 +10,9 @@
 //   GREENLIGHT_ORPHAN_GRACE_SECONDS   see the orphan watchdog below (default 300)
 //   GREENLIGHT_PARENT_PID             the process that started us, when it is not our direct parent
 //   HOST                              interface to listen on (default 127.0.0.1)
+//
+// GET /metrics answers in Prometheus's text format, with the names most services use, so that
+// Prometheus can judge a release here as it would anywhere (see "Request metrics" below).
 import http from "node:http";
 import { timingSafeEqual } from "node:crypto";
 import { WebSocketServer } from "ws";
@@ -57,7 +60,11 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function send(res, status, body, contentType = "application/json") {
   const text = contentType === "application/json" ? JSON.stringify(body) : String(body);
-  res.writeHead(status, { "content-type": `${contentType}; charset=utf-8`, "content-length": Buffer.byteLength(text), "cache-control": "no-store" });
+  res.writeHead(status, {
+    "content-type": `${contentType}; charset=utf-8`,
+    "content-length": Buffer.byteLength(text),
+    "cache-control": "no-store",
+  });
   res.end(text);
 }
 
@@ -77,10 +84,67 @@ const CATALOG = [
 async function feature(res, path) {
   const delay = latencyMs + (latencyJitterMs ? Math.random() * latencyJitterMs : 0);
   if (delay > 0) await sleep(delay);
-  if (failureRate > 0 && Math.random() < failureRate) return send(res, 500, { error: "injected failure", version, slot });
+  if (failureRate > 0 && Math.random() < failureRate)
+    return send(res, 500, { error: "injected failure", version, slot });
   if (path === "/api/v1/version") return send(res, 200, { version, slot });
   if (path === "/api/v1/catalog") return send(res, 200, { version, items: CATALOG });
-  return send(res, 200, { version, orders: [{ id: 1, status: "shipped" }, { id: 2, status: "pending" }] });
+  return send(res, 200, {
+    version,
+    orders: [
+      { id: 1, status: "shipped" },
+      { id: 2, status: "pending" },
+    ],
+  });
+}
+
+// ─── Request metrics ──────────────────────────────────────────────────────────────────────────────
+// http_requests_total and the http_request_duration_seconds histogram, by method and status code,
+// labelled with the slot and release this process runs (Prometheus's scrape configuration adds the
+// service and environment). The panel's probes and Prometheus's scrapes are not the service's traffic:
+// they are not counted.
+const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const UNMEASURED = new Set(["/metrics", "/health", "/__greenlight/identity"]);
+const served = new Map();
+
+function observe(method, code, seconds) {
+  const key = `${method} ${code}`;
+  let entry = served.get(key);
+  if (!entry) served.set(key, (entry = { method, code, count: 0, sum: 0, buckets: DURATION_BUCKETS.map(() => 0) }));
+  entry.count++;
+  entry.sum += seconds;
+  DURATION_BUCKETS.forEach((bound, i) => {
+    if (seconds <= bound) entry.buckets[i]++;
+  });
+}
+
+const labelValue = (value) => String(value).replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+const labels = (pairs) =>
+  `{${Object.entries(pairs)
+    .map(([name, value]) => `${name}="${labelValue(value)}"`)
+    .join(",")}}`;
+
+function exposition() {
+  const lines = [
+    "# HELP http_requests_total Requests answered, by method and status code (probes and scrapes not counted).",
+    "# TYPE http_requests_total counter",
+  ];
+  const entries = [...served.values()];
+  for (const e of entries)
+    lines.push(`http_requests_total${labels({ slot, release: version, method: e.method, code: e.code })} ${e.count}`);
+  lines.push(
+    "# HELP http_request_duration_seconds Time to answer a request, in seconds.",
+    "# TYPE http_request_duration_seconds histogram",
+  );
+  for (const e of entries) {
+    const own = { slot, release: version, method: e.method, code: e.code };
+    DURATION_BUCKETS.forEach((bound, i) =>
+      lines.push(`http_request_duration_seconds_bucket${labels({ ...own, le: bound })} ${e.buckets[i]}`),
+    );
+    lines.push(`http_request_duration_seconds_bucket${labels({ ...own, le: "+Inf" })} ${e.count}`);
+    lines.push(`http_request_duration_seconds_sum${labels(own)} ${e.sum}`);
+    lines.push(`http_request_duration_seconds_count${labels(own)} ${e.count}`);
+  }
+  return `${lines.join("\n")}\n`;
 }
 
 let lastIdentityAt = 0;
@@ -95,7 +159,11 @@ async function handle(req, res) {
   }
   switch (path) {
     case "/health":
-      return healthy && !shuttingDown ? send(res, 200, { status: "ok", version, slot }) : send(res, 503, { status: shuttingDown ? "stopping" : "unhealthy", version, slot });
+      return healthy && !shuttingDown
+        ? send(res, 200, { status: "ok", version, slot })
+        : send(res, 503, { status: shuttingDown ? "stopping" : "unhealthy", version, slot });
+    case "/metrics":
+      return send(res, 200, exposition(), "text/plain; version=0.0.4");
     case "/api/v1/health/database":
       return send(res, 200, { status: "healthy" });
     case "/api/auth/signin":
@@ -104,7 +172,12 @@ async function handle(req, res) {
         await new Promise((resolve) => req.on("end", resolve));
         return send(res, 200, { ok: true, user: "demo", version });
       }
-      return send(res, 200, `<!doctype html><title>Sign in</title><form method="post"><input name="email"><button>Sign in</button></form><!-- ${version} -->`, "text/html");
+      return send(
+        res,
+        200,
+        `<!doctype html><title>Sign in</title><form method="post"><input name="email"><button>Sign in</button></form><!-- ${version} -->`,
+        "text/html",
+      );
     case "/api/v1/version":
     case "/api/v1/catalog":
     case "/api/v1/orders":
@@ -124,6 +197,11 @@ async function handle(req, res) {
 }
 
 const server = http.createServer((req, res) => {
+  const started = process.hrtime.bigint();
+  const queryAt = req.url.indexOf("?");
+  if (!UNMEASURED.has(queryAt === -1 ? req.url : req.url.slice(0, queryAt))) {
+    res.on("finish", () => observe(req.method, res.statusCode, Number(process.hrtime.bigint() - started) / 1e9));
+  }
   handle(req, res).catch((error) => {
     console.error(`demo-service: ${error?.stack ?? error}`);
     if (!res.headersSent) send(res, 500, { error: "internal error" });
@@ -167,7 +245,9 @@ const watchdog = setInterval(
     const now = Date.now();
     if (!orphanedAt) orphanedAt = now;
     if (now - Math.max(orphanedAt, lastIdentityAt) >= graceSeconds * 1000) {
-      console.error(`demo-service: parent ${expectedParent} is gone and nobody asked for identity in ${graceSeconds} s; exiting`);
+      console.error(
+        `demo-service: parent ${expectedParent} is gone and nobody asked for identity in ${graceSeconds} s; exiting`,
+      );
       process.exit(0);
     }
   },

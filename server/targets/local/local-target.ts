@@ -1,23 +1,51 @@
 /**
  * The embedded default target: blue and green are real child processes (by default the demo service
  * next to this file), fronted per environment by a weighted reverse proxy that records every request,
- * with an optional traffic generator so the charts move.
+ * with an optional traffic generator so the charts move. The proxies, the recorders and the generators
+ * run in the data plane, a process of their own (data-plane/), so the panel's own work never shows up
+ * in the latency a release is judged by, and traffic flows on while the panel restarts.
  *
  * What must outlive a panel process lives in the database: LocalSlotProcess (which pid/port/token
- * runs which release in a slot) and LocalProxyState (the proxy's port and weights). `start()` brings
- * that back: it adopts children that are still running and prove who they are, and restarts the rest.
- * Children run in their own process group and watch for their parent's death (see demo-service.mjs),
- * so a killed panel's children wait to be adopted but never run forever.
+ * runs which release in a slot), LocalProxyState (the proxy's port and weights) and LocalDataPlane.
+ * `start()` brings that back: it adopts processes that are still running and prove who they are, and
+ * restarts the rest. Children run in their own process group and watch for their parent's death (see
+ * demo-service.mjs and data-plane/main.ts), so a killed panel's children wait to be adopted but never
+ * run forever.
  */
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import type { Logger } from "pino";
 import type { PrismaClient } from "../../db/generated/client.ts";
-import { SLOTS, type EnvironmentRef, type Observed, type ReleaseRef, type Slot, type SlotState, type TargetDriver, type Weights, type WindowMetrics } from "../driver.ts";
-import { MetricsRecorder, type SecondSample } from "./metrics-recorder.ts";
-import { carriesToken, httpGet, identify, isAlive, SlotChild, terminatePid } from "./slot-process.ts";
-import { TrafficGenerator } from "./traffic-generator.ts";
-import { validateWeights, WeightedProxy } from "./weighted-proxy.ts";
+import {
+  SLOTS,
+  type DriverCallOptions,
+  type EnvironmentRef,
+  type MetricsWindow,
+  type Observed,
+  type ReleaseRef,
+  type Slot,
+  type SlotMetrics,
+  type SlotState,
+  type TargetDriver,
+  type TrafficGuardSpec,
+  type Weights,
+  type WindowMetrics,
+} from "../driver.ts";
+import type { DataPlaneClient } from "./data-plane/client.ts";
+import type { EnvironmentSpec } from "./data-plane/protocol.ts";
+import { DataPlaneSupervisor, TRAFFIC_PRIORITY, type EnvironmentSecond } from "./data-plane/supervisor.ts";
+import type { SlotWindow } from "./metrics-recorder.ts";
+import {
+  carriesToken,
+  httpGet,
+  identify,
+  isAlive,
+  SlotChild,
+  isRunningProcess,
+  processIdentity,
+  terminatePid,
+} from "./slot-process.ts";
+import { validateWeights } from "./weighted-proxy.ts";
 
 export const DEMO_SERVICE_PATH = path.join(__dirname, "demo-service.mjs");
 
@@ -38,11 +66,11 @@ export interface LocalTargetOptions {
   stopGraceMs?: number;
   /** Short checks (health, identity) give up after this long (default 1 s). */
   checkTimeoutMs?: number;
+  /** The last second the panel stored, so the per-second feed resumes there after a restart. */
+  resumeAfter?: () => Promise<Date | null>;
 }
 
-export interface EnvironmentSecond extends SecondSample {
-  environmentId: string;
-}
+export type { EnvironmentSecond };
 
 export type SecondListener = (sample: EnvironmentSecond) => void;
 
@@ -67,9 +95,8 @@ interface SlotRuntime {
 
 interface EnvRuntime {
   id: string;
-  proxy: WeightedProxy;
-  recorder: MetricsRecorder;
-  generator: TrafficGenerator | null;
+  /** The environment's proxy port on the data plane. */
+  port: number;
   slots: Record<Slot, SlotRuntime>;
 }
 
@@ -88,10 +115,13 @@ export class LocalTarget implements TargetDriver {
   private readonly stopGraceMs: number;
   private readonly checkTimeoutMs: number;
   private readonly runtimes = new Map<string, Promise<EnvRuntime>>();
+  /** The runtimes that are set up (a new data plane process sets these up again). */
+  private readonly ready = new Map<string, EnvRuntime>();
   /** Every child this panel process started, by pid (exit details outlive the process). */
   private readonly children = new Map<number, SlotChild>();
   private readonly stopping = new Set<Promise<void>>();
   private readonly secondListeners = new Set<SecondListener>();
+  private readonly dataPlane: DataPlaneSupervisor;
   private heartbeat: NodeJS.Timeout | null = null;
   /** Set by stop() and detachForTest(): nothing may start again behind a closing panel's back until start(). */
   private stopped = false;
@@ -108,6 +138,21 @@ export class LocalTarget implements TargetDriver {
     this.listenTimeoutMs = options.listenTimeoutMs ?? 60_000;
     this.stopGraceMs = options.stopGraceMs ?? 3000;
     this.checkTimeoutMs = options.checkTimeoutMs ?? 1000;
+    this.dataPlane = new DataPlaneSupervisor({
+      prisma: this.prisma,
+      log: this.log,
+      host: this.host,
+      connectHost: this.connectHost,
+      orphanGraceSeconds: this.orphanGraceSeconds,
+      stopGraceMs: this.stopGraceMs,
+      listenTimeoutMs: this.listenTimeoutMs,
+      baseEnv: safeEnvironment(),
+      onRestarted: (client) => this.setUpAgain(client),
+      onSecond: (sample) => {
+        for (const listener of this.secondListeners) listener(sample);
+      },
+      ...(options.resumeAfter ? { resumeAfter: options.resumeAfter } : {}),
+    });
   }
 
   // ─── Life cycle ────────────────────────────────────────────────────────────────────────────────
@@ -115,6 +160,7 @@ export class LocalTarget implements TargetDriver {
   /** Brings back every recorded environment: proxies on their ports with their weights, slot processes adopted or restarted. */
   async start(): Promise<void> {
     this.stopped = false;
+    await this.dataPlane.start();
     const [states, rows] = await Promise.all([
       this.prisma.localProxyState.findMany({ select: { environmentId: true } }),
       this.prisma.localSlotProcess.findMany({ select: { environmentId: true } }),
@@ -126,37 +172,47 @@ export class LocalTarget implements TargetDriver {
 
   /**
    * Stops processes a previous panel started but never recorded in a slot, or was retiring when it
-   * died: anything in the ledger that is neither a slot's recorded process nor a child of ours.
+   * died: anything in the ledger that is neither a slot's recorded process nor
+   * started by a panel that is still running (this one included).
    */
   private async reapUnrecorded(): Promise<void> {
-    const [ledger, slots] = await Promise.all([this.prisma.localProcess.findMany(), this.prisma.localSlotProcess.findMany()]);
+    const [ledger, slots] = await Promise.all([
+      this.prisma.localProcess.findMany(),
+      this.prisma.localSlotProcess.findMany(),
+    ]);
     const keep = new Set(slots.map((r) => `${r.pid}:${r.token}`));
+    const dataPlane = await this.dataPlane.ledgerKey();
+    if (dataPlane) keep.add(dataPlane);
     for (const entry of ledger) {
-      if (keep.has(`${entry.pid}:${entry.token}`) || this.children.get(entry.pid)?.token === entry.token) continue;
+      if (keep.has(`${entry.pid}:${entry.token}`)) continue;
+      // A panel that is still running (another on this machine, or this one: its own children) may be starting it still.
+      if (entry.panel && isRunningProcess(entry.panel)) continue;
       if (isAlive(entry.pid) && carriesToken(entry.pid, entry.token)) {
-        this.log.warn({ environmentId: entry.environmentId, pid: entry.pid }, "stopping a slot process a previous panel started but never recorded");
+        this.log.warn(
+          { environmentId: entry.environmentId, pid: entry.pid },
+          "stopping a slot process a previous panel started but never recorded",
+        );
         await terminatePid(entry.pid, this.stopGraceMs);
       }
       await this.prisma.localProcess.deleteMany({ where: { pid: entry.pid, token: entry.token } });
     }
   }
 
-  /** Stops traffic generators, proxies and every slot process (gracefully); the rows stay, as desired state for the next start(). */
+  /** Stops the data plane (proxies, generators) and every slot process, gracefully; the rows stay, as desired state for the next start(). */
   async stop(): Promise<void> {
     this.stopped = true;
     const runtimes = await this.settledRuntimes();
     this.runtimes.clear();
+    this.ready.clear();
     this.stopHeartbeat();
     const records: SlotRecord[] = [];
     for (const rt of runtimes) {
-      rt.generator?.close();
-      rt.recorder.stop();
       for (const slot of SLOTS) {
         const current = rt.slots[slot].current;
         if (current) records.push(current);
       }
     }
-    await Promise.all(runtimes.map((rt) => rt.proxy.close()));
+    await this.dataPlane.stop();
     // Recorded processes (ours or adopted, once proven ours), then anything else we started (pending starts).
     await Promise.all(records.map((record) => this.stopRecorded(record)));
     await Promise.all([...this.children.values()].map((child) => this.stopChild(child)));
@@ -165,19 +221,16 @@ export class LocalTarget implements TargetDriver {
   }
 
   /**
-   * For tests: what a SIGKILLed panel leaves behind. Proxies and timers close, children keep
-   * running (and the rows stay), so a new LocalTarget's start() can adopt them.
+   * For tests: what a SIGKILLed panel leaves behind. Timers stop; the data plane and the slot
+   * processes keep running and serving (and the rows stay), so a new LocalTarget's start() can adopt them.
    */
   async detachForTest(): Promise<void> {
     this.stopped = true;
-    const runtimes = await this.settledRuntimes();
+    await this.settledRuntimes();
     this.runtimes.clear();
+    this.ready.clear();
     this.stopHeartbeat();
-    for (const rt of runtimes) {
-      rt.generator?.close();
-      rt.recorder.stop();
-    }
-    await Promise.all(runtimes.map((rt) => rt.proxy.close(0)));
+    await this.dataPlane.detachForTest();
     for (const child of this.children.values()) child.detach();
     this.children.clear();
   }
@@ -185,7 +238,7 @@ export class LocalTarget implements TargetDriver {
   /** The environment's proxy (created on an OS-chosen port with blue 100 / green 0 the first time). */
   async ensureEnvironment(environmentId: string): Promise<{ proxyUrl: string }> {
     const rt = await this.runtime(environmentId);
-    return { proxyUrl: this.urlFor(rt.proxy.port!) };
+    return { proxyUrl: this.urlFor(rt.port) };
   }
 
   async proxyUrl(environmentId: string): Promise<string> {
@@ -193,17 +246,10 @@ export class LocalTarget implements TargetDriver {
   }
 
   async setTrafficGenerator(environmentId: string, enabled: boolean, rate: number): Promise<void> {
+    if (!Number.isFinite(rate) || rate < 0)
+      throw new RangeError(`Traffic rate must be a non-negative number (got ${rate}).`);
     const rt = await this.runtime(environmentId);
-    if (!enabled) {
-      rt.generator?.stop();
-      return;
-    }
-    if (!rt.generator) {
-      rt.generator = new TrafficGenerator({ rate, target: () => (rt.proxy.port ? { host: this.connectHost, port: rt.proxy.port } : null) });
-    } else if (rt.generator.rate !== rate) {
-      rt.generator.setRate(rate);
-    }
-    rt.generator.start();
+    await this.dataPlane.use((plane) => plane.setGenerator(rt.id, { enabled, rate: Math.min(rate, 5000) }));
   }
 
   /** Per-second samples of every environment (completed seconds, shortly after each boundary). */
@@ -213,8 +259,15 @@ export class LocalTarget implements TargetDriver {
   }
 
   // ─── TargetDriver ──────────────────────────────────────────────────────────────────────────────
+  // Calls take DriverCallOptions but ignore its signal for now: they wait only on local processes
+  // and short, self-limited checks (checkTimeoutMs, startWaitMs).
 
-  async ensureRelease(env: EnvironmentRef, slot: Slot, release: ReleaseRef): Promise<void> {
+  async ensureRelease(
+    env: EnvironmentRef,
+    slot: Slot,
+    release: ReleaseRef,
+    _options?: DriverCallOptions,
+  ): Promise<void> {
     const rt = await this.runtime(env.id);
     await this.withSlotLock(rt, slot, async () => {
       const state = rt.slots[slot];
@@ -224,7 +277,7 @@ export class LocalTarget implements TargetDriver {
       }
       const row = await this.readSlot(env.id, slot);
       if (row && row.releaseId === release.id && (await this.isOurLiveProcess(row))) {
-        rt.proxy.setUpstream(slot, row.port);
+        await this.setUpstream(rt, slot, row.port);
         state.current = row;
         state.failure = null;
         return;
@@ -233,26 +286,58 @@ export class LocalTarget implements TargetDriver {
     });
   }
 
-  async observe(env: EnvironmentRef): Promise<Observed> {
+  async observe(env: EnvironmentRef, _options?: DriverCallOptions): Promise<Observed> {
     const rt = await this.runtime(env.id);
     const rows = await this.prisma.localSlotProcess.findMany({ where: { environmentId: env.id } });
-    const [blue, green] = await Promise.all(SLOTS.map((slot) => this.observeSlot(rt, slot, rows.find((r) => r.slot === slot) ?? null)));
-    return { slots: { blue: blue!, green: green! }, weights: rt.proxy.weights };
+    const row = (slot: Slot) => rows.find((r) => r.slot === slot) ?? null;
+    const [blue, green, plane] = await Promise.all([
+      this.observeSlot(rt, "blue", row("blue")),
+      this.observeSlot(rt, "green", row("green")),
+      this.dataPlane.use((client) => client.environment(rt.id)),
+    ]);
+    // The weights are what the data plane routes by now, not what was last asked for.
+    const trip = plane.guard.tripped;
+    // What the guard set is the desired state from now on (the weights a restarted data plane is given).
+    if (trip) await this.recordDesiredWeights(env.id, rt.port, plane.weights);
+    return {
+      slots: { blue, green },
+      weights: plane.weights,
+      cutOff: trip
+        ? {
+            key: trip.key,
+            slot: trip.slot,
+            at: new Date(trip.at),
+            requests: trip.requests,
+            errors: trip.errors,
+            ceilingPercent: trip.ceilingPercent,
+            confidence: trip.confidence,
+          }
+        : null,
+    };
   }
 
-  async setWeights(env: EnvironmentRef, weights: Weights): Promise<void> {
+  async setWeights(
+    env: EnvironmentRef,
+    weights: Weights,
+    options?: DriverCallOptions & { guard?: TrafficGuardSpec },
+  ): Promise<void> {
     validateWeights(weights);
     const rt = await this.runtime(env.id);
-    const data = { port: rt.proxy.port!, blueWeight: weights.blue, greenWeight: weights.green };
-    await this.prisma.localProxyState.upsert({ where: { environmentId: env.id }, create: { environmentId: env.id, ...data }, update: data });
-    rt.proxy.setWeights(weights);
+    // The desired state first: a panel dying in between sets the weights again when it comes back.
+    await this.recordDesiredWeights(env.id, rt.port, weights);
+    const state = await this.dataPlane.use((plane) => plane.setWeights(env.id, weights, options?.guard ?? null));
     for (const slot of SLOTS) {
-      if (weights[slot] > 0 && rt.proxy.upstreamPort(slot) === null) this.log.warn({ environmentId: env.id, slot, weight: weights[slot] }, "traffic sent to a slot where no process runs");
+      if (weights[slot] > 0 && state.upstreams[slot] === null)
+        this.log.warn(
+          { environmentId: env.id, slot, weight: weights[slot] },
+          "traffic sent to a slot where no process runs",
+        );
     }
   }
 
-  async scale(env: EnvironmentRef, slot: Slot, count: number): Promise<void> {
-    if (!Number.isInteger(count) || count < 0) throw new RangeError(`Instance count must be a non-negative integer (got ${count}).`);
+  async scale(env: EnvironmentRef, slot: Slot, count: number, _options?: DriverCallOptions): Promise<void> {
+    if (!Number.isInteger(count) || count < 0)
+      throw new RangeError(`Instance count must be a non-negative integer (got ${count}).`);
     const rt = await this.runtime(env.id);
     await this.withSlotLock(rt, slot, async () => {
       const state = rt.slots[slot];
@@ -260,7 +345,7 @@ export class LocalTarget implements TargetDriver {
         this.cancelPending(state);
         state.failure = null;
         const row = await this.readSlot(env.id, slot);
-        rt.proxy.setUpstream(slot, null);
+        await this.setUpstream(rt, slot, null);
         state.current = null;
         if (!row) return;
         // The row goes first: a panel dying in between must not bring the process back.
@@ -273,7 +358,10 @@ export class LocalTarget implements TargetDriver {
       if (state.pending) return;
       const row = await this.readSlot(env.id, slot);
       if (!row) {
-        this.log.warn({ environmentId: env.id, slot, count }, "scale up of an empty slot ignored: deploy a release first");
+        this.log.warn(
+          { environmentId: env.id, slot, count },
+          "scale up of an empty slot ignored: deploy a release first",
+        );
         return;
       }
       if (isAlive(row.pid)) return;
@@ -286,12 +374,29 @@ export class LocalTarget implements TargetDriver {
     });
   }
 
-  async metrics(env: EnvironmentRef, window: { from: Date; to: Date }): Promise<WindowMetrics> {
+  async metrics(env: EnvironmentRef, window: MetricsWindow, _options?: DriverCallOptions): Promise<WindowMetrics> {
     const rt = await this.runtime(env.id);
-    return { from: window.from, to: window.to, slots: rt.recorder.window(window.from, window.to), complete: true };
+    const answer = await this.dataPlane.use((plane) => plane.window(rt.id, window.from.getTime(), window.to.getTime()));
+    return {
+      from: window.from,
+      to: window.to,
+      slots: { blue: slotMetrics(answer.blue), green: slotMetrics(answer.green) },
+      complete: true,
+      source: "the local proxy, every request",
+    };
   }
 
-  async slotUrl(env: EnvironmentRef, slot: Slot): Promise<string> {
+  /** The weights a restarted data plane is given for the environment (LocalProxyState). */
+  private async recordDesiredWeights(environmentId: string, port: number, weights: Weights): Promise<void> {
+    const data = { port, blueWeight: weights.blue, greenWeight: weights.green };
+    await this.prisma.localProxyState.upsert({
+      where: { environmentId },
+      create: { environmentId, ...data },
+      update: data,
+    });
+  }
+
+  async slotUrl(env: EnvironmentRef, slot: Slot, _options?: DriverCallOptions): Promise<string> {
     const row = await this.readSlot(env.id, slot);
     if (!row) throw new Error(`Nothing runs in the ${slot} slot of environment ${env.id}.`);
     return this.urlFor(row.port);
@@ -318,67 +423,124 @@ export class LocalTarget implements TargetDriver {
   }
 
   private async createRuntime(environmentId: string): Promise<EnvRuntime> {
-    const state = await this.prisma.localProxyState.findUnique({ where: { environmentId } });
-    const weights: Weights = state ? { blue: state.blueWeight, green: state.greenWeight } : { blue: 100, green: 0 };
-    let proxy!: WeightedProxy;
-    const recorder = new MetricsRecorder({ weights: () => proxy.weights });
-    proxy = new WeightedProxy({ recorder, host: this.host, weights, log: this.log });
-    let port: number;
-    try {
-      port = await proxy.listen(state?.port ?? 0);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EADDRINUSE" || !state) throw error;
-      port = await proxy.listen(0);
-      this.log.warn({ environmentId, was: state.port, now: port }, "the proxy's recorded port is taken; it listens on a new one");
+    const { spec, recordedPort } = await this.specFor(environmentId);
+    const state = await this.dataPlane.use((plane) => plane.ensureEnvironment(environmentId, spec));
+    if (recordedPort !== state.port) {
+      if (recordedPort !== null)
+        this.log.warn(
+          { environmentId, was: recordedPort, now: state.port },
+          "the proxy's recorded port is taken; it listens on a new one",
+        );
+      const data = { port: state.port, blueWeight: spec.weights.blue, greenWeight: spec.weights.green };
+      await this.prisma.localProxyState.upsert({
+        where: { environmentId },
+        create: { environmentId, ...data },
+        update: { port: state.port },
+      });
     }
-    if (!state || state.port !== port) {
-      const data = { port, blueWeight: weights.blue, greenWeight: weights.green };
-      await this.prisma.localProxyState.upsert({ where: { environmentId }, create: { environmentId, ...data }, update: { port } });
-    }
-    recorder.onSecond((sample) => {
-      for (const listener of this.secondListeners) {
-        try {
-          listener({ environmentId, ...sample });
-        } catch (error) {
-          this.log.error({ err: error, environmentId }, "a per-second metrics listener failed");
-        }
-      }
-    });
-    recorder.start();
     const slotRuntime = (): SlotRuntime => ({ lock: Promise.resolve(), pending: null, failure: null, current: null });
-    const rt: EnvRuntime = { id: environmentId, proxy, recorder, generator: null, slots: { blue: slotRuntime(), green: slotRuntime() } };
-    this.log.info({ environmentId, port, weights }, "environment proxy listening");
+    const rt: EnvRuntime = {
+      id: environmentId,
+      port: state.port,
+      slots: { blue: slotRuntime(), green: slotRuntime() },
+    };
+    this.log.info({ environmentId, port: state.port, weights: spec.weights }, "environment proxy listening");
 
     const rows = await this.prisma.localSlotProcess.findMany({ where: { environmentId } });
     await Promise.all(rows.map((row) => this.withSlotLock(rt, row.slot, () => this.restoreSlot(rt, row.slot, row))));
     this.startHeartbeat();
+    this.ready.set(environmentId, rt);
     return rt;
+  }
+
+  /**
+   * What the data plane should serve for an environment, from the database: the recorded port and
+   * weights, the recorded slot processes as upstreams (adoption corrects them if one is gone), the
+   * traffic generator's setting.
+   */
+  private async specFor(environmentId: string): Promise<{ spec: EnvironmentSpec; recordedPort: number | null }> {
+    const [state, rows, environment] = await Promise.all([
+      this.prisma.localProxyState.findUnique({ where: { environmentId } }),
+      this.prisma.localSlotProcess.findMany({ where: { environmentId }, select: { slot: true, port: true } }),
+      this.prisma.environment.findUnique({
+        where: { id: environmentId },
+        select: { trafficGenerator: true, trafficRate: true },
+      }),
+    ]);
+    const upstream = (slot: Slot) => rows.find((r) => r.slot === slot)?.port ?? null;
+    return {
+      recordedPort: state?.port ?? null,
+      spec: {
+        port: state?.port ?? null,
+        weights: state ? { blue: state.blueWeight, green: state.greenWeight } : { blue: 100, green: 0 },
+        upstreams: { blue: upstream("blue"), green: upstream("green") },
+        generator: { enabled: environment?.trafficGenerator ?? false, rate: environment?.trafficRate ?? 20 },
+      },
+    };
+  }
+
+  /** A new data plane process (the old one died): every environment is set up on it again. */
+  private async setUpAgain(client: DataPlaneClient): Promise<void> {
+    for (const rt of this.ready.values()) {
+      const { spec } = await this.specFor(rt.id);
+      const state = await client.ensureEnvironment(rt.id, spec);
+      if (state.port !== rt.port) {
+        this.log.warn(
+          { environmentId: rt.id, was: rt.port, now: state.port },
+          "the proxy's port was taken while the data plane restarted; it listens on a new one",
+        );
+        rt.port = state.port;
+        await this.prisma.localProxyState.updateMany({ where: { environmentId: rt.id }, data: { port: state.port } });
+      }
+    }
+  }
+
+  private async setUpstream(rt: EnvRuntime, slot: Slot, port: number | null): Promise<void> {
+    await this.dataPlane.use((plane) => plane.setUpstream(rt.id, slot, port));
   }
 
   /** A recorded slot on start-up: adopt the process if it proves it is ours, else start its release again. */
   private async restoreSlot(rt: EnvRuntime, slot: Slot, row: SlotRecord): Promise<void> {
     const state = rt.slots[slot];
     if (await this.isOurLiveProcess(row)) {
-      rt.proxy.setUpstream(slot, row.port);
+      await this.setUpstream(rt, slot, row.port);
       state.current = row;
-      this.log.info({ environmentId: rt.id, slot, pid: row.pid, port: row.port, releaseId: row.releaseId }, "adopted a running slot process");
+      this.log.info(
+        { environmentId: rt.id, slot, pid: row.pid, port: row.port, releaseId: row.releaseId },
+        "adopted a running slot process",
+      );
       return;
     }
     if (isAlive(row.pid)) {
       if (carriesToken(row.pid, row.token)) {
-        this.log.warn({ environmentId: rt.id, slot, pid: row.pid }, "a recorded slot process does not answer its identity check; stopping it");
+        this.log.warn(
+          { environmentId: rt.id, slot, pid: row.pid },
+          "a recorded slot process does not answer its identity check; stopping it",
+        );
         await terminatePid(row.pid, this.stopGraceMs);
       } else {
-        this.log.warn({ environmentId: rt.id, slot, pid: row.pid }, "the recorded pid belongs to another process now; leaving it alone");
+        this.log.warn(
+          { environmentId: rt.id, slot, pid: row.pid },
+          "the recorded pid belongs to another process now; leaving it alone",
+        );
       }
     }
     const release = await this.loadRelease(row.releaseId);
     if (!release) {
-      state.failure = { releaseId: row.releaseId, detail: `release ${row.releaseId} no longer exists; nothing to restart` };
-      this.log.error({ environmentId: rt.id, slot, releaseId: row.releaseId }, "cannot restart a slot: its release is gone");
+      state.failure = {
+        releaseId: row.releaseId,
+        detail: `release ${row.releaseId} no longer exists; nothing to restart`,
+      };
+      this.log.error(
+        { environmentId: rt.id, slot, releaseId: row.releaseId },
+        "cannot restart a slot: its release is gone",
+      );
       return;
     }
-    this.log.info({ environmentId: rt.id, slot, releaseId: row.releaseId, deadPid: row.pid }, "restarting a slot whose process is gone");
+    this.log.info(
+      { environmentId: rt.id, slot, releaseId: row.releaseId, deadPid: row.pid },
+      "restarting a slot whose process is gone",
+    );
     await this.startRelease(rt, slot, release);
   }
 
@@ -393,13 +555,20 @@ export class LocalTarget implements TargetDriver {
       command: this.command,
       env: this.childEnvironment(rt.id, slot, release, token),
       listenTimeoutMs: this.listenTimeoutMs,
+      priority: TRAFFIC_PRIORITY,
+      prioritiseOnceListening: true,
       onStderrLine: (line) => log.info({ stream: "stderr", pid: child.pid }, line),
       onStdoutLine: (line) => log.debug({ stream: "stdout", pid: child.pid }, line),
     });
     if (child.pid) this.children.set(child.pid, child);
     // Into the ledger before anything else can happen to it (see reapUnrecorded).
-    if (child.pid) await this.prisma.localProcess.create({ data: { pid: child.pid, token, environmentId: rt.id } });
-    void child.exited.then(() => this.prisma.localProcess.deleteMany({ where: { pid: child.pid, token } }).catch(() => {}));
+    if (child.pid)
+      await this.prisma.localProcess.create({
+        data: { pid: child.pid, token, environmentId: rt.id, panel: processIdentity() },
+      });
+    void child.exited.then(() =>
+      this.prisma.localProcess.deleteMany({ where: { pid: child.pid, token } }).catch(() => {}),
+    );
     void child.exited.then((exit) => {
       const fields = { pid: child.pid, code: exit.code, signal: exit.signal };
       if (child.stopRequested) log.info(fields, "slot process stopped");
@@ -425,9 +594,9 @@ export class LocalTarget implements TargetDriver {
     log.info({ pid: child.pid }, "slot process still starting; it will be recorded once it listens");
     child.listening.then(
       () =>
-        this.withSlotLock(rt, slot, async () => (state.pending === child && !this.stopped ? this.commit(rt, slot, child) : undefined)).catch((error) =>
-          log.error({ err: error }, "could not record a started slot process"),
-        ),
+        this.withSlotLock(rt, slot, async () =>
+          state.pending === child && !this.stopped ? this.commit(rt, slot, child) : undefined,
+        ).catch((error) => log.error({ err: error }, "could not record a started slot process")),
       () => {
         if (state.pending === child) this.recordStartFailure(state, child);
       },
@@ -447,15 +616,21 @@ export class LocalTarget implements TargetDriver {
       });
     } catch (error) {
       state.pending = null;
-      state.failure = { releaseId: child.releaseId, detail: `could not record process ${child.pid}: ${(error as Error).message}` };
+      state.failure = {
+        releaseId: child.releaseId,
+        detail: `could not record process ${child.pid}: ${(error as Error).message}`,
+      };
       void this.stopChild(child);
       throw error;
     }
-    rt.proxy.setUpstream(slot, record.port);
+    await this.setUpstream(rt, slot, record.port);
     state.pending = null;
     state.failure = null;
     state.current = record;
-    this.log.info({ environmentId: rt.id, slot, pid: record.pid, port: record.port, releaseId: record.releaseId }, "slot process listening and recorded");
+    this.log.info(
+      { environmentId: rt.id, slot, pid: record.pid, port: record.port, releaseId: record.releaseId },
+      "slot process listening and recorded",
+    );
     if (previous && previous.pid !== record.pid) this.track(this.stopRecorded(previous));
   }
 
@@ -483,7 +658,9 @@ export class LocalTarget implements TargetDriver {
     const child = this.children.get(record.pid);
     if (child && child.token === record.token) return this.stopChild(child);
     if (!isAlive(record.pid)) return;
-    const ours = (await identify(this.connectHost, record.port, record.token, this.checkTimeoutMs))?.pid === record.pid || carriesToken(record.pid, record.token);
+    const ours =
+      (await identify(this.connectHost, record.port, record.token, this.checkTimeoutMs))?.pid === record.pid ||
+      carriesToken(record.pid, record.token);
     if (ours) {
       await terminatePid(record.pid, this.stopGraceMs);
       await this.prisma.localProcess.deleteMany({ where: { pid: record.pid, token: record.token } });
@@ -505,9 +682,16 @@ export class LocalTarget implements TargetDriver {
   private async observeSlot(rt: EnvRuntime, slot: Slot, row: SlotRecord | null): Promise<SlotState> {
     const state = rt.slots[slot];
     const base = { slot, desired: 1, running: 0, healthy: 0, pending: 0 };
-    if (state.failure) return { ...base, releaseId: state.failure.releaseId, rollout: "failed", detail: state.failure.detail };
+    if (state.failure)
+      return { ...base, releaseId: state.failure.releaseId, rollout: "failed", detail: state.failure.detail };
     if (state.pending) {
-      return { ...base, releaseId: state.pending.releaseId, pending: 1, rollout: "in_progress", detail: `process ${state.pending.pid} is starting (it has not printed its port yet)` };
+      return {
+        ...base,
+        releaseId: state.pending.releaseId,
+        pending: 1,
+        rollout: "in_progress",
+        detail: `process ${state.pending.pid} is starting (it has not printed its port yet)`,
+      };
     }
     if (!row) return { ...base, releaseId: null, desired: 0, rollout: "stopped", detail: null };
     if (!isAlive(row.pid)) {
@@ -518,9 +702,22 @@ export class LocalTarget implements TargetDriver {
       const detail = ours?.exit ? ours.describeExit() : `process ${row.pid} (port ${row.port}) is not running`;
       return { ...base, releaseId: row.releaseId, rollout: "failed", detail };
     }
+    // Another panel instance started it (it drove this environment before, and is gone or handed the
+    // deployment over): route to it once it proves who it is, as start() would.
+    if (state.current?.pid !== row.pid && (await this.isOurLiveProcess(row))) {
+      await this.setUpstream(rt, slot, row.port);
+      state.current = row;
+    }
     const health = await this.checkHealth(row.port);
-    if (health === null) return { ...base, releaseId: row.releaseId, running: 1, healthy: 1, rollout: "steady", detail: null };
-    return { ...base, releaseId: row.releaseId, running: 1, rollout: "in_progress", detail: `process ${row.pid} is not healthy: ${health}` };
+    if (health === null)
+      return { ...base, releaseId: row.releaseId, running: 1, healthy: 1, rollout: "steady", detail: null };
+    return {
+      ...base,
+      releaseId: row.releaseId,
+      running: 1,
+      rollout: "in_progress",
+      detail: `process ${row.pid} is not healthy: ${health}`,
+    };
   }
 
   /** null when /health answers 200, else why not. */
@@ -533,12 +730,14 @@ export class LocalTarget implements TargetDriver {
     }
   }
 
-  private childEnvironment(environmentId: string, slot: Slot, release: ReleaseRef, token: string): Record<string, string> {
-    const env: Record<string, string> = {};
-    // Only what a process needs: the panel's secrets (database URL, auth secret) stay with the panel.
-    for (const key of SAFE_ENV) if (process.env[key] !== undefined) env[key] = process.env[key]!;
+  private childEnvironment(
+    environmentId: string,
+    slot: Slot,
+    release: ReleaseRef,
+    token: string,
+  ): Record<string, string> {
     return {
-      ...env,
+      ...safeEnvironment(),
       PORT: "0",
       HOST: this.host,
       GREENLIGHT_TOKEN: token,
@@ -569,14 +768,22 @@ export class LocalTarget implements TargetDriver {
   }
 
   private async loadRelease(releaseId: string): Promise<ReleaseRef | null> {
-    const release = await this.prisma.release.findUnique({ where: { id: releaseId }, select: { id: true, version: true, artifact: true, settings: true } });
+    const release = await this.prisma.release.findUnique({
+      where: { id: releaseId },
+      select: { id: true, version: true, artifact: true, settings: true },
+    });
     if (!release) return null;
-    const settings = release.settings && typeof release.settings === "object" && !Array.isArray(release.settings) ? (release.settings as Record<string, unknown>) : {};
+    const settings =
+      release.settings && typeof release.settings === "object" && !Array.isArray(release.settings)
+        ? (release.settings as Record<string, unknown>)
+        : {};
     return { id: release.id, version: release.version, artifact: release.artifact, settings };
   }
 
   private urlFor(port: number): string {
-    return this.connectHost.includes(":") ? `http://[${this.connectHost}]:${port}` : `http://${this.connectHost}:${port}`;
+    return this.connectHost.includes(":")
+      ? `http://[${this.connectHost}]:${port}`
+      : `http://${this.connectHost}:${port}`;
   }
 
   /**
@@ -599,9 +806,21 @@ export class LocalTarget implements TargetDriver {
     for (const rt of await this.settledRuntimes()) {
       for (const slot of SLOTS) {
         const current = rt.slots[slot].current;
-        if (current && isAlive(current.pid)) await identify(this.connectHost, current.port, current.token, this.checkTimeoutMs);
+        if (current && isAlive(current.pid))
+          await identify(this.connectHost, current.port, current.token, this.checkTimeoutMs);
       }
     }
   }
 }
 
+/** Only what a child process needs: the panel's secrets (database URL, auth secret) stay with the panel. */
+function safeEnvironment(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const key of SAFE_ENV) if (process.env[key] !== undefined) env[key] = process.env[key]!;
+  return env;
+}
+
+function slotMetrics(window: SlotWindow): SlotMetrics {
+  const { firstErrorAt, ...rest } = window;
+  return { ...rest, firstErrorAt: firstErrorAt === null ? null : new Date(firstErrorAt) };
+}

@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
+import os from "node:os";
 
 export const LISTENING_LINE = /^GREENLIGHT_LISTENING (\d+)\s*$/;
 
@@ -21,6 +22,19 @@ export interface SpawnSlotOptions {
   env: Record<string, string>;
   /** A process that has not printed its port after this long is killed and reported. */
   listenTimeoutMs: number;
+  /**
+   * A scheduling priority (nice value) to ask for: the local target runs its data plane and slot
+   * processes ahead of the panel, so a panel busy rendering pages (or anything else on the machine)
+   * does not show up in the latency a release is judged by. Raising it needs the privilege to
+   * (root, CAP_SYS_NICE); without it the process keeps the panel's priority.
+   */
+  priority?: number;
+  /**
+   * Ask for `priority` only once the process listens: a process starting up (loading its code, warming
+   * up) then competes with the panel, not with the processes already serving traffic, so twenty slots
+   * starting at once do not slow the releases being judged.
+   */
+  prioritiseOnceListening?: boolean;
   onStderrLine?: (line: string) => void;
   onStdoutLine?: (line: string) => void;
 }
@@ -46,8 +60,14 @@ export class SlotChild {
     const [file, ...args] = options.command;
     if (!file) throw new Error("The local target's command is empty.");
     // Its own process group: a Ctrl-C in the panel's terminal does not reach it mid-flight.
-    this.child = spawn(file, args, { env: options.env as NodeJS.ProcessEnv, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    this.child = spawn(file, args, {
+      env: options.env as NodeJS.ProcessEnv,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     this.pid = this.child.pid ?? 0;
+    if (this.pid && options.priority !== undefined && !options.prioritiseOnceListening)
+      raisePriority(this.pid, options.priority);
 
     this.exited = new Promise<ExitInfo>((resolve) => {
       this.child.once("exit", (code, signal) => {
@@ -85,6 +105,8 @@ export class SlotChild {
             found = true;
             clearTimeout(timer);
             this.port = Number(match[1]);
+            if (options.priority !== undefined && options.prioritiseOnceListening)
+              raisePriority(this.pid, options.priority);
             resolve(this.port);
           } else if (line.trim()) options.onStdoutLine?.(line);
         }
@@ -153,6 +175,64 @@ export class SlotChild {
   }
 }
 
+/** Asks for a scheduling priority; a refusal (no privilege to raise it) leaves the process as it is. */
+export function raisePriority(pid: number, priority: number): boolean {
+  try {
+    os.setPriority(pid, priority);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Names a running process so that a later process given the same pid is not taken for it: its pid and
+ * when it started (clock ticks since boot, from /proc; the pid alone where there is no /proc).
+ */
+export function processIdentity(pid: number = process.pid): string {
+  const started = statFields(pid)?.[STARTTIME];
+  return started === undefined ? String(pid) : `${pid}/${started}`;
+}
+
+/** Whether the process a `processIdentity` names is still running (this one included). */
+export function isRunningProcess(identity: string): boolean {
+  const [pid, started] = identity.split("/");
+  if (!isAlive(Number(pid))) return false;
+  return started === undefined || statFields(Number(pid))?.[STARTTIME] === started;
+}
+
+/** In statFields: the process's state (R, S, Z…), parent, process group and start time (clock ticks since boot). */
+const STATE = 0;
+const PARENT = 1;
+const PROCESS_GROUP = 2;
+const STARTTIME = 19;
+
+/** A process's parent, or null where /proc cannot say. */
+export function parentOf(pid: number): number | null {
+  const parent = statFields(pid)?.[PARENT];
+  return parent === undefined ? null : Number(parent);
+}
+
+/** The process group a process runs in (slot processes lead their own), or null where /proc cannot say. */
+export function processGroupOf(pid: number): number | null {
+  const group = statFields(pid)?.[PROCESS_GROUP];
+  return group === undefined ? null : Number(group);
+}
+
+/**
+ * /proc/<pid>/stat's fields after the command's closing parenthesis (the command may hold spaces and
+ * parentheses), from the third (state) on; null where there is no such process or no /proc.
+ */
+function statFields(pid: number): string[] | null {
+  if (process.platform !== "linux") return null;
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  } catch {
+    return null;
+  }
+}
+
 /** Alive and not a zombie. A process we may not signal (EPERM) exists, so it counts as alive. */
 export function isAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
@@ -161,15 +241,9 @@ export function isAlive(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === "EPERM";
   }
-  if (process.platform === "linux") {
-    try {
-      const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-      return stat.charAt(stat.lastIndexOf(")") + 2) !== "Z";
-    } catch {
-      return false;
-    }
-  }
-  return true;
+  if (process.platform !== "linux") return true;
+  const fields = statFields(pid);
+  return fields !== null && fields[STATE] !== "Z";
 }
 
 /**
@@ -232,24 +306,36 @@ export interface HttpAnswer {
 }
 
 /** A GET on a fresh connection (never a pooled one) with a hard deadline. */
-export function httpGet(host: string, port: number, path: string, headers: Record<string, string>, timeoutMs: number): Promise<HttpAnswer> {
+export function httpGet(
+  host: string,
+  port: number,
+  path: string,
+  headers: Record<string, string>,
+  timeoutMs: number,
+): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host, port, path, method: "GET", agent: false, headers: { ...headers, connection: "close" } }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (chunk: string) => {
-        if (body.length < 64 * 1024) body += chunk;
-      });
-      res.on("end", () => {
-        clearTimeout(timer);
-        resolve({ status: res.statusCode ?? 0, body });
-      });
-      res.on("error", (error) => {
-        clearTimeout(timer);
-        reject(error);
-      });
-    });
-    const timer = setTimeout(() => req.destroy(Object.assign(new Error(`timed out after ${timeoutMs} ms`), { code: "ETIMEDOUT" })), timeoutMs);
+    const req = http.request(
+      { host, port, path, method: "GET", agent: false, headers: { ...headers, connection: "close" } },
+      (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => {
+          if (body.length < 64 * 1024) body += chunk;
+        });
+        res.on("end", () => {
+          clearTimeout(timer);
+          resolve({ status: res.statusCode ?? 0, body });
+        });
+        res.on("error", (error) => {
+          clearTimeout(timer);
+          reject(error);
+        });
+      },
+    );
+    const timer = setTimeout(
+      () => req.destroy(Object.assign(new Error(`timed out after ${timeoutMs} ms`), { code: "ETIMEDOUT" })),
+      timeoutMs,
+    );
     req.on("error", (error) => {
       clearTimeout(timer);
       reject(error);

@@ -107,12 +107,15 @@ export class TrafficGenerator {
       this.inFlight--;
       this.completed++;
     };
-    const req = http.request({ host, port, path, method: "GET", agent: this.agent, headers: { "user-agent": "greenlight-traffic-generator" } }, (res) => {
-      res.on("end", finish);
-      res.on("error", finish);
-      res.on("close", finish);
-      res.resume();
-    });
+    const req = http.request(
+      { host, port, path, method: "GET", agent: this.agent, headers: { "user-agent": "greenlight-traffic-generator" } },
+      (res) => {
+        res.on("end", finish);
+        res.on("error", finish);
+        res.on("close", finish);
+        res.resume();
+      },
+    );
     req.setTimeout(this.requestTimeoutMs, () => req.destroy());
     req.on("error", finish);
     req.end();
@@ -120,6 +123,7 @@ export class TrafficGenerator {
 }
 
 function sanitizeRate(rate: number): number {
-  if (!Number.isFinite(rate) || rate < 0) throw new RangeError(`Traffic rate must be a non-negative number (got ${rate}).`);
+  if (!Number.isFinite(rate) || rate < 0)
+    throw new RangeError(`Traffic rate must be a non-negative number (got ${rate}).`);
   return Math.min(rate, 5000);
 }

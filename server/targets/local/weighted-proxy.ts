@@ -52,8 +52,12 @@ export function chooseSlot(weights: Weights, sticky: Slot | null, random: number
 
 export function validateWeights(weights: Weights): void {
   const { blue, green } = weights;
-  for (const [slot, value] of [["blue", blue], ["green", green]] as const) {
-    if (!Number.isInteger(value) || value < 0 || value > 100) throw new RangeError(`The ${slot} weight must be an integer from 0 to 100 (got ${value}).`);
+  for (const [slot, value] of [
+    ["blue", blue],
+    ["green", green],
+  ] as const) {
+    if (!Number.isInteger(value) || value < 0 || value > 100)
+      throw new RangeError(`The ${slot} weight must be an integer from 0 to 100 (got ${value}).`);
   }
   if (blue + green !== 100) throw new RangeError(`Weights must add up to 100 (got ${blue} + ${green}).`);
 }
@@ -191,7 +195,11 @@ export class WeightedProxy {
     }
   };
 
-  private readonly onWebError = (error: Error, incoming: http.IncomingMessage, res: http.ServerResponse | Socket): void => {
+  private readonly onWebError = (
+    error: Error,
+    incoming: http.IncomingMessage,
+    res: http.ServerResponse | Socket,
+  ): void => {
     const req = incoming as Tagged;
     req.glFailed = true;
     if (!(res instanceof http.ServerResponse)) return;
@@ -217,6 +225,10 @@ export class WeightedProxy {
 
 function badGateway(res: http.ServerResponse, slot: Slot, detail: string): void {
   const body = JSON.stringify({ error: "bad gateway", slot, detail });
-  res.writeHead(502, { "content-type": "application/json", "content-length": Buffer.byteLength(body), [SLOT_HEADER]: slot });
+  res.writeHead(502, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(body),
+    [SLOT_HEADER]: slot,
+  });
   res.end(body);
 }

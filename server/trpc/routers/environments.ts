@@ -1,14 +1,21 @@
 import {
   setRollbackHooks,
   setRollbackHooksInput,
-  setTrafficGenerator,
   setTrafficGeneratorInput,
   updateAlertThresholds,
   updateAlertThresholdsInput,
   updatePolicy,
   updatePolicyInput,
 } from "../../releases/catalog.ts";
-import { availability, metricSeries, metricSeriesInput } from "../../releases/queries.ts";
+import { setTrafficGeneratorInPanel } from "../../catalog-actions.ts";
+import { alertListInput, availability, listAlerts, metricSeries, metricSeriesInput } from "../../releases/queries.ts";
+import {
+  prometheusEnvironmentInput,
+  prometheusSettings,
+  removePrometheusSettings,
+  savePrometheusSettings,
+} from "../../environments/prometheus-settings.ts";
+import { prometheusSettingsInput } from "../../targets/prometheus/config.ts";
 import { z } from "zod";
 import { createRouter, procedure } from "../init.ts";
 
@@ -26,21 +33,22 @@ export const environmentsRouter = createRouter({
     return { id: env.id, hooks: input.hooks.length };
   }),
   setTrafficGenerator: procedure.input(setTrafficGeneratorInput).mutation(async ({ ctx, input }) => {
-    const env = await setTrafficGenerator(ctx.services.prisma, ctx.actor, input);
-    await ctx.services.targets.prepareEnvironment(env);
-    ctx.services.events.emit("overview", "environment:changed", { environmentId: env.id });
+    const env = await setTrafficGeneratorInPanel(ctx.services, ctx.actor, input);
     return { id: env.id, trafficGenerator: env.trafficGenerator, trafficRate: env.trafficRate };
   }),
+  // Prometheus as the gates' metric source: saving runs the queries against it first (a dry run).
+  prometheus: procedure
+    .input(prometheusEnvironmentInput)
+    .query(({ ctx, input }) => prometheusSettings(ctx.services.prisma, input.environmentId)),
+  setPrometheus: procedure
+    .input(prometheusSettingsInput)
+    .mutation(({ ctx, input }) => savePrometheusSettings(ctx.services.prisma, ctx.actor, input)),
+  removePrometheus: procedure
+    .input(prometheusEnvironmentInput)
+    .mutation(({ ctx, input }) => removePrometheusSettings(ctx.services.prisma, ctx.actor, input.environmentId)),
   metrics: procedure.input(metricSeriesInput).query(({ ctx, input }) => metricSeries(ctx.services.prisma, input)),
-  availability: procedure.input(z.object({ environmentId: z.string().uuid("must be an environment id") })).query(({ ctx, input }) => availability(ctx.services.prisma, input.environmentId)),
-  alerts: procedure
-    .input(z.object({ environmentId: z.string().uuid("must be an environment id").optional(), openOnly: z.boolean().default(false) }))
-    .query(({ ctx, input }) =>
-      ctx.services.prisma.alert.findMany({
-        where: { ...(input.environmentId ? { environmentId: input.environmentId } : {}), ...(input.openOnly ? { resolvedAt: null } : {}) },
-        orderBy: { startedAt: "desc" },
-        take: 100,
-        include: { environment: { select: { name: true, service: { select: { name: true } } } } },
-      }),
-    ),
+  availability: procedure
+    .input(z.object({ environmentId: z.string().uuid("must be an environment id") }))
+    .query(({ ctx, input }) => availability(ctx.services.prisma, input.environmentId)),
+  alerts: procedure.input(alertListInput).query(({ ctx, input }) => listAlerts(ctx.services.prisma, input)),
 });

@@ -1,11 +1,10 @@
 /**
  * Target settings and views: the ECS configuration of an environment (administrators), checking it
  * against AWS, the AWS calls a deployment will make, and the scaling view. Thin: the domain is in
- * server/targets/ecs/admin.ts.
+ * server/environments/ecs-settings.ts.
  */
 import {
   configureEcsInput,
-  configureEcsTarget,
   ecsDeploymentPlan,
   ecsScaling,
   ecsTargetConfig,
@@ -13,20 +12,25 @@ import {
   planInput,
   verifyEcsEnvironment,
   verifyEcsInput,
-} from "../../targets/ecs/admin.ts";
+} from "../../environments/ecs-settings.ts";
+import { configureEcsTargetInPanel } from "../../catalog-actions.ts";
 import { createRouter, procedure } from "../init.ts";
 
 export const targetsRouter = createRouter({
-  config: procedure.input(environmentInput).query(({ ctx, input }) => ecsTargetConfig(ctx.services.prisma, input.environmentId)),
+  config: procedure
+    .input(environmentInput)
+    .query(({ ctx, input }) => ecsTargetConfig(ctx.services.prisma, input.environmentId)),
   configure: procedure.input(configureEcsInput).mutation(async ({ ctx, input }) => {
-    const env = await configureEcsTarget(ctx.services.prisma, ctx.actor, input);
-    await ctx.services.targets.prepareEnvironment(env);
-    ctx.services.events.emit("overview", "environment:changed", { environmentId: env.id });
+    const env = await configureEcsTargetInPanel(ctx.services, ctx.actor, input);
     return { id: env.id, target: env.target };
   }),
-  verify: procedure.input(verifyEcsInput).mutation(({ ctx, input }) => verifyEcsEnvironment(ctx.services.prisma, ctx.services.targets.ecs, input)),
+  verify: procedure
+    .input(verifyEcsInput)
+    .mutation(({ ctx, input }) => verifyEcsEnvironment(ctx.services.prisma, ctx.services.targets.ecs, input)),
   plan: procedure.input(planInput).query(({ ctx, input }) => ecsDeploymentPlan(ctx.services.prisma, input)),
-  scaling: procedure.input(environmentInput).query(({ ctx, input }) => ecsScaling(ctx.services.prisma, ctx.services.targets.ecs, input.environmentId)),
+  scaling: procedure
+    .input(environmentInput)
+    .query(({ ctx, input }) => ecsScaling(ctx.services.prisma, ctx.services.targets.ecs, input.environmentId)),
 });
 
 /**

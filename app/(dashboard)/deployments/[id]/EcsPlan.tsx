@@ -68,9 +68,20 @@ function CallTable({ calls, label }: { calls: Call[]; label: string }) {
 }
 
 /** Mount where the deployment's environment targets ECS; `deploymentId` uses the deployment's own policy and slots. */
-export function EcsPlan({ environmentId, releaseId, deploymentId }: { environmentId: string; releaseId: string; deploymentId?: string }) {
+export function EcsPlan({
+  environmentId,
+  releaseId,
+  deploymentId,
+}: {
+  environmentId: string;
+  releaseId: string;
+  deploymentId?: string;
+}) {
   const trpc = useTRPC();
-  const plan = useQuery({ ...trpc.targets.plan.queryOptions({ environmentId, releaseId, deploymentId }), staleTime: 60_000 });
+  const plan = useQuery({
+    ...trpc.targets.plan.queryOptions({ environmentId, releaseId, deploymentId }),
+    staleTime: 60_000,
+  });
   if (plan.error) return <Notice kind="error">{errorMessage(plan.error)}</Notice>;
   if (!plan.data) return <p className="muted">Planning…</p>;
   const p = plan.data;
@@ -78,7 +89,8 @@ export function EcsPlan({ environmentId, releaseId, deploymentId }: { environmen
     <section aria-label="AWS calls">
       <h2>AWS calls</h2>
       <p className="muted">
-        {p.release.version} goes to {p.targetSlot} (live: {p.liveSlot}) in {p.steps.join(" → ")}%. Every pass reads AWS afresh; each write is skipped when AWS already holds the wanted state.
+        {p.release.version} goes to {p.targetSlot} (live: {p.liveSlot}) in {p.steps.join(" → ")}%. Every pass reads AWS
+        afresh; each write is skipped when AWS already holds the wanted state.
       </p>
       <CallTable calls={p.calls} label="AWS calls of the deployment" />
       <h3>Rollback</h3>

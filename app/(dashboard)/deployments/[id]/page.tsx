@@ -19,6 +19,7 @@ export default async function DeploymentPage({ params }: { params: Promise<{ id:
         promote: mayUse(session, "deployments.promote"),
         rollback: mayUse(session, "deployments.rollback"),
         abort: mayUse(session, "deployments.abort"),
+        tickChecklist: mayUse(session, "checklist.tickMany"),
       }}
     />
   );

@@ -12,11 +12,22 @@ export function ChecklistTemplate({ environmentId, canEdit }: { environmentId: s
   const queryClient = useQueryClient();
   const template = useQuery(trpc.checklist.template.queryOptions({ environmentId }));
   const [items, setItems] = useState<Item[]>([]);
-  const save = useMutation(trpc.checklist.updateTemplate.mutationOptions({ onSuccess: () => void queryClient.invalidateQueries({ queryKey: trpc.checklist.template.queryKey({ environmentId }) }) }));
+  const save = useMutation(
+    trpc.checklist.updateTemplate.mutationOptions({
+      onSuccess: () =>
+        void queryClient.invalidateQueries({ queryKey: trpc.checklist.template.queryKey({ environmentId }) }),
+    }),
+  );
   useEffect(() => {
-    if (template.data) setItems(template.data.map((t) => ({ key: t.key, title: t.title, kind: t.kind as Item["kind"], required: t.required })));
+    // The editable copy starts from the saved template each time it (re)loads.
+    if (template.data)
+      // eslint-disable-next-line react-hooks/set-state-in-effect -- a form seeded from a query, reset when the query's data changes
+      setItems(
+        template.data.map((t) => ({ key: t.key, title: t.title, kind: t.kind as Item["kind"], required: t.required })),
+      );
   }, [template.data]);
-  const set = (index: number, change: Partial<Item>) => setItems(items.map((item, i) => (i === index ? { ...item, ...change } : item)));
+  const set = (index: number, change: Partial<Item>) =>
+    setItems(items.map((item, i) => (i === index ? { ...item, ...change } : item)));
 
   return (
     <section aria-label="Checklist template">
@@ -29,20 +40,44 @@ export function ChecklistTemplate({ environmentId, canEdit }: { environmentId: s
           {items.map((item, i) => (
             <tr key={i}>
               <td>
-                <input aria-label="Key" value={item.key} onChange={(e) => set(i, { key: e.target.value })} disabled={!canEdit} style={{ width: "11rem" }} className="mono" />
+                <input
+                  aria-label="Key"
+                  value={item.key}
+                  onChange={(e) => set(i, { key: e.target.value })}
+                  disabled={!canEdit}
+                  style={{ width: "11rem" }}
+                  className="mono"
+                />
               </td>
               <td style={{ width: "100%" }}>
-                <input aria-label="Title" value={item.title} onChange={(e) => set(i, { title: e.target.value })} disabled={!canEdit} style={{ width: "100%" }} />
+                <input
+                  aria-label="Title"
+                  value={item.title}
+                  onChange={(e) => set(i, { title: e.target.value })}
+                  disabled={!canEdit}
+                  style={{ width: "100%" }}
+                />
               </td>
               <td>
-                <select aria-label="Kind" value={item.kind} onChange={(e) => set(i, { kind: e.target.value as Item["kind"] })} disabled={!canEdit}>
+                <select
+                  aria-label="Kind"
+                  value={item.kind}
+                  onChange={(e) => set(i, { kind: e.target.value as Item["kind"] })}
+                  disabled={!canEdit}
+                >
                   <option value="manual">manual</option>
                   <option value="automatic">automatic (CI)</option>
                 </select>
               </td>
               <td style={{ whiteSpace: "nowrap" }}>
                 <label style={{ color: "inherit" }}>
-                  <input type="checkbox" checked={item.required} onChange={(e) => set(i, { required: e.target.checked })} disabled={!canEdit} /> required
+                  <input
+                    type="checkbox"
+                    checked={item.required}
+                    onChange={(e) => set(i, { required: e.target.checked })}
+                    disabled={!canEdit}
+                  />{" "}
+                  required
                 </label>
               </td>
               <td>
@@ -58,10 +93,18 @@ export function ChecklistTemplate({ environmentId, canEdit }: { environmentId: s
       </table>
       {canEdit && (
         <div className="controls" style={{ marginTop: "0.5rem" }}>
-          <button type="button" onClick={() => setItems([...items, { key: "", title: "", kind: "manual", required: true }])}>
+          <button
+            type="button"
+            onClick={() => setItems([...items, { key: "", title: "", kind: "manual", required: true }])}
+          >
             Add item
           </button>
-          <button type="button" className="primary" disabled={save.isPending} onClick={() => save.mutate({ environmentId, items })}>
+          <button
+            type="button"
+            className="primary"
+            disabled={save.isPending}
+            onClick={() => save.mutate({ environmentId, items })}
+          >
             Save template
           </button>
         </div>

@@ -2,32 +2,57 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { Notice } from "@/components/Notice";
+import { SCOPE_LABELS, SCOPES, type Scope } from "@/server/pipelines/scopes";
 import { errorMessage, useTRPC } from "../../../_lib/trpc";
+import { formText } from "../../../../lib/form-text";
 
-/** Per-service API tokens CI uses to post checklist evidence; shown once, stored hashed, revocable. */
+const EXPIRY_DAYS = [30, 90, 180, 365];
+
+/**
+ * Per-service API tokens for pipelines (the REST API and the greenlight CLI): scopes and an expiry
+ * chosen here, shown once, stored hashed, revocable; their last use is shown.
+ */
 export function CiTokens({ serviceId }: { serviceId: string }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
-  const tokens = useQuery(trpc.checklist.tokens.queryOptions({ serviceId }));
-  const invalidate = () => void queryClient.invalidateQueries({ queryKey: trpc.checklist.tokens.queryKey({ serviceId }) });
+  const tokens = useQuery(trpc.tokens.list.queryOptions({ serviceId }));
+  const invalidate = () => void queryClient.invalidateQueries({ queryKey: trpc.tokens.list.queryKey({ serviceId }) });
   const [shown, setShown] = useState<{ name: string; token: string } | null>(null);
-  const create = useMutation(trpc.checklist.createToken.mutationOptions({ onSuccess: (t) => (setShown({ name: t.name, token: t.token }), invalidate()) }));
-  const revoke = useMutation(trpc.checklist.revokeToken.mutationOptions({ onSuccess: invalidate }));
+  const create = useMutation(
+    trpc.tokens.create.mutationOptions({
+      onSuccess: (t) => (setShown({ name: t.name, token: t.token }), invalidate()),
+    }),
+  );
+  const revoke = useMutation(trpc.tokens.revoke.mutationOptions({ onSuccess: invalidate }));
+  // eslint-disable-next-line react-hooks/purity -- "expires in" is read at render; the list re-renders when it changes
+  const now = Date.now();
 
   function onCreate(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
-    create.mutate({ serviceId, name: String(new FormData(event.currentTarget).get("name")) }, { onSuccess: () => (event.target as HTMLFormElement).reset() });
+    const form = new FormData(event.currentTarget);
+    create.mutate(
+      {
+        serviceId,
+        name: formText(form, "name"),
+        scopes: form.getAll("scopes").map(String) as Scope[],
+        expiresInDays: Number(form.get("expiresInDays")),
+      },
+      { onSuccess: () => (event.target as HTMLFormElement).reset() },
+    );
   }
 
   return (
     <section aria-label="CI tokens">
       <h2>CI tokens</h2>
       <p className="muted">
-        CI posts checklist evidence with <code>POST /api/v1/releases/&lt;release id&gt;/evidence</code> and <code>Authorization: Bearer &lt;token&gt;</code>.
+        Pipelines use these with the <code>greenlight</code> CLI or the REST API (
+        <a href="/api/v1/openapi.json">OpenAPI document</a>), as <code>Authorization: Bearer &lt;token&gt;</code>. A
+        token never approves a change and never bypasses a maintenance window or the checklist.
       </p>
       {shown && (
         <Notice kind="ok">
-          Token “{shown.name}”: <code data-testid="shown-token">{shown.token}</code> — shown once; store it in your CI secrets.{" "}
+          Token “{shown.name}”: <code data-testid="shown-token">{shown.token}</code> — shown once; store it in your CI
+          secrets.{" "}
           <button type="button" onClick={() => setShown(null)}>
             Done
           </button>
@@ -35,30 +60,81 @@ export function CiTokens({ serviceId }: { serviceId: string }) {
       )}
       {(create.error ?? revoke.error) && <Notice kind="error">{errorMessage(create.error ?? revoke.error)}</Notice>}
       <table aria-label="Tokens">
+        <thead>
+          <tr>
+            <th>Name</th>
+            <th>Token</th>
+            <th>Scopes</th>
+            <th>Expires</th>
+            <th>Last used</th>
+            <th />
+          </tr>
+        </thead>
         <tbody>
-          {tokens.data?.map((t) => (
-            <tr key={t.id}>
-              <td>{t.name}</td>
-              <td className="mono">{t.prefix}…</td>
-              <td className="muted">created {new Date(t.createdAt).toLocaleDateString()}</td>
-              <td className="muted">{t.lastUsedAt ? `last used ${new Date(t.lastUsedAt).toLocaleString()}` : "never used"}</td>
-              <td>
-                {t.revokedAt ? (
-                  <span className="badge off">revoked</span>
-                ) : (
-                  <button type="button" disabled={revoke.isPending} onClick={() => confirm(`Revoke "${t.name}"? CI using it will be refused.`) && revoke.mutate({ id: t.id })}>
-                    Revoke
-                  </button>
-                )}
-              </td>
-            </tr>
-          ))}
+          {tokens.data?.map((t) => {
+            const expired = t.expiresAt !== null && new Date(t.expiresAt).getTime() <= now;
+            return (
+              <tr key={t.id}>
+                <td>{t.name}</td>
+                <td className="mono">{t.prefix}…</td>
+                <td>{t.scopes.join(", ")}</td>
+                <td className="muted">
+                  {t.expiresAt
+                    ? `${expired ? "expired" : "expires"} ${new Date(t.expiresAt).toLocaleDateString()}`
+                    : "never"}
+                </td>
+                <td className="muted">{t.lastUsedAt ? new Date(t.lastUsedAt).toLocaleString() : "never used"}</td>
+                <td>
+                  {t.revokedAt ? (
+                    <span className="badge off">revoked</span>
+                  ) : expired ? (
+                    <span className="badge off">expired</span>
+                  ) : (
+                    <button
+                      type="button"
+                      disabled={revoke.isPending}
+                      onClick={() =>
+                        confirm(`Revoke "${t.name}"? Pipelines using it will be refused.`) &&
+                        revoke.mutate({ id: t.id })
+                      }
+                    >
+                      Revoke
+                    </button>
+                  )}
+                </td>
+              </tr>
+            );
+          })}
         </tbody>
       </table>
-      <form className="row" onSubmit={onCreate} style={{ marginTop: "0.5rem" }}>
+      <form className="row" onSubmit={onCreate} style={{ marginTop: "0.5rem", alignItems: "flex-start" }}>
         <div className="field">
           <label htmlFor="token-name">New token name</label>
           <input id="token-name" name="name" required placeholder="GitHub Actions" />
+        </div>
+        <fieldset className="field">
+          <legend>Scopes</legend>
+          {SCOPES.map((scope) => (
+            <label key={scope} style={{ display: "block" }}>
+              <input
+                type="checkbox"
+                name="scopes"
+                value={scope}
+                defaultChecked={scope === "evidence:write" || scope === "read"}
+              />{" "}
+              <code>{scope}</code> <span className="muted">{SCOPE_LABELS[scope]}</span>
+            </label>
+          ))}
+        </fieldset>
+        <div className="field">
+          <label htmlFor="token-expiry">Expires after</label>
+          <select id="token-expiry" name="expiresInDays" defaultValue="90">
+            {EXPIRY_DAYS.map((days) => (
+              <option key={days} value={days}>
+                {days} days
+              </option>
+            ))}
+          </select>
         </div>
         <div className="field">
           <button type="submit" disabled={create.isPending}>

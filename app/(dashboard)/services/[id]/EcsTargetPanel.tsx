@@ -7,6 +7,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { Notice } from "@/components/Notice";
 import { errorMessage, useTRPC } from "../../../_lib/trpc";
+import { formText } from "../../../../lib/form-text";
 
 interface EnvironmentForEcs {
   id: string;
@@ -18,9 +19,38 @@ type Stored = Record<string, unknown> & {
   services?: { blue?: string; green?: string };
   targetGroups?: { blue?: string; green?: string };
   smokeTestBaseUrls?: { blue?: string; green?: string };
+  listenerArns?: string[];
+  listenerRuleArns?: string[];
+  alarmNames?: string[];
+  assumeRole?: { roleArn?: string; externalId?: string; sessionName?: string };
 };
 
-export function EcsTargetPanel({ environment, canConfigure }: { environment: EnvironmentForEcs; canConfigure: boolean }) {
+/** One ARN or name per line (or separated by commas), blanks dropped. */
+const lines = (value: string) =>
+  value
+    .split(/[\n,]/)
+    .map((l) => l.trim())
+    .filter(Boolean);
+
+/** Listener and rule ARNs as the configuration takes them: one of each kind singly, several as lists. */
+function routeFields(arns: string[]): Record<string, unknown> {
+  const rules = arns.filter((a) => a.includes(":listener-rule/"));
+  const listeners = arns.filter((a) => !a.includes(":listener-rule/"));
+  if (listeners.length === 1 && rules.length === 0) return { listenerArn: listeners[0] };
+  if (rules.length === 1 && listeners.length === 0) return { listenerRuleArn: rules[0] };
+  return {
+    ...(listeners.length ? { listenerArns: listeners } : {}),
+    ...(rules.length ? { listenerRuleArns: rules } : {}),
+  };
+}
+
+export function EcsTargetPanel({
+  environment,
+  canConfigure,
+}: {
+  environment: EnvironmentForEcs;
+  canConfigure: boolean;
+}) {
   return (
     <section className="card" style={{ marginTop: "1rem" }} aria-label={`ECS target of ${environment.name}`}>
       <h2 style={{ marginTop: 0 }}>{environment.name}: AWS ECS target</h2>
@@ -79,12 +109,22 @@ function ScalingView({ environmentId }: { environmentId: string }) {
                       min {a.min ?? "?"} · max {a.max ?? "?"}
                       {(a.suspended.scaleIn || a.suspended.scaleOut || a.suspended.scheduled) && (
                         <div className="muted">
-                          suspended: {[a.suspended.scaleIn && "scale-in", a.suspended.scaleOut && "scale-out", a.suspended.scheduled && "scheduled"].filter(Boolean).join(", ")}
+                          suspended:{" "}
+                          {[
+                            a.suspended.scaleIn && "scale-in",
+                            a.suspended.scaleOut && "scale-out",
+                            a.suspended.scheduled && "scheduled",
+                          ]
+                            .filter(Boolean)
+                            .join(", ")}
                         </div>
                       )}
                       {a.policies.map((p) => (
                         <div key={p.name} className="muted">
-                          {p.name}: {p.type === "TargetTrackingScaling" ? `keep ${p.metric ?? "?"} at ${p.targetValue ?? "?"}` : p.type}
+                          {p.name}:{" "}
+                          {p.type === "TargetTrackingScaling"
+                            ? `keep ${p.metric ?? "?"} at ${p.targetValue ?? "?"}`
+                            : p.type}
                           {p.disableScaleIn ? " (no scale-in)" : ""}
                         </div>
                       ))}
@@ -111,8 +151,12 @@ function ConfigurationForm({ environment }: { environment: EnvironmentForEcs }) 
     trpc.targets.configure.mutationOptions({
       onSuccess: () => {
         setSaved(true);
-        void queryClient.invalidateQueries({ queryKey: trpc.targets.config.queryKey({ environmentId: environment.id }) });
-        void queryClient.invalidateQueries({ queryKey: trpc.targets.scaling.queryKey({ environmentId: environment.id }) });
+        void queryClient.invalidateQueries({
+          queryKey: trpc.targets.config.queryKey({ environmentId: environment.id }),
+        });
+        void queryClient.invalidateQueries({
+          queryKey: trpc.targets.scaling.queryKey({ environmentId: environment.id }),
+        });
       },
     }),
   );
@@ -125,20 +169,35 @@ function ConfigurationForm({ environment }: { environment: EnvironmentForEcs }) 
 
   function read(form: HTMLFormElement): Record<string, unknown> {
     const f = new FormData(form);
-    const s = (name: string) => String(f.get(name) ?? "").trim();
+    const s = (name: string) => formText(f, name).trim();
     const opt = (name: string) => s(name) || undefined;
     const num = (name: string) => (s(name) === "" ? undefined : Number(s(name)));
-    const route = s("routeKind") === "rule" ? { listenerRuleArn: s("routeArn") } : { listenerArn: s("routeArn") };
     const blueUrl = s("smokeBlue");
     const greenUrl = s("smokeGreen");
-    // Settings the form does not show (retry, polling) are kept as stored.
-    const { listenerArn: _l, listenerRuleArn: _r, testListenerArn: _t, smokeTestBaseUrls: _u, ...rest } = stored;
+    const alarms = lines(s("alarmNames"));
+    const roleArn = s("roleArn");
+    // Settings the form does not show (retry, polling, the session's length) are kept as stored.
+    const {
+      listenerArn: _l,
+      listenerRuleArn: _r,
+      listenerArns: _ls,
+      listenerRuleArns: _rs,
+      testListenerArn: _t,
+      smokeTestBaseUrls: _u,
+      alarmNames: _a,
+      assumeRole,
+      ...rest
+    } = stored;
     return {
       ...rest,
       region: s("region"),
       cluster: s("cluster"),
       services: { blue: s("serviceBlue"), green: s("serviceGreen") },
-      ...route,
+      ...routeFields(lines(s("routeArns"))),
+      ...(alarms.length ? { alarmNames: alarms } : {}),
+      ...(roleArn
+        ? { assumeRole: { ...assumeRole, roleArn, externalId: opt("externalId"), sessionName: opt("sessionName") } }
+        : {}),
       targetGroups: { blue: s("tgBlue"), green: s("tgGreen") },
       testListenerArn: opt("testListenerArn"),
       smokeTestBaseUrls: blueUrl || greenUrl ? { blue: blueUrl, green: greenUrl } : undefined,
@@ -163,16 +222,44 @@ function ConfigurationForm({ environment }: { environment: EnvironmentForEcs }) 
   const text = (name: string, label: string, value: unknown, placeholder = "", wide = true) => (
     <div className="field" style={wide ? { flex: "1 1 28rem" } : undefined}>
       <label htmlFor={id(name)}>{label}</label>
-      <input id={id(name)} name={name} defaultValue={value === undefined ? "" : String(value)} placeholder={placeholder} className="mono" style={{ width: "100%" }} />
+      <input
+        id={id(name)}
+        name={name}
+        defaultValue={typeof value === "string" || typeof value === "number" ? String(value) : ""}
+        placeholder={placeholder}
+        className="mono"
+        style={{ width: "100%" }}
+      />
     </div>
   );
   const error = configure.error ?? verify.error;
-  const ruleArn = typeof stored.listenerRuleArn === "string" ? stored.listenerRuleArn : undefined;
+  const routeArns = [
+    stored.listenerArn,
+    ...(stored.listenerArns ?? []),
+    stored.listenerRuleArn,
+    ...(stored.listenerRuleArns ?? []),
+  ].filter((a): a is string => typeof a === "string");
+  const area = (name: string, label: string, value: string, placeholder: string) => (
+    <div className="field" style={{ flex: "1 1 28rem" }}>
+      <label htmlFor={id(name)}>{label}</label>
+      <textarea
+        id={id(name)}
+        name={name}
+        defaultValue={value}
+        placeholder={placeholder}
+        className="mono"
+        rows={Math.max(2, value.split("\n").length)}
+        style={{ width: "100%" }}
+      />
+    </div>
+  );
 
   return (
     <form aria-label="ECS configuration" onSubmit={onSubmit}>
       <h3>Configuration</h3>
-      {current.data.problem && <Notice kind="warn">The stored configuration does not validate: {current.data.problem}</Notice>}
+      {current.data.problem && (
+        <Notice kind="warn">The stored configuration does not validate: {current.data.problem}</Notice>
+      )}
       {saved && !error && <Notice kind="ok">ECS configuration saved; {environment.name} now deploys to ECS.</Notice>}
       {error && <Notice kind="error">{errorMessage(error)}</Notice>}
       <div className="row">
@@ -185,29 +272,66 @@ function ConfigurationForm({ environment }: { environment: EnvironmentForEcs }) 
         {text("serviceGreen", "Green service", stored.services?.green, "checkout-green")}
       </div>
       <div className="row">
-        <div className="field">
-          <label htmlFor={id("routeKind")}>Traffic is split by</label>
-          <select id={id("routeKind")} name="routeKind" defaultValue={ruleArn ? "rule" : "listener"}>
-            <option value="listener">a listener (default action)</option>
-            <option value="rule">a listener rule</option>
-          </select>
-        </div>
-        {text("routeArn", "Listener or rule ARN", ruleArn ?? stored.listenerArn, "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/my-alb/…")}
+        {area(
+          "routeArns",
+          "Listener and rule ARNs whose forward action splits the traffic (one per line; several shift together)",
+          routeArns.join("\n"),
+          "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/my-alb/…",
+        )}
       </div>
       <div className="row">
-        {text("tgBlue", "Blue target group ARN", stored.targetGroups?.blue, "arn:aws:elasticloadbalancing:…:targetgroup/…")}
-        {text("tgGreen", "Green target group ARN", stored.targetGroups?.green, "arn:aws:elasticloadbalancing:…:targetgroup/…")}
+        {text(
+          "tgBlue",
+          "Blue target group ARN",
+          stored.targetGroups?.blue,
+          "arn:aws:elasticloadbalancing:…:targetgroup/…",
+        )}
+        {text(
+          "tgGreen",
+          "Green target group ARN",
+          stored.targetGroups?.green,
+          "arn:aws:elasticloadbalancing:…:targetgroup/…",
+        )}
       </div>
       <div className="row">
-        {text("testListenerArn", "Test listener ARN (optional)", stored.testListenerArn, "smoke tests through a second listener")}
+        {text(
+          "testListenerArn",
+          "Test listener ARN (optional)",
+          stored.testListenerArn,
+          "smoke tests through a second listener",
+        )}
       </div>
       <div className="row">
         {text("smokeBlue", "Smoke-test URL of blue", stored.smokeTestBaseUrls?.blue, "https://my-alb…:8443")}
         {text("smokeGreen", "Smoke-test URL of green", stored.smokeTestBaseUrls?.green, "https://my-alb…:8443")}
       </div>
       <div className="row">
+        {area(
+          "alarmNames",
+          "CloudWatch alarms that fail a step while in ALARM (one per line, optional)",
+          (stored.alarmNames ?? []).join("\n"),
+          "checkout-latency",
+        )}
+      </div>
+      <div className="row">
+        {text(
+          "roleArn",
+          "Role to assume in the environment's account (optional)",
+          stored.assumeRole?.roleArn,
+          "arn:aws:iam::210987654321:role/greenlight-deployer",
+        )}
+        {text("externalId", "External id", stored.assumeRole?.externalId, "", false)}
+        {text("sessionName", "Session name", stored.assumeRole?.sessionName, "greenlight", false)}
+      </div>
+      <div className="row">
         {text("stickinessSeconds", "Stickiness (s)", stored.stickinessSeconds ?? 3600, "", false)}
-        {text("steadyStateTimeoutSeconds", "Steady-state timeout (s)", stored.steadyStateTimeoutSeconds ?? 600, "", false)}
+        {text(
+          "steadyStateTimeoutSeconds",
+          "Steady-state timeout (s)",
+          stored.steadyStateTimeoutSeconds ?? 600,
+          "",
+          false,
+        )}
         {text("metricsPeriodSeconds", "CloudWatch period (s)", stored.metricsPeriodSeconds ?? 60, "", false)}
       </div>
       <p>
@@ -221,7 +345,12 @@ function ConfigurationForm({ environment }: { environment: EnvironmentForEcs }) 
       {verify.data && (
         <ul aria-label="Checks against AWS">
           {verify.data.checks.map((c, i) => (
-            <li key={i} className={c.level === "error" ? "outcome-fail" : c.level === "warning" ? "outcome-waiting" : "outcome-pass"}>
+            <li
+              key={i}
+              className={
+                c.level === "error" ? "outcome-fail" : c.level === "warning" ? "outcome-waiting" : "outcome-pass"
+              }
+            >
               {c.check}: {c.detail}
             </li>
           ))}

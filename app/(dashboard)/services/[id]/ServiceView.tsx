@@ -9,19 +9,9 @@ import { ChecklistTemplate } from "./ChecklistTemplate";
 import { CiTokens } from "./CiTokens";
 import { EcsTargetPanel } from "./EcsTargetPanel";
 import { EnvironmentSettings } from "./EnvironmentSettings";
-
-export interface Permissions {
-  createRelease: boolean;
-  deploy: boolean;
-  editPolicy: boolean;
-  editThresholds: boolean;
-  traffic: boolean;
-  hooks: boolean;
-  configureTarget: boolean;
-  checklistTemplate: boolean;
-  tokens: boolean;
-  history: boolean;
-}
+import { PrometheusSettings } from "./PrometheusSettings";
+import { formText } from "../../../../lib/form-text";
+import type { Permissions } from "./permissions";
 
 export function ServiceView({ serviceId, can }: { serviceId: string; can: Permissions }) {
   const trpc = useTRPC();
@@ -29,14 +19,22 @@ export function ServiceView({ serviceId, can }: { serviceId: string; can: Permis
   const queryClient = useQueryClient();
   const service = useQuery(trpc.services.get.queryOptions({ id: serviceId }));
   const invalidate = () => queryClient.invalidateQueries({ queryKey: trpc.services.get.queryKey({ id: serviceId }) });
-  const deploy = useMutation(trpc.deployments.start.mutationOptions({ onSuccess: (d) => router.push(`/deployments/${d.id}`) }));
-  const traffic = useMutation(trpc.environments.setTrafficGenerator.mutationOptions({ onSuccess: () => void invalidate() }));
+  const deploy = useMutation(
+    trpc.deployments.start.mutationOptions({ onSuccess: (d) => router.push(`/deployments/${d.id}`) }),
+  );
+  // An earlier version back into production: a change request of its own, then the usual gates.
+  const redeploy = useMutation(
+    trpc.changes.requestRedeploy.mutationOptions({ onSuccess: (cr) => router.push(`/approvals?change=${cr.id}`) }),
+  );
+  const traffic = useMutation(
+    trpc.environments.setTrafficGenerator.mutationOptions({ onSuccess: () => void invalidate() }),
+  );
   const [settingsFor, setSettingsFor] = useState<string | null>(null);
 
   if (service.error) return <Notice kind="error">{errorMessage(service.error)}</Notice>;
   if (!service.data) return <p className="muted">Loading…</p>;
   const s = service.data;
-  const error = deploy.error ?? traffic.error;
+  const error = deploy.error ?? redeploy.error ?? traffic.error;
 
   return (
     <>
@@ -97,18 +95,38 @@ export function ServiceView({ serviceId, can }: { serviceId: string; can: Permis
         ))}
       </div>
       {settingsFor && (
-        <EnvironmentSettings key={settingsFor} environment={s.environments.find((e) => e.id === settingsFor)!} can={can} onSaved={() => void invalidate()} />
+        <EnvironmentSettings
+          key={settingsFor}
+          environment={s.environments.find((e) => e.id === settingsFor)!}
+          can={can}
+          onSaved={() => void invalidate()}
+        />
       )}
       {settingsFor && (
         <div className="card" style={{ marginTop: "1rem" }}>
-          <ChecklistTemplate key={`checklist-${settingsFor}`} environmentId={settingsFor} canEdit={can.checklistTemplate} />
+          <ChecklistTemplate
+            key={`checklist-${settingsFor}`}
+            environmentId={settingsFor}
+            canEdit={can.checklistTemplate}
+          />
         </div>
       )}
       {settingsFor &&
         (() => {
           const env = s.environments.find((e) => e.id === settingsFor)!;
-          return (env.target === "ecs" || can.configureTarget) && <EcsTargetPanel key={`ecs-${settingsFor}`} environment={env} canConfigure={can.configureTarget} />;
+          return (
+            (env.target === "ecs" || can.configureTarget) && (
+              <EcsTargetPanel key={`ecs-${settingsFor}`} environment={env} canConfigure={can.configureTarget} />
+            )
+          );
         })()}
+      {settingsFor && can.prometheus && (
+        <PrometheusSettings
+          key={`prometheus-${settingsFor}`}
+          environment={s.environments.find((e) => e.id === settingsFor)!}
+          canConfigure={can.configurePrometheus}
+        />
+      )}
 
       <div className="section-head">
         <h2>Releases</h2>
@@ -134,8 +152,15 @@ export function ServiceView({ serviceId, can }: { serviceId: string; can: Permis
               </td>
               <td className="mono">{release.artifact}</td>
               <td className="mono">{release.commitSha?.slice(0, 10) ?? "—"}</td>
-              <td className="mono">{Object.keys(release.settings as object).length ? JSON.stringify(release.settings) : "—"}</td>
-              <td>{s.environments.filter((e) => release.succeededIn.includes(e.id)).map((e) => e.name).join(", ") || "—"}</td>
+              <td className="mono">
+                {Object.keys(release.settings as object).length ? JSON.stringify(release.settings) : "—"}
+              </td>
+              <td>
+                {s.environments
+                  .filter((e) => release.succeededIn.includes(e.id))
+                  .map((e) => e.name)
+                  .join(", ") || "—"}
+              </td>
               <td style={{ whiteSpace: "nowrap" }}>
                 {can.deploy &&
                   s.environments.map((env, i) => {
@@ -149,14 +174,43 @@ export function ServiceView({ serviceId, can }: { serviceId: string; can: Permis
                         type="button"
                         disabled={live || deploy.isPending}
                         className={notPromoted ? "muted" : undefined}
-                        title={live ? "Already live here" : notPromoted ? `Not yet succeeded in ${previous?.name}` : undefined}
-                        onClick={() => deploy.mutate({ releaseId: release.id, environmentId: env.id, timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone })}
+                        title={
+                          live
+                            ? "Already live here"
+                            : notPromoted
+                              ? `Not yet succeeded in ${previous?.name}`
+                              : undefined
+                        }
+                        onClick={() =>
+                          deploy.mutate({
+                            releaseId: release.id,
+                            environmentId: env.id,
+                            timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone,
+                          })
+                        }
                         style={{ marginRight: "0.3rem" }}
                       >
                         {env.name}
                       </button>
                     );
                   })}
+                {can.redeploy &&
+                  s.environments
+                    .filter(
+                      (env) =>
+                        env.production && env.liveReleaseId !== release.id && release.succeededIn.includes(env.id),
+                    )
+                    .map((env) => (
+                      <button
+                        key={`redeploy-${env.id}`}
+                        type="button"
+                        disabled={redeploy.isPending}
+                        title={`${release.version} succeeded in ${env.name} before: request a change to return to it`}
+                        onClick={() => redeploy.mutate({ releaseId: release.id, environmentId: env.id })}
+                      >
+                        Redeploy to {env.name}…
+                      </button>
+                    ))}
               </td>
             </tr>
           ))}
@@ -183,16 +237,19 @@ function NewRelease({ serviceId, onCreated }: { serviceId: string; onCreated: ()
   function onSubmit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     const f = new FormData(event.currentTarget);
-    const num = (name: string) => (String(f.get(name) ?? "").trim() === "" ? undefined : Number(f.get(name)));
+    const num = (name: string) => (formText(f, name).trim() === "" ? undefined : Number(f.get(name)));
     const failurePercent = num("failurePercent");
     create.mutate(
       {
         serviceId,
-        version: String(f.get("version")),
-        artifact: String(f.get("artifact")),
-        commitSha: String(f.get("commitSha") ?? "").trim() || undefined,
-        notes: String(f.get("notes") ?? ""),
-        settings: { failureRate: failurePercent === undefined ? undefined : failurePercent / 100, latencyMs: num("latencyMs") },
+        version: formText(f, "version"),
+        artifact: formText(f, "artifact"),
+        commitSha: formText(f, "commitSha").trim() || undefined,
+        notes: formText(f, "notes"),
+        settings: {
+          failureRate: failurePercent === undefined ? undefined : failurePercent / 100,
+          latencyMs: num("latencyMs"),
+        },
       },
       { onSuccess: () => (event.target as HTMLFormElement).reset() },
     );
@@ -215,7 +272,15 @@ function NewRelease({ serviceId, onCreated }: { serviceId: string; onCreated: ()
         </div>
         <div className="field">
           <label htmlFor="rel-failure">Failure rate % (demo)</label>
-          <input id="rel-failure" name="failurePercent" type="number" min={0} max={100} step="any" style={{ width: "7rem" }} />
+          <input
+            id="rel-failure"
+            name="failurePercent"
+            type="number"
+            min={0}
+            max={100}
+            step="any"
+            style={{ width: "7rem" }}
+          />
         </div>
         <div className="field">
           <label htmlFor="rel-latency">Added latency ms (demo)</label>

@@ -18,7 +18,7 @@ const when = (iso: string | null | undefined) => (iso ? new Date(iso).toLocaleSt
 function Figures({ figures }: { figures: unknown }) {
   if (!figures || typeof figures !== "object") return <span className="muted">—</span>;
   const f = figures as Record<string, unknown>;
-  const num = (key: string, unit: string) => (typeof f[key] === "number" ? `${f[key] as number}${unit}` : "—");
+  const num = (key: string, unit: string) => (typeof f[key] === "number" ? `${f[key]}${unit}` : "—");
   return (
     <dl className="kv">
       <dt>Duration</dt>
@@ -36,7 +36,10 @@ function Figures({ figures }: { figures: unknown }) {
 export function DeploymentHistory({ serviceId }: { serviceId: string }) {
   const trpc = useTRPC();
   const history = useInfiniteQuery(
-    trpc.audit.deploymentHistory.infiniteQueryOptions({ serviceId, limit: 20 }, { getNextPageParam: (page) => page.nextCursor ?? undefined }),
+    trpc.audit.deploymentHistory.infiniteQueryOptions(
+      { serviceId, limit: 20 },
+      { getNextPageParam: (page) => page.nextCursor ?? undefined },
+    ),
   );
   if (history.error) return <Notice kind="error">{errorMessage(history.error)}</Notice>;
   if (!history.data) return <p className="muted">Loading…</p>;
@@ -49,8 +52,9 @@ export function DeploymentHistory({ serviceId }: { serviceId: string }) {
         <Link href={`/audit`}>Audit log</Link>
       </div>
       <p className="muted">
-        Every deployment of {service.name}, newest first. Approvals, checklist and evidence are shown as they stood when each deployment started, from the record kept
-        with it; later changes to change requests or checklists do not alter them.
+        Every deployment of {service.name}, newest first. Approvals, checklist and evidence are shown as they stood when
+        each deployment started, from the record kept with it; later changes to change requests or checklists do not
+        alter them.
       </p>
       {deployments.length === 0 ? (
         <EmptyState title="No deployments yet">
@@ -74,7 +78,11 @@ export function DeploymentHistory({ serviceId }: { serviceId: string }) {
                 <tr data-testid={`deployment-${d.id}`}>
                   <td>
                     <Link href={`/deployments/${d.id}`}>{new Date(d.startedAt).toLocaleString()}</Link>
-                    {d.finishedAt && <div className="muted" style={{ fontSize: "0.8rem" }}>finished {new Date(d.finishedAt).toLocaleString()}</div>}
+                    {d.finishedAt && (
+                      <div className="muted" style={{ fontSize: "0.8rem" }}>
+                        finished {new Date(d.finishedAt).toLocaleString()}
+                      </div>
+                    )}
                   </td>
                   <td>
                     <span className="mono">{d.release.version}</span>
@@ -90,7 +98,11 @@ export function DeploymentHistory({ serviceId }: { serviceId: string }) {
                   </td>
                   <td>
                     <StatusBadge status={d.status} />
-                    {d.failureReason && <div className="muted" style={{ fontSize: "0.8rem" }}>{d.failureReason}</div>}
+                    {d.failureReason && (
+                      <div className="muted" style={{ fontSize: "0.8rem" }}>
+                        {d.failureReason}
+                      </div>
+                    )}
                   </td>
                   <td>{who(d.startedBy)}</td>
                   <td>
@@ -141,7 +153,13 @@ function Governance({ deployment: d }: { deployment: Deployment }) {
     );
   }
   const g = d.governance;
-  if (!g) return <span className="muted">No governance record: {d.environment.production ? "deployed before governance applied" : "not a production environment"}.</span>;
+  if (!g)
+    return (
+      <span className="muted">
+        No governance record:{" "}
+        {d.environment.production ? "deployed before governance applied" : "not a production environment"}.
+      </span>
+    );
   return (
     <details open={d.environment.production}>
       <summary>
@@ -153,7 +171,8 @@ function Governance({ deployment: d }: { deployment: Deployment }) {
         <dd>
           {g.changeRequest ? (
             <>
-              {g.changeRequest.title} <span className="badge">{g.changeRequest.type}</span> revision {g.changeRequest.revision}, requested by {who(g.changeRequest.requestedBy)}
+              {g.changeRequest.title} <span className="badge">{g.changeRequest.type}</span> revision{" "}
+              {g.changeRequest.revision}, requested by {who(g.changeRequest.requestedBy)}
             </>
           ) : (
             "—"
@@ -233,7 +252,13 @@ function Governance({ deployment: d }: { deployment: Deployment }) {
                       <div className="muted">
                         token {c.evidence.token ?? "—"}, {when(c.evidence.at)}
                       </div>
-                      {c.evidence.details !== null && <pre style={{ whiteSpace: "pre-wrap", margin: 0 }}>{typeof c.evidence.details === "string" ? c.evidence.details : JSON.stringify(c.evidence.details, null, 2)}</pre>}
+                      {c.evidence.details !== null && (
+                        <pre style={{ whiteSpace: "pre-wrap", margin: 0 }}>
+                          {typeof c.evidence.details === "string"
+                            ? c.evidence.details
+                            : JSON.stringify(c.evidence.details, null, 2)}
+                        </pre>
+                      )}
                     </>
                   ) : (
                     "—"

@@ -10,6 +10,7 @@ export const metadata: Metadata = { title: "Deployment history" };
 export default async function DeploymentHistoryPage({ params }: { params: Promise<{ id: string }> }) {
   const { id } = await params;
   const session = await requirePageSession();
-  if (!mayUse(session, "audit.deploymentHistory")) return <Forbidden what="A service's deployment history" roles={rolesAllowed("audit.deploymentHistory")} />;
+  if (!mayUse(session, "audit.deploymentHistory"))
+    return <Forbidden what="A service's deployment history" roles={rolesAllowed("audit.deploymentHistory")} />;
   return <DeploymentHistory serviceId={id} />;
 }

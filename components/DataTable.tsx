@@ -1,0 +1,219 @@
+"use client";
+/**
+ * The panel's one data table: TanStack Table v9 (headless; it owns sorting and filtering, this file
+ * owns the markup) with sortable headers, a search box, and the sort and search kept in the URL
+ * (`?q=…&sort=name` or `sort=-name`) so a filtered view can be shared and survives a reload.
+ *
+ * Columns are built with `dataTableColumns<Row>()`; a column sorts by its accessor value unless it
+ * sets `enableSorting: false`; the search covers the columns whose `meta.searchable` is true.
+ */
+import {
+  columnFilteringFeature,
+  createColumnHelper,
+  createFilteredRowModel,
+  createSortedRowModel,
+  filterFn_includesString,
+  globalFilteringFeature,
+  rowSortingFeature,
+  sortFn_alphanumeric,
+  sortFn_basic,
+  sortFn_text,
+  tableFeatures,
+  useTable,
+  type ColumnDef,
+  type RowData,
+  type SortingState,
+} from "@tanstack/react-table";
+import { usePathname, useSearchParams } from "next/navigation";
+import { useCallback, useMemo, useState, type ReactNode } from "react";
+import { Icon } from "./Icon";
+
+export const dataTableFeatures = tableFeatures({
+  columnFilteringFeature,
+  globalFilteringFeature,
+  rowSortingFeature,
+  filteredRowModel: createFilteredRowModel(),
+  sortedRowModel: createSortedRowModel(),
+  filterFns: { includesString: filterFn_includesString },
+  sortFns: { alphanumeric: sortFn_alphanumeric, text: sortFn_text, basic: sortFn_basic },
+});
+export type DataTableFeatures = typeof dataTableFeatures;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- columns of one table have different value types
+export type DataTableColumn<T extends RowData> = ColumnDef<DataTableFeatures, T, any>;
+
+/** A typed column helper for one row type. */
+export function dataTableColumns<T extends RowData>() {
+  return createColumnHelper<DataTableFeatures, T>();
+}
+
+function readSort(value: string | null): SortingState {
+  if (!value) return [];
+  return value
+    .split(",")
+    .filter(Boolean)
+    .map((part) => (part.startsWith("-") ? { id: part.slice(1), desc: true } : { id: part, desc: false }));
+}
+
+function writeSort(sorting: SortingState): string {
+  return sorting.map((s) => `${s.desc ? "-" : ""}${s.id}`).join(",");
+}
+
+export interface DataTableProps<T extends RowData> {
+  /** The table's accessible name (also the search box's). */
+  label: string;
+  data: T[];
+  columns: DataTableColumn<T>[];
+  getRowId: (row: T) => string;
+  /** A search box over the searchable columns; its placeholder. */
+  searchPlaceholder?: string;
+  /** Sort when the URL names none. */
+  defaultSort?: SortingState;
+  /** Prefix of the URL parameters, for two tables on one page (default none: `q`, `sort`). */
+  urlPrefix?: string;
+  /** More controls beside the search box (filters the page applies to `data` itself). */
+  toolbar?: ReactNode;
+  /** Shown in place of the rows when the search or filters leave none. */
+  empty?: ReactNode;
+  rowProps?: (row: T) => Record<string, string | undefined>;
+  className?: string;
+}
+
+export function DataTable<T extends RowData>({
+  label,
+  data,
+  columns,
+  getRowId,
+  searchPlaceholder,
+  defaultSort = [],
+  urlPrefix = "",
+  toolbar,
+  empty,
+  rowProps,
+  className,
+}: DataTableProps<T>) {
+  const pathname = usePathname();
+  const params = useSearchParams();
+  const qKey = `${urlPrefix}q`;
+  const sortKey = `${urlPrefix}sort`;
+  const [globalFilter, setGlobalFilterState] = useState(() => params.get(qKey) ?? "");
+  const [sorting, setSortingState] = useState<SortingState>(() =>
+    params.has(sortKey) ? readSort(params.get(sortKey)) : defaultSort,
+  );
+
+  const writeUrl = useCallback(
+    (key: string, value: string) => {
+      const next = new URLSearchParams(window.location.search);
+      if (value) next.set(key, value);
+      else next.delete(key);
+      const query = next.toString();
+      // The native history call (which Next's router follows) changes window.location at once: a second write
+      // right after, such as the overview's state filter, then starts from this one and does not bring back a stale value.
+      window.history.replaceState(null, "", query ? `${pathname}?${query}` : pathname);
+    },
+    [pathname],
+  );
+  const setGlobalFilter = useCallback(
+    (updater: string | ((old: string) => string)) =>
+      setGlobalFilterState((old) => {
+        const value = typeof updater === "function" ? updater(old) : updater;
+        writeUrl(qKey, value);
+        return value;
+      }),
+    [writeUrl, qKey],
+  );
+  const setSorting = useCallback(
+    (updater: SortingState | ((old: SortingState) => SortingState)) =>
+      setSortingState((old) => {
+        const value = typeof updater === "function" ? updater(old) : updater;
+        writeUrl(sortKey, writeSort(value));
+        return value;
+      }),
+    [writeUrl, sortKey],
+  );
+
+  const table = useTable({
+    features: dataTableFeatures,
+    columns,
+    data,
+    getRowId: (row) => getRowId(row),
+    state: { globalFilter, sorting },
+    onGlobalFilterChange: setGlobalFilter,
+    onSortingChange: setSorting,
+    globalFilterFn: "includesString",
+    getColumnCanGlobalFilter: (column) =>
+      (column.columnDef.meta as { searchable?: boolean } | undefined)?.searchable === true,
+    enableSortingRemoval: true,
+  });
+  const rows = table.getRowModel().rows;
+  const searchId = useMemo(() => `search-${label.replace(/\W+/g, "-").toLowerCase()}`, [label]);
+
+  return (
+    <div className={`data-table ${className ?? ""}`}>
+      {(searchPlaceholder || toolbar) && (
+        <div className="data-table-toolbar">
+          {searchPlaceholder && (
+            <input
+              id={searchId}
+              type="search"
+              aria-label={`Search ${label.toLowerCase()}`}
+              placeholder={searchPlaceholder}
+              value={globalFilter}
+              onChange={(e) => table.setGlobalFilter(e.target.value)}
+            />
+          )}
+          {toolbar}
+          <span className="muted data-table-count" aria-live="polite">
+            {rows.length === data.length ? `${data.length} rows` : `${rows.length} of ${data.length} rows`}
+          </span>
+        </div>
+      )}
+      <div className="data-table-scroll">
+        <table aria-label={label}>
+          <thead>
+            {table.getHeaderGroups().map((group) => (
+              <tr key={group.id}>
+                {group.headers.map((header) => {
+                  const sorted = header.column.getIsSorted();
+                  const canSort = header.column.getCanSort();
+                  return (
+                    <th
+                      key={header.id}
+                      aria-sort={
+                        sorted === "asc" ? "ascending" : sorted === "desc" ? "descending" : canSort ? "none" : undefined
+                      }
+                    >
+                      {header.isPlaceholder ? null : canSort ? (
+                        <button type="button" className="sort-button" onClick={header.column.getToggleSortingHandler()}>
+                          <table.FlexRender header={header} />
+                          {sorted && (
+                            <Icon name={sorted === "asc" ? "sort-asc" : "sort-desc"} size={12} className="sort-mark" />
+                          )}
+                        </button>
+                      ) : (
+                        <table.FlexRender header={header} />
+                      )}
+                    </th>
+                  );
+                })}
+              </tr>
+            ))}
+          </thead>
+          <tbody>
+            {rows.map((row) => (
+              <tr key={row.id} {...(rowProps?.(row.original) ?? {})}>
+                {row.getAllCells().map((cell) => (
+                  <td key={cell.id}>
+                    <table.FlexRender cell={cell} />
+                  </td>
+                ))}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        {rows.length === 0 && data.length > 0 && (
+          <p className="muted data-table-empty">{empty ?? "Nothing matches."}</p>
+        )}
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,278 @@
+/**
+ * Scheduling a major change into a maintenance window, through the browser: a release manager
+ * schedules it from the change's page, sees it there and on the maintenance page, and cancels it.
+ * And redeploying an earlier release to production from the service page, through a change request.
+ * (The start itself, when the window opens, is tested with an injected clock in
+ * test/integration/scheduled-deployments.test.ts: nothing here waits for a real window.) Runs after
+ * the maintenance spec, whose window rules it would otherwise see come and go.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import type { Page } from "@playwright/test";
+import { DEFAULT_GATES } from "../server/releases/policy";
+import { api, signedIn as as } from "./api";
+import { expect, test } from "./fixtures";
+
+test.describe.configure({ mode: "serial" });
+test.use({ timezoneId: "Europe/Berlin", locale: "en-GB" });
+
+const FAST = {
+  steps: [10, 100],
+  bakeSeconds: 2,
+  gates: { ...DEFAULT_GATES, minRequests: 3 },
+  validationSeconds: 1,
+  scaleDownDelaySeconds: 600,
+  greenReadyTimeoutSeconds: 60,
+  smokeTests: [],
+};
+const SCREENS = path.resolve(".cache/screens");
+
+async function shoot(page: Page, name: string) {
+  fs.mkdirSync(SCREENS, { recursive: true });
+  for (const width of [1400, 390]) {
+    await page.setViewportSize({ width, height: 900 });
+    await page.screenshot({ path: path.join(SCREENS, `${name}-${width}.png`), fullPage: true });
+  }
+  await page.setViewportSize({ width: 1400, height: 900 });
+}
+
+/** A release through staging and production (a standard change, approved, checklist complete). */
+async function shipToProduction(
+  rm: Page,
+  approver: Page,
+  ids: { staging: string; production: string; token: string; serviceId: string },
+  version: string,
+) {
+  const release = await api<{ id: string }>(rm, "releases.create", {
+    serviceId: ids.serviceId,
+    version,
+    artifact: `registry.local/app:${version}`,
+  });
+  const staged = await api<{ id: string }>(rm, "deployments.start", {
+    releaseId: release.id,
+    environmentId: ids.staging,
+  });
+  await expect
+    .poll(async () => (await api<{ status: string }>(rm, "deployments.get", { id: staged.id }, "query")).status, {
+      timeout: 60_000,
+    })
+    .toBe("succeeded");
+  const items = await api<{ key: string; kind: string }[]>(
+    rm,
+    "checklist.get",
+    { releaseId: release.id, environmentId: ids.production },
+    "query",
+  );
+  for (const item of items) {
+    if (item.kind === "manual")
+      await api(rm, "checklist.tick", {
+        releaseId: release.id,
+        environmentId: ids.production,
+        key: item.key,
+        done: true,
+        note: "verified",
+      });
+    else
+      expect(
+        (
+          await rm.request.post(`/api/v1/releases/${release.id}/evidence`, {
+            data: { item: item.key, status: "passed" },
+            headers: { Authorization: `Bearer ${ids.token}` },
+          })
+        ).status(),
+      ).toBe(200);
+  }
+  const change = await api<{ id: string }>(rm, "changes.create", {
+    releaseId: release.id,
+    environmentId: ids.production,
+    type: "standard",
+    title: `Ship ${version}`,
+  });
+  await api(approver, "changes.approve", { id: change.id });
+  const d = await api<{ id: string }>(rm, "deployments.start", {
+    releaseId: release.id,
+    environmentId: ids.production,
+  });
+  await expect
+    .poll(async () => (await api<{ status: string }>(rm, "deployments.get", { id: d.id }, "query")).status, {
+      timeout: 60_000,
+    })
+    .toBe("succeeded");
+  return release.id;
+}
+
+test("a release manager redeploys an earlier version to production from the service page, through a change request an approver signs", async ({
+  browser,
+  panel,
+}) => {
+  test.setTimeout(300_000);
+  const rm = await as(browser, panel, "release_manager");
+  const approver = await as(browser, panel, "approver");
+  const serviceId = (
+    await api<{ id: string }>(rm, "services.create", { name: "Atlas", environments: ["staging", "production"] })
+  ).id;
+  const service = await api<{ environments: { id: string; name: string }[] }>(
+    rm,
+    "services.get",
+    { id: serviceId },
+    "query",
+  );
+  const ids = {
+    serviceId,
+    staging: service.environments.find((e) => e.name === "staging")!.id,
+    production: service.environments.find((e) => e.name === "production")!.id,
+    token: "",
+  };
+  for (const id of [ids.staging, ids.production]) {
+    await api(rm, "environments.updatePolicy", { environmentId: id, policy: FAST });
+    await api(rm, "environments.setTrafficGenerator", { environmentId: id, enabled: true, rate: 20 });
+  }
+  ids.token = (
+    await api<{ token: string }>(rm, "tokens.create", {
+      serviceId,
+      name: "CI",
+      scopes: ["evidence:write"],
+      expiresInDays: 30,
+    })
+  ).token;
+  await shipToProduction(rm, approver, ids, "1.0.0");
+  await shipToProduction(rm, approver, ids, "1.1.0");
+
+  await rm.goto(`/services/${serviceId}`);
+  await expect(rm.getByTestId("release-1.1.0").getByRole("button", { name: "Redeploy to production…" })).toHaveCount(0);
+  await rm.getByTestId("release-1.0.0").getByRole("button", { name: "Redeploy to production…" }).click();
+  await expect(rm).toHaveURL(/\/approvals\?change=/);
+  const detail = rm.getByTestId("change-detail");
+  await expect(
+    detail.getByRole("heading", { name: "Redeploy 1.0.0 to production (roll back to a known good version)" }),
+  ).toBeVisible();
+  await expect(detail.getByTestId("change-status")).toHaveText("pending");
+  const changeId = new URL(rm.url()).searchParams.get("change")!;
+  await api(approver, "changes.approve", { id: changeId });
+  await rm.reload();
+  await detail.getByRole("button", { name: "Start production deployment" }).click();
+  await expect(rm).toHaveURL(/\/deployments\/[0-9a-f-]{36}$/);
+  const deploymentId = rm.url().split("/").pop()!;
+  await expect
+    .poll(async () => (await api<{ status: string }>(rm, "deployments.get", { id: deploymentId }, "query")).status, {
+      timeout: 60_000,
+    })
+    .toBe("succeeded");
+  const live = await api<{ environments: { name: string; liveRelease: { version: string } | null }[] }>(
+    rm,
+    "services.get",
+    { id: serviceId },
+    "query",
+  );
+  expect(live.environments.find((e) => e.name === "production")!.liveRelease?.version).toBe("1.0.0");
+  await approver.close();
+  await rm.close();
+});
+
+test("a release manager schedules an approved major change into the next window, sees it on the change and the maintenance page, and cancels it", async ({
+  browser,
+  panel,
+}) => {
+  const rm = await as(browser, panel, "release_manager");
+  const serviceId = (
+    await api<{ id: string }>(rm, "services.create", { name: "Vault", environments: ["staging", "production"] })
+  ).id;
+  const service = await api<{ environments: { id: string; name: string }[] }>(
+    rm,
+    "services.get",
+    { id: serviceId },
+    "query",
+  );
+  const staging = service.environments.find((e) => e.name === "staging")!.id;
+  const production = service.environments.find((e) => e.name === "production")!.id;
+  for (const id of [staging, production]) {
+    await api(rm, "environments.updatePolicy", { environmentId: id, policy: FAST });
+    await api(rm, "environments.setTrafficGenerator", { environmentId: id, enabled: true, rate: 20 });
+  }
+  const token = (
+    await api<{ token: string }>(rm, "tokens.create", {
+      serviceId,
+      name: "CI",
+      scopes: ["evidence:write"],
+      expiresInDays: 30,
+    })
+  ).token;
+  const release = await api<{ id: string }>(rm, "releases.create", {
+    serviceId,
+    version: "5.0.0",
+    artifact: "registry.local/vault:5.0.0",
+  });
+  const d = await api<{ id: string }>(rm, "deployments.start", { releaseId: release.id, environmentId: staging });
+  await expect
+    .poll(async () => (await api<{ status: string }>(rm, "deployments.get", { id: d.id }, "query")).status, {
+      timeout: 60_000,
+    })
+    .toBe("succeeded");
+  const items = await api<{ key: string; kind: string }[]>(
+    rm,
+    "checklist.get",
+    { releaseId: release.id, environmentId: production },
+    "query",
+  );
+  for (const item of items) {
+    if (item.kind === "manual")
+      await api(rm, "checklist.tick", {
+        releaseId: release.id,
+        environmentId: production,
+        key: item.key,
+        done: true,
+        note: "verified",
+      });
+    else
+      expect(
+        (
+          await rm.request.post(`/api/v1/releases/${release.id}/evidence`, {
+            data: { item: item.key, status: "passed" },
+            headers: { Authorization: `Bearer ${token}` },
+          })
+        ).status(),
+      ).toBe(200);
+  }
+  const change = await api<{ id: string }>(rm, "changes.create", {
+    releaseId: release.id,
+    environmentId: production,
+    type: "major",
+    title: "Vault key rotation",
+    performanceAssessment: "No measurable change",
+  });
+  const approver = await as(browser, panel, "approver");
+  await api(approver, "changes.approve", { id: change.id });
+  await approver.close();
+
+  const windows = await api<{ upcoming: { name: string; start: string }[] }>(
+    rm,
+    "maintenance.windows",
+    { serviceId, count: 6 },
+    "query",
+  );
+  const next = windows.upcoming[0]!;
+
+  await rm.goto(`/approvals?change=${change.id}`);
+  const schedule = rm.getByTestId("change-schedule");
+  await expect(schedule.getByLabel("Start it by itself in")).toBeVisible();
+  await schedule.getByRole("button", { name: "Schedule into window" }).click();
+  const onChange = schedule.getByTestId("change-scheduled");
+  await expect(onChange).toHaveAttribute("data-status", "scheduled");
+  await expect(onChange).toContainText(next.name);
+  await expect(onChange.getByTestId("schedule-status")).toHaveText("Scheduled");
+  await expect(onChange).toContainText(/starts in \d+/);
+  await shoot(rm, "scheduling-change");
+
+  await rm.goto("/maintenance");
+  const row = rm.getByTestId("scheduled-deployment").filter({ hasText: "Vault key rotation" });
+  await expect(row).toHaveAttribute("data-status", "scheduled");
+  await expect(row).toContainText("Vault 5.0.0 to production");
+  await expect(row).toContainText(next.name);
+  await row.scrollIntoViewIfNeeded();
+  await shoot(rm, "scheduling-maintenance");
+
+  await row.getByRole("button", { name: "Cancel" }).click();
+  await expect(row).toHaveAttribute("data-status", "cancelled");
+  await expect(row.getByTestId("schedule-status")).toHaveText("Cancelled");
+  await rm.close();
+});

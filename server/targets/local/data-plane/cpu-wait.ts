@@ -1,0 +1,143 @@
+/**
+ * How long the machine kept a slot waiting for a CPU: the local target's slots share the panel's
+ * machine, and when it is saturated (a busy CI runner starting forty processes at once) every slot
+ * answers slowly however good its release is. Linux counts, for every thread, the time it spent ready
+ * to run but waiting on a run queue and the time slices it ran (/proc/<pid>/schedstat: "<on cpu ns>
+ * <waiting ns> <slices>"). The data plane reads them each second for the process that listens on each
+ * slot's port, and for itself, and takes the mean wait per slice: how long a request's turn was
+ * delayed. (The total says little: 200 requests a second, each waiting a third of a millisecond on a
+ * busy machine, add up to 70 ms, and no request was held up.)
+ *
+ * The listening process is found from the port alone (/proc/net/tcp{,6}, then the /proc/<pid>/fd link
+ * to that socket), so the data plane needs nothing from the panel and works the same after adoption.
+ * Only its main thread is read: that is where Node (the demo service, and the services the local
+ * target is built for) answers requests. Where /proc says nothing (another OS, a process of another
+ * user), nothing is measured and no second is ever set aside.
+ */
+import fs from "node:fs/promises";
+
+/** The inodes of the sockets listening on `port` in a /proc/net/tcp or tcp6 table. */
+export function listeningInodes(table: string, port: number): string[] {
+  const wanted = port.toString(16).toUpperCase().padStart(4, "0");
+  const inodes: string[] = [];
+  for (const line of table.split("\n").slice(1)) {
+    const fields = line.trim().split(/\s+/);
+    // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+    if (fields.length < 10) continue;
+    const localPort = fields[1]!.split(":")[1];
+    if (fields[3] === "0A" && localPort === wanted && fields[9] !== "0") inodes.push(fields[9]!);
+  }
+  return inodes;
+}
+
+/** A thread's run-queue wait (ns) and time slices so far, from its /proc/<pid>/schedstat line. */
+export interface Schedstat {
+  waitNs: number;
+  slices: number;
+}
+
+export function parseSchedstat(line: string): Schedstat | null {
+  const [, waiting, slices] = line.trim().split(/\s+/).map(Number);
+  return Number.isFinite(waiting) && Number.isFinite(slices) ? { waitNs: waiting!, slices: slices! } : null;
+}
+
+/** The mean wait per time slice between two readings (ms); 0 when it did not run. */
+export function meanWaitMs(before: Schedstat, after: Schedstat): number {
+  const slices = after.slices - before.slices;
+  return slices > 0 ? Math.max(0, after.waitNs - before.waitNs) / slices / 1e6 : 0;
+}
+
+async function readText(file: string): Promise<string | null> {
+  try {
+    return await fs.readFile(file, "utf8");
+  } catch {
+    return null;
+  }
+}
+
+/** A process's main-thread figures, or null where /proc says nothing. */
+async function schedstatOf(pid: number | "self"): Promise<Schedstat | null> {
+  return parseSchedstat((await readText(`/proc/${pid}/schedstat`)) ?? "");
+}
+
+/** The process holding a socket with one of `inodes` open, or null. */
+async function processHolding(inodes: string[]): Promise<number | null> {
+  if (inodes.length === 0) return null;
+  const links = new Set(inodes.map((inode) => `socket:[${inode}]`));
+  let pids: string[];
+  try {
+    // Newest first: the listener is a slot process started moments ago.
+    pids = (await fs.readdir("/proc")).filter((name) => /^\d+$/.test(name)).sort((a, b) => Number(b) - Number(a));
+  } catch {
+    return null;
+  }
+  for (const pid of pids) {
+    let fds: string[];
+    try {
+      fds = await fs.readdir(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    const targets = await Promise.all(fds.map((fd) => fs.readlink(`/proc/${pid}/fd/${fd}`).catch(() => null)));
+    if (targets.some((target) => target !== null && links.has(target))) return Number(pid);
+  }
+  return null;
+}
+
+/** The process listening on a loopback port, found through /proc. */
+export async function listenerOf(port: number): Promise<number | null> {
+  const tables = await Promise.all(["/proc/net/tcp", "/proc/net/tcp6"].map(readText));
+  return processHolding(tables.flatMap((table) => (table ? listeningInodes(table, port) : [])));
+}
+
+/** How long a port nobody was found listening on waits before it is looked up again. */
+const LOOK_AGAIN_MS = 5000;
+
+interface Watched {
+  pid: number | null;
+  lookedUpAt: number;
+  last: Schedstat | null;
+}
+
+/**
+ * Each port's listener's mean wait per time slice since the previous reading, and this process's own.
+ * A port's listener is looked up when the port is first read and again whenever its process has gone
+ * (a slot restarted on the same port).
+ */
+export class CpuWaitMeter {
+  private readonly watched = new Map<number, Watched>();
+  private own: Schedstat | null = null;
+
+  constructor(
+    private readonly findListener: (port: number) => Promise<number | null> = listenerOf,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Mean wait per slice (ms) of each port's listener (null: not known yet, or not measurable), and this process's. */
+  async read(ports: number[]): Promise<{ ports: Map<number, number | null>; own: number | null }> {
+    for (const port of this.watched.keys()) if (!ports.includes(port)) this.watched.delete(port);
+    const waited = new Map<number, number | null>();
+    const lookUp = async (port: number): Promise<Watched> => {
+      const entry: Watched = { pid: await this.findListener(port), lookedUpAt: this.now(), last: null };
+      this.watched.set(port, entry);
+      return entry;
+    };
+    const reading = (entry: Watched) => (entry.pid === null ? null : schedstatOf(entry.pid));
+    await Promise.all(
+      ports.map(async (port) => {
+        let entry = this.watched.get(port);
+        if (!entry || (entry.pid === null && this.now() - entry.lookedUpAt >= LOOK_AGAIN_MS))
+          entry = await lookUp(port);
+        let now = await reading(entry);
+        // Gone: whoever listens now (if anyone) starts a new reading.
+        if (now === null && entry.pid !== null) now = await reading((entry = await lookUp(port)));
+        waited.set(port, now !== null && entry.last !== null ? meanWaitMs(entry.last, now) : null);
+        entry.last = now;
+      }),
+    );
+    const own = await schedstatOf("self");
+    const ownWait = own !== null && this.own !== null ? meanWaitMs(this.own, own) : null;
+    this.own = own;
+    return { ports: waited, own: ownWait };
+  }
+}

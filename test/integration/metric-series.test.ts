@@ -1,0 +1,67 @@
+/**
+ * environments.metrics, the series behind a deployment's charts: from a deployment's start (less a
+ * minute) to now, or, for a finished deployment, to its end (plus a minute), so a page opened later
+ * shows the deployment and not everything since. Samples are written straight into the database at
+ * known seconds; the query is called over HTTP as the page calls it.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestPanel, type TestPanel, type TestUser } from "../helpers/panel.ts";
+import { refusal } from "../helpers/panel-client.ts";
+
+let t: TestPanel;
+let rm: TestUser;
+let environmentId: string;
+/** A whole second, 20 minutes ago: the samples are the 10 minutes that follow it. */
+const start = new Date(Math.floor(Date.now() / 1000) * 1000 - 20 * 60_000);
+const second = (n: number) => new Date(start.getTime() + n * 1000);
+
+beforeAll(async () => {
+  t = await startTestPanel();
+  rm = await t.createUser(["release_manager"], "Rel Manager");
+  const service = await rm.client.services.create.mutate({ name: "Series", environments: ["staging"] });
+  environmentId = (await t.prisma.environment.findFirstOrThrow({ where: { serviceId: service.id } })).id;
+  await t.prisma.metricSample.createMany({
+    data: Array.from({ length: 600 }, (_, n) => ({
+      environmentId,
+      slot: "blue" as const,
+      at: second(n),
+      requests: 10,
+      errors: 0,
+      p50: 5,
+      p95: 9,
+      p99: 12,
+      weight: 100,
+    })),
+  });
+});
+
+afterAll(() => t?.close());
+
+describe("environments.metrics", () => {
+  it("runs from `from` to now without `to`", async () => {
+    const series = await rm.client.environments.metrics.query({ environmentId, from: second(100) });
+    expect(series.resolutionSeconds).toBe(1);
+    // The samples written here, then whatever the panel itself recorded since (its per-second feed for
+    // this environment, seconds ago), and nothing else.
+    const written = series.points.filter((p) => new Date(p.at) <= second(599));
+    expect(written.map((p) => p.at)).toEqual(Array.from({ length: 500 }, (_, n) => second(100 + n).toISOString()));
+    const recorded = series.points.slice(written.length);
+    expect(recorded.every((p) => Date.now() - new Date(p.at).getTime() < 5 * 60_000)).toBe(true);
+  });
+
+  it("ends at `to`: a finished deployment's series stops a minute after it did", async () => {
+    const series = await rm.client.environments.metrics.query({ environmentId, from: second(100), to: second(250) });
+    expect(series.points.map((p) => p.at)).toEqual(
+      Array.from({ length: 151 }, (_, n) => second(100 + n).toISOString()),
+    );
+  });
+
+  it.each<[string, Record<string, Date>]>([
+    ["before `from`", { from: second(200), to: second(100) }],
+    ["without `from`", { to: second(100) }],
+  ])("refuses a `to` %s, naming the field", async (_name, range) => {
+    const refused = await refusal(rm.client.environments.metrics.query({ environmentId, ...range }));
+    expect(refused.status).toBe(400);
+    expect(refused.message).toBe("to: must come with a from, and not before it");
+  });
+});

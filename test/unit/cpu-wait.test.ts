@@ -1,0 +1,114 @@
+import http from "node:http";
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  CpuWaitMeter,
+  listenerOf,
+  listeningInodes,
+  meanWaitMs,
+  parseSchedstat,
+} from "../../server/targets/local/data-plane/cpu-wait.ts";
+
+const TABLE = [
+  "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode",
+  "   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 41001 1 0000000000000000 100 0 0 10 0",
+  "   1: 0100007F:1F90 0100007F:C350 01 00000000:00000000 00:00000000 00000000     0        0 41002 1 0000000000000000 20 4 30 10 -1",
+  "   2: 00000000:0050 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 41003 1 0000000000000000 100 0 0 10 0",
+  "   3: 0100007F:1F91 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 0 1 0000000000000000 100 0 0 10 0",
+].join("\n");
+
+describe("listeningInodes: the sockets listening on a port, from /proc/net/tcp", () => {
+  it.each([
+    ["a listener on 8080 (1F90); the connection to it is not one", 8080, ["41001"]],
+    ["a listener on every address", 80, ["41003"]],
+    ["a socket without an inode (another namespace's) is not counted", 8081, []],
+    ["nobody on the port", 9999, []],
+  ])("%s", (_what, port, inodes) => {
+    expect(listeningInodes(TABLE, port)).toEqual(inodes);
+  });
+
+  it("ignores a header, blank and short lines", () => {
+    expect(listeningInodes("", 80)).toEqual([]);
+    expect(listeningInodes("header\n\n  0: short line\n", 80)).toEqual([]);
+  });
+});
+
+describe("parseSchedstat and meanWaitMs: a request's turn, delayed", () => {
+  it.each([
+    ["186090765 6302686 366\n", { waitNs: 6_302_686, slices: 366 }],
+    ["0 0 1", { waitNs: 0, slices: 1 }],
+    ["", null],
+    ["garbage", null],
+    ["1 2", null],
+  ])("%j", (line, figures) => {
+    expect(parseSchedstat(line)).toEqual(figures);
+  });
+
+  it.each([
+    // [what, before, after, ms]
+    ["200 slices waiting 70 ms together: a third of a millisecond each", [0, 0], [70e6, 200], 0.35],
+    ["2 slices waiting 300 ms together: 150 ms each", [5e6, 10], [305e6, 12], 150],
+    ["did not run: nothing held up", [5e6, 10], [5e6, 10], 0],
+  ] as const)("%s", (_what, [w0, s0], [w1, s1], ms) => {
+    expect(meanWaitMs({ waitNs: w0, slices: s0 }, { waitNs: w1, slices: s1 })).toBeCloseTo(ms, 9);
+  });
+});
+
+describe("CpuWaitMeter on this machine's /proc", () => {
+  let server: http.Server | null = null;
+  afterEach(() => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())));
+
+  async function listen(): Promise<number> {
+    server = http.createServer((_req, res) => res.end());
+    await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
+    return (server.address() as { port: number }).port;
+  }
+
+  it("finds the process listening on a port", async () => {
+    expect(await listenerOf(await listen())).toBe(process.pid);
+  });
+
+  it("reads the listener's and its own mean wait since the previous reading: nothing at first, then a number", async () => {
+    const port = await listen();
+    const meter = new CpuWaitMeter();
+    const first = await meter.read([port]);
+    expect(first.ports.get(port)).toBeNull();
+    expect(first.own).toBeNull();
+    const second = await meter.read([port]);
+    expect(second.ports.get(port)).toBeGreaterThanOrEqual(0);
+    expect(second.own).toBeGreaterThanOrEqual(0);
+  });
+
+  it("looks a port up again when its listener has gone, and not more often than every 5 s while nobody listens", async () => {
+    const lookups: number[] = [];
+    const clock = { now: 0 };
+    let listener: number | null = null;
+    const meter = new CpuWaitMeter(
+      async (port) => {
+        lookups.push(port);
+        return listener;
+      },
+      () => clock.now,
+    );
+    expect((await meter.read([7])).ports.get(7)).toBeNull();
+    clock.now = 4999;
+    await meter.read([7]);
+    expect(lookups).toEqual([7]);
+    clock.now = 5000;
+    listener = process.pid;
+    await meter.read([7]);
+    expect(lookups).toEqual([7, 7]);
+    expect(typeof (await meter.read([7])).ports.get(7)).toBe("number");
+    // Gone (a pid no process has): looked up again at once.
+    listener = 2 ** 22 + 1;
+    const meter2 = new CpuWaitMeter(
+      async (port) => {
+        lookups.push(port);
+        return listener;
+      },
+      () => clock.now,
+    );
+    await meter2.read([8]);
+    await meter2.read([8]);
+    expect(lookups.filter((p) => p === 8).length).toBe(3);
+  });
+});
