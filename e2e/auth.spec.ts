@@ -18,6 +18,31 @@ test("a release manager signs in, sees the release navigation, and signs out", a
   await expect(page).toHaveURL(/\/signin$/);
 });
 
+test("a click that comes before the page's scripts have run waits for them instead of being lost", async ({
+  page,
+  panel,
+}) => {
+  await signInAs(page, panel, "release_manager");
+  // Hold the next page's scripts back, as a slow network or a busy machine does.
+  let releaseScripts!: () => void;
+  const scriptsReleased = new Promise<void>((resolve) => (releaseScripts = resolve));
+  await page.route("**/_next/static/**/*.js", async (route) => {
+    await scriptsReleased;
+    await route.continue();
+  });
+  await page.goto("/", { waitUntil: "domcontentloaded" });
+  const newService = page.getByRole("button", { name: "New service" });
+  await expect(newService).toBeVisible();
+  await expect(page.locator("html")).not.toHaveAttribute("data-hydrated");
+  // The server's button is on screen without its handler: it takes no click yet.
+  expect(await newService.evaluate((button) => getComputedStyle(button).pointerEvents)).toBe("none");
+  const click = newService.click();
+  releaseScripts();
+  await click;
+  await expect(page.getByRole("form", { name: "New service" }).getByLabel("Name")).toBeVisible();
+  await page.unrouteAll({ behavior: "wait" });
+});
+
 test("an auditor sees the audit log but not administration, and the chain verifies", async ({ page, panel }) => {
   await signInAs(page, panel, "auditor");
   expect(await navNames(page)).toEqual(["Overview", "Deployments", "Maintenance", "Audit"]);

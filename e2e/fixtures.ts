@@ -37,6 +37,12 @@ export async function signIn(page: Page, email: string, password: string): Promi
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page.getByTestId("current-user")).toBeVisible();
+  await waitForHydration(page);
+}
+
+/** Resolves once React handles events on the page (app/_components/HydrationMark.tsx). */
+export async function waitForHydration(page: Page): Promise<void> {
+  await expect(page.locator("html")).toHaveAttribute("data-hydrated", "true");
 }
 
 export function nav(page: Page) {

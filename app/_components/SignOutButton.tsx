@@ -1,29 +1,14 @@
 "use client";
-import { useState, useSyncExternalStore } from "react";
+import { useState } from "react";
 import { signOut } from "../_lib/auth-client";
 
-const subscribeToNothing = () => () => {};
-
-/** False in the server's HTML and during hydration, true once React handles events on the page. */
-function useHydrated(): boolean {
-  return useSyncExternalStore(
-    subscribeToNothing,
-    () => true,
-    () => false,
-  );
-}
-
-/**
- * Disabled until the page is hydrated: the server's HTML shows the button at once, and a click before
- * React has attached its handler would be lost with nothing said (an e2e run clicked it just then).
- */
+/** Until the page is hydrated no button takes a click (HydrationMark and globals.css). */
 export function SignOutButton() {
-  const hydrated = useHydrated();
   const [busy, setBusy] = useState(false);
   return (
     <button
       type="button"
-      disabled={!hydrated || busy}
+      disabled={busy}
       onClick={() => {
         setBusy(true);
         void signOut().finally(() => setBusy(false));
