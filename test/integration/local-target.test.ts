@@ -745,8 +745,16 @@ describe("two panels on one database", () => {
       SLOT: "green",
       GREENLIGHT_ORPHAN_GRACE_SECONDS: "60",
     });
+    // Its panel was killed after spawning it and before writing its pid down: only the token names it.
+    const unnamed = await startOrphan([process.execPath, DEMO_SERVICE_PATH], {
+      GREENLIGHT_TOKEN: "spawned-before-its-pid-was-written",
+      RELEASE_VERSION: "2.0.0",
+      SLOT: "green",
+      GREENLIGHT_ORPHAN_GRACE_SECONDS: "60",
+    });
     pids.add(running.pid);
     pids.add(left.pid);
+    pids.add(unnamed.pid);
     // The running panel: this test's parent. The one that is gone: a process that had this test's pid
     // before it (the pid is the same, the start time is not).
     await db.prisma.localProcess.createMany({
@@ -763,11 +771,18 @@ describe("two panels on one database", () => {
           environmentId: randomUUID(),
           panel: `${process.pid}/1`,
         },
+        {
+          pid: null,
+          token: "spawned-before-its-pid-was-written",
+          environmentId: randomUUID(),
+          panel: `${process.pid}/1`,
+        },
       ],
     });
     const target = newTarget(db);
     await target.start();
     await waitFor(() => !isAlive(left.pid), "the unrecorded process of the panel that is gone to be stopped", 10_000);
+    await waitFor(() => !isAlive(unnamed.pid), "the process whose pid was never written to be stopped", 10_000);
     expect(isAlive(running.pid)).toBe(true);
     expect(
       (await db.prisma.localProcess.findMany({ where: { environmentId: { not: null } } })).map((e) => e.pid),

@@ -42,6 +42,7 @@ import {
   isAlive,
   SlotChild,
   isRunningProcess,
+  pidsCarryingToken,
   processIdentity,
   terminatePid,
 } from "./slot-process.ts";
@@ -187,14 +188,21 @@ export class LocalTarget implements TargetDriver {
       if (keep.has(`${entry.pid}:${entry.token}`)) continue;
       // A panel that is still running (another on this machine, or this one: its own children) may be starting it still.
       if (entry.panel && isRunningProcess(entry.panel)) continue;
-      if (isAlive(entry.pid) && carriesToken(entry.pid, entry.token)) {
+      // No pid: the panel died between the spawn and writing the pid down; the token finds the process.
+      const pids =
+        entry.pid === null
+          ? pidsCarryingToken(entry.token)
+          : isAlive(entry.pid) && carriesToken(entry.pid, entry.token)
+            ? [entry.pid]
+            : [];
+      for (const pid of pids) {
         this.log.warn(
-          { environmentId: entry.environmentId, pid: entry.pid },
+          { environmentId: entry.environmentId, pid },
           "stopping a slot process a previous panel started but never recorded",
         );
-        await terminatePid(entry.pid, this.stopGraceMs);
+        await terminatePid(pid, this.stopGraceMs);
       }
-      await this.prisma.localProcess.deleteMany({ where: { pid: entry.pid, token: entry.token } });
+      await this.prisma.localProcess.deleteMany({ where: { token: entry.token } });
     }
   }
 
@@ -551,6 +559,9 @@ export class LocalTarget implements TargetDriver {
     const state = rt.slots[slot];
     const token = randomBytes(24).toString("hex");
     const log = this.log.child({ environmentId: rt.id, slot, releaseId: release.id, version: release.version });
+    // Into the ledger before it exists: a panel killed between the spawn and the pid's write leaves a
+    // row whose token still finds the process (see reapUnrecorded).
+    await this.prisma.localProcess.create({ data: { token, environmentId: rt.id, panel: processIdentity() } });
     const child = new SlotChild(release.id, token, {
       command: this.command,
       env: this.childEnvironment(rt.id, slot, release, token),
@@ -561,14 +572,8 @@ export class LocalTarget implements TargetDriver {
       onStdoutLine: (line) => log.debug({ stream: "stdout", pid: child.pid }, line),
     });
     if (child.pid) this.children.set(child.pid, child);
-    // Into the ledger before anything else can happen to it (see reapUnrecorded).
-    if (child.pid)
-      await this.prisma.localProcess.create({
-        data: { pid: child.pid, token, environmentId: rt.id, panel: processIdentity() },
-      });
-    void child.exited.then(() =>
-      this.prisma.localProcess.deleteMany({ where: { pid: child.pid, token } }).catch(() => {}),
-    );
+    if (child.pid) await this.prisma.localProcess.updateMany({ where: { token }, data: { pid: child.pid } });
+    void child.exited.then(() => this.prisma.localProcess.deleteMany({ where: { token } }).catch(() => {}));
     void child.exited.then((exit) => {
       const fields = { pid: child.pid, code: exit.code, signal: exit.signal };
       if (child.stopRequested) log.info(fields, "slot process stopped");
@@ -663,7 +668,7 @@ export class LocalTarget implements TargetDriver {
       carriesToken(record.pid, record.token);
     if (ours) {
       await terminatePid(record.pid, this.stopGraceMs);
-      await this.prisma.localProcess.deleteMany({ where: { pid: record.pid, token: record.token } });
+      await this.prisma.localProcess.deleteMany({ where: { token: record.token } });
     } else this.log.warn({ pid: record.pid }, "not stopping a recorded pid that is no longer ours");
   }
 

@@ -259,6 +259,24 @@ export function carriesToken(pid: number, token: string): boolean {
   }
 }
 
+/**
+ * The live processes started with `token` (Linux: found by their environment). A panel killed between
+ * spawning a process and writing down its pid leaves only the token to know it by.
+ */
+export function pidsCarryingToken(token: string): number[] {
+  if (process.platform !== "linux") return [];
+  let entries: string[];
+  try {
+    entries = fs.readdirSync("/proc");
+  } catch {
+    return [];
+  }
+  return entries
+    .filter((name) => /^\d+$/.test(name))
+    .map(Number)
+    .filter((pid) => pid !== process.pid && isAlive(pid) && carriesToken(pid, token));
+}
+
 /** Signals the process group led by `pid` (our children lead their own), else the process alone. */
 export function signalProcessGroup(pid: number, signal: NodeJS.Signals): void {
   try {

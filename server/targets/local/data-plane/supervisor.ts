@@ -231,7 +231,7 @@ export class DataPlaneSupervisor {
         );
         await terminatePid(row.pid, this.options.stopGraceMs);
       }
-      await prisma.localProcess.deleteMany({ where: { pid: row.pid, token: row.token } });
+      await prisma.localProcess.deleteMany({ where: { token: row.token } });
     }
     const client = await this.spawn(row);
     if (row) await this.options.onRestarted(client);
@@ -259,6 +259,9 @@ export class DataPlaneSupervisor {
   private async spawn(replaced: RecordedDataPlane | null): Promise<DataPlaneClient> {
     const { prisma, log } = this.options;
     const token = randomBytes(24).toString("hex");
+    // Into the ledger before it exists: a panel killed between the spawn and the pid's write leaves a
+    // row whose token still finds the process (LocalTarget's reapUnrecorded).
+    await prisma.localProcess.create({ data: { token, environmentId: null, panel: processIdentity() } });
     const child = new SlotChild("data-plane", token, {
       command: dataPlaneCommand(),
       env: {
@@ -274,11 +277,7 @@ export class DataPlaneSupervisor {
       onStderrLine: (line) => log.warn({ stream: "stderr", component: "data-plane" }, line),
       onStdoutLine: (line) => log.debug({ stream: "stdout", component: "data-plane" }, line),
     });
-    // Into the ledger before anything else can happen to it.
-    if (child.pid)
-      await prisma.localProcess.create({
-        data: { pid: child.pid, token, environmentId: null, panel: processIdentity() },
-      });
+    if (child.pid) await prisma.localProcess.updateMany({ where: { token }, data: { pid: child.pid } });
     void child.exited.then((exit) => {
       if (!child.stopRequested)
         log.warn(
@@ -299,7 +298,7 @@ export class DataPlaneSupervisor {
       log.info({ pid: child.pid }, "another panel started the data plane first; adopting it and stopping this one");
       child.stopRequested = true;
       await terminatePid(child.pid, this.options.stopGraceMs, child.exited);
-      await prisma.localProcess.deleteMany({ where: { pid: child.pid, token } });
+      await prisma.localProcess.deleteMany({ where: { token } });
       const other = await this.adoptStartedElsewhere(replaced);
       if (other) return other;
       throw new Error(
