@@ -10,6 +10,7 @@
  * scratch database on TEST_DATABASE_URL's server.
  */
 import { fork } from "node:child_process";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import path from "node:path";
 import { DEFAULT_GATES } from "../server/releases/policy.ts";
 import { panelClient } from "../test/helpers/panel-client.ts";
@@ -106,6 +107,9 @@ async function apiBench(options: {
     });
     // The panel's own CPU over the run (this process is the panel): how close it is to a core.
     const cpuBefore = process.cpuUsage();
+    // And how long its event loop was held up: a request waits behind whatever runs when it arrives.
+    const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    loopDelay.enable();
     const wallBefore = performance.now();
     const result = await new Promise<ClientResult>((resolve, reject) => {
       child.once("message", (message) => resolve(message as ClientResult));
@@ -113,6 +117,7 @@ async function apiBench(options: {
       child.send(job);
     });
     const cpu = process.cpuUsage(cpuBefore);
+    loopDelay.disable();
     const panelCpuPercent = ((cpu.user + cpu.system) / 1000 / (performance.now() - wallBefore)) * 100;
     const lines = [
       benchLine("api", {
@@ -128,6 +133,8 @@ async function apiBench(options: {
         p99_ms: percentile(result.latencies, 99),
         errors: result.errors,
         panel_cpu_percent: panelCpuPercent,
+        loop_delay_p99_ms: loopDelay.percentile(99) / 1e6,
+        loop_delay_max_ms: loopDelay.max / 1e6,
       }),
     ];
     for (const [label, values] of Object.entries(result.byRequest))

@@ -163,21 +163,7 @@ export async function deploymentDetail(prisma: PrismaClient, id: string) {
   });
   if (!d) throw notFound(`Deployment ${id}`);
   const policy = readPolicy(d.policy, d.environment.production);
-  const [latest] = await prisma.metricSample.findMany({
-    where: { environmentId: d.environmentId },
-    orderBy: { at: "desc" },
-    take: 2,
-  });
-  const latestWeights = latest
-    ? await prisma.metricSample.findMany({ where: { environmentId: d.environmentId, at: latest.at } })
-    : [];
-  const measuredWeights =
-    latestWeights.length === 2 && Date.now() - latestWeights[0]!.at.getTime() < 10_000
-      ? ({
-          blue: latestWeights.find((r) => r.slot === "blue")!.weight,
-          green: latestWeights.find((r) => r.slot === "green")!.weight,
-        } as Record<Slot, number>)
-      : null;
+  const measuredWeights = await latestMeasuredWeights(prisma, d.environmentId);
   return {
     id: d.id,
     status: d.status,
@@ -259,6 +245,29 @@ export async function deploymentDetail(prisma: PrismaClient, id: string) {
       at: g.at,
     })),
   };
+}
+
+/**
+ * The split of the newest second measured for both slots, when it is under 10 s old. Each slot's newest
+ * sample is one step down the (environment, slot, at) key; the page asks for this on every refresh.
+ */
+export async function latestMeasuredWeights(
+  prisma: PrismaClient,
+  environmentId: string,
+  now = Date.now(),
+): Promise<Record<Slot, number> | null> {
+  const rows = await prisma.$queryRaw<{ slot: Slot; weight: number; at: Date }[]>`
+    SELECT s.slot, m.weight, m.at
+    FROM (VALUES ('blue'), ('green')) AS s(slot)
+    CROSS JOIN LATERAL (
+      SELECT "weight", "at" FROM "MetricSample"
+      WHERE "environmentId" = ${environmentId} AND "slot" = s.slot::"Slot"
+      ORDER BY "at" DESC LIMIT 1
+    ) m`;
+  const blue = rows.find((r) => r.slot === "blue");
+  const green = rows.find((r) => r.slot === "green");
+  if (!blue || !green || blue.at.getTime() !== green.at.getTime() || now - blue.at.getTime() >= 10_000) return null;
+  return { blue: blue.weight, green: green.weight };
 }
 
 /** The split a deployment that has ended left behind: all traffic on the new slot if it succeeded, else on the live one. */

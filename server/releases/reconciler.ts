@@ -56,8 +56,12 @@ import { runSmokeChecks } from "./smoke.ts";
 import { assertTransition, isTerminal, PROGRESSING_STATUSES, type DeploymentStatus } from "./state-machine.ts";
 import { appendEvent } from "./timeline.ts";
 import { rollbackReason } from "./vocabulary.ts";
+import { detailKind, FIGURES_EVERY_MS, isDue, type Sent } from "./update-pacing.ts";
 
 type LoadedDeployment = Deployment & { release: Release; environment: Environment & { service: Service } };
+
+/** How long a pass reuses a deployment's release, environment and service rows (see Reconciler.load). */
+const RELATED_ROWS_TTL_MS = 2000;
 
 export interface ReconcilerOptions {
   prisma: PrismaClient;
@@ -172,8 +176,16 @@ export class Reconciler {
   private beatAgain = false;
   private housekeepingRun: Promise<void> | null = null;
   private failures = new Map<string, number>();
-  private lastDetail = new Map<string, string>();
+  /** The status line last written, and the gate verdicts last sent (update-pacing.ts). */
+  private lastDetail = new Map<string, Sent>();
+  private sentGates = new Map<string, Sent>();
+  /** The gate outcomes last stored. */
   private lastGates = new Map<string, string>();
+  /** Each deployment's release, environment and service as last read (see load). */
+  private related = new Map<
+    string,
+    { at: number; release: Release; environment: Environment & { service: Service } }
+  >();
   private timers: NodeJS.Timeout[] = [];
   private stopped = true;
 
@@ -279,7 +291,9 @@ export class Reconciler {
     this.nextPassAt.delete(id);
     this.failures.delete(id);
     this.lastDetail.delete(id);
+    this.sentGates.delete(id);
     this.lastGates.delete(id);
+    this.related.delete(id);
     this.claimedAt.delete(id);
     this.rollingBack.delete(id);
   }
@@ -398,11 +412,26 @@ export class Reconciler {
     return { ...systemActor(newTraceId()), email: "reconciler" };
   }
 
+  /**
+   * The deployment row, read on every pass (commands and leases act on it); its release, environment
+   * and service, read again once they are RELATED_ROWS_TTL_MS old. A pass runs up to five times a
+   * second while baking, and reading all four rows each time was most of a busy panel's queries; a
+   * change to the environment (its rollback hooks, its target settings) reaches the passes within the TTL.
+   */
   private async load(id: string): Promise<LoadedDeployment | null> {
-    return this.prisma.deployment.findUnique({
+    const related = this.related.get(id);
+    if (related && Date.now() - related.at < RELATED_ROWS_TTL_MS) {
+      const d = await this.prisma.deployment.findUnique({ where: { id } });
+      if (!d) return null;
+      if (d.releaseId === related.release.id && d.environmentId === related.environment.id)
+        return { ...d, release: related.release, environment: related.environment };
+    }
+    const d = await this.prisma.deployment.findUnique({
       where: { id },
       include: { release: true, environment: { include: { service: true } } },
     });
+    if (d) this.related.set(id, { at: Date.now(), release: d.release, environment: d.environment });
+    return d;
   }
 
   /** One pass over one deployment. Returns how long to wait before the next pass. */
@@ -733,19 +762,24 @@ export class Reconciler {
   /** Gate results are observations: stored when an outcome changes, without a new audit event. */
   private async recordGatesIfChanged(d: LoadedDeployment, gates: GateVerdict[], now: Date): Promise<void> {
     const key = JSON.stringify(gates.map((g) => [g.gate, g.outcome]));
-    this.options.events.emit(`deployment:${d.id}`, "deployment:gates", {
-      deploymentId: d.id,
-      stepIndex: d.stepIndex,
-      gates,
-    } satisfies ServerToClientEvents["deployment:gates"]);
+    const sent = { kind: `${d.stepIndex}:${key}`, text: JSON.stringify(gates), at: now.getTime() };
+    if (isDue(this.sentGates.get(d.id), sent, sent.at, FIGURES_EVERY_MS)) {
+      this.sentGates.set(d.id, sent);
+      this.options.events.emit(`deployment:${d.id}`, "deployment:gates", {
+        deploymentId: d.id,
+        stepIndex: d.stepIndex,
+        gates,
+      } satisfies ServerToClientEvents["deployment:gates"]);
+    }
     if (this.lastGates.get(d.id) === key) return;
     await this.prisma.$transaction((tx) => this.writeGates(tx, d, gates, now, d.stepIndex));
     this.lastGates.set(d.id, key);
   }
 
   private async setDetail(id: string, detail: string): Promise<void> {
-    if (this.lastDetail.get(id) === detail) return;
-    this.lastDetail.set(id, detail);
+    const next = { kind: detailKind(detail), text: detail, at: Date.now() };
+    if (!isDue(this.lastDetail.get(id), next, next.at, FIGURES_EVERY_MS)) return;
+    this.lastDetail.set(id, next);
     await this.prisma.deployment.updateMany({
       where: { id, leaseOwner: this.instanceId },
       data: { statusDetail: detail },

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestPanel, type TestPanel, type TestUser } from "../helpers/panel.ts";
 import { refusal } from "../helpers/panel-client.ts";
+import { latestMeasuredWeights } from "../../server/releases/queries.ts";
 
 let t: TestPanel;
 let rm: TestUser;
@@ -62,6 +63,43 @@ describe("environments.metrics", () => {
   ])("refuses a `to` %s, naming the field", async (_name, range) => {
     const refused = await refusal(rm.client.environments.metrics.query({ environmentId, ...range }));
     expect(refused.status).toBe(400);
-    expect(refused.message).toBe("to: must come with a from, and not before it");
+    expect(refused.message).toBe("To: must come with a from, and not before it");
+    expect(refused.field).toBe("to");
+  });
+});
+
+describe("latestMeasuredWeights: the split the deployment page shows while a deployment runs", () => {
+  it.each<[string, { blue?: number; green?: number }, Record<"blue" | "green", number> | null]>([
+    ["both slots measured in the newest second", { blue: 0, green: 0 }, { blue: 90, green: 10 }],
+    ["green's newest second is older than blue's", { blue: 0, green: 1 }, null],
+    ["only one slot measured", { blue: 0 }, null],
+    ["the newest second is 10 s old", { blue: 10, green: 10 }, null],
+  ])("%s", async (what, secondsAgo, expected) => {
+    const service = await rm.client.services.create.mutate({
+      name: `Weights ${what}`,
+      environments: ["production"],
+    });
+    const env = await t.prisma.environment.findFirstOrThrow({ where: { serviceId: service.id } });
+    const now = Math.floor(Date.now() / 1000) * 1000;
+    const sample = (slot: "blue" | "green", ago: number, weight: number) => ({
+      environmentId: env.id,
+      slot,
+      at: new Date(now - ago * 1000),
+      requests: 1,
+      errors: 0,
+      p50: 1,
+      p95: 1,
+      p99: 1,
+      weight,
+    });
+    // An older second with the other split, under the newest ones.
+    await t.prisma.metricSample.createMany({ data: [sample("blue", 30, 50), sample("green", 30, 50)] });
+    await t.prisma.metricSample.createMany({
+      data: [
+        ...(secondsAgo.blue !== undefined ? [sample("blue", secondsAgo.blue, 90)] : []),
+        ...(secondsAgo.green !== undefined ? [sample("green", secondsAgo.green, 10)] : []),
+      ],
+    });
+    expect(await latestMeasuredWeights(t.prisma, env.id, now)).toEqual(expected);
   });
 });
