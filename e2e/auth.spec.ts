@@ -118,7 +118,7 @@ test("an administrator adds a person, who signs in with the password shown once"
   await form.getByLabel("Viewer", { exact: true }).check();
   await form.evaluate((f: HTMLFormElement) => (f.noValidate = true));
   await form.getByRole("button", { name: "Add person" }).click();
-  await expect(page.getByRole("alert").filter({ hasText: "email: must be a valid e-mail address" })).toBeVisible();
+  await expect(page.getByRole("alert").filter({ hasText: "Email: must be a valid e-mail address" })).toBeVisible();
 });
 
 /** Values a browser reads as another host once it resolves them (issue 10, Medium 3). */

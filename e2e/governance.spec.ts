@@ -130,9 +130,15 @@ test("a user-facing change cannot start with only the approver's sign-off; it st
     headers: jsonFromPanel(),
   });
   expect(refused.status()).toBe(412);
-  expect(((await refused.json()) as { error: { json: { message: string } } }).error.json.message).toBe(
-    'changeRequest: "Ledger 1.0.0 to production" still needs approval from a business stakeholder',
+  const { message, data } = (
+    (await refused.json()) as {
+      error: { json: { message: string; data: { field: string | null } } };
+    }
+  ).error.json;
+  expect(message).toBe(
+    'The change request "Ledger 1.0.0 to production" still needs approval from a business stakeholder',
   );
+  expect(data.field).toBe("changeRequest");
 
   // A business stakeholder signs; now it starts, from the button.
   const stakeholder = await as(browser, panel, "business_stakeholder");

@@ -82,7 +82,7 @@ test("an administrator sees the default window among the upcoming ones, in New Y
   );
 });
 
-test("an administrator adding a 3-hour window gets the server's message naming durationMinutes, and nothing is added", async ({
+test("an administrator adding a 3-hour window gets the server's message naming the duration in words, and nothing is added", async ({
   page,
   panel,
 }) => {
@@ -91,7 +91,7 @@ test("an administrator adding a 3-hour window gets the server's message naming d
   const name = unique("Too long");
   await fillRule(page, { name, timezone: "Europe/Berlin", preset: "Weekly, Sunday", start: "13:00", minutes: "180" });
   await ruleForm(page).getByRole("button", { name: "Add window rule" }).click();
-  await expect(ruleForm(page).getByRole("alert")).toContainText("durationMinutes: must be at most 120 minutes");
+  await expect(ruleForm(page).getByRole("alert")).toContainText("Duration in minutes: must be at most 120 minutes");
   await expect(page.getByRole("table", { name: "Window rules" })).not.toContainText(name);
 });
 
@@ -103,13 +103,13 @@ test("a rule that overlaps the default window is refused, naming the overlap", a
   await fillRule(page, { name, timezone: "America/New_York", preset: "Weekly, Sunday", start: "03:00", minutes: "60" });
   await ruleForm(page).getByRole("button", { name: "Add window rule" }).click();
   const alert = ruleForm(page).getByRole("alert");
-  await expect(alert).toContainText('rrule: overlaps the window "Monthly maintenance"');
+  await expect(alert).toContainText('The recurrence rule overlaps the window "Monthly maintenance"');
   await expect(page.getByRole("table", { name: "Window rules" })).not.toContainText(name);
 
   // An unknown time zone is refused too, naming the field.
   await fillRule(page, { name, timezone: "Mars/Olympus_Mons", preset: "Daily", start: "03:00", minutes: "30" });
   await ruleForm(page).getByRole("button", { name: "Add window rule" }).click();
-  await expect(alert).toContainText("timezone: must be an IANA time zone");
+  await expect(alert).toContainText("Time zone: must be an IANA time zone");
 });
 
 test("an administrator adds a rule, edits it, deactivates it and deletes it; the upcoming windows follow", async ({

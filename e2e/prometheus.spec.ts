@@ -41,7 +41,7 @@ test("an administrator names a Prometheus: a bad query shows Prometheus's own er
   await section.getByLabel("Requests (a counter's series)").fill('http_requests_total{slot="{{slot}}"');
   await section.getByRole("button", { name: "Check and save" }).click();
   await expect(section.getByRole("alert")).toContainText(
-    /requestsQuery: the requests query does not run: Prometheus refused .*parse error/,
+    /The requests query does not run: Prometheus refused .*parse error/,
   );
   await expect(section).toContainText("The gates read the target's own figures.");
 

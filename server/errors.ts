@@ -1,7 +1,7 @@
 /**
  * Errors the domain raises on purpose. The HTTP and tRPC layers turn them into 4xx answers whose
- * message names the field or the conflict (502 when a service the panel depends on failed); anything
- * else is a 500 and a bug.
+ * message names the field in words or the conflict, with the field's machine name beside it (502
+ * when a service the panel depends on failed); anything else is a 500 and a bug.
  */
 /**
  * "unauthenticated": the caller could not be identified (a missing, unknown, expired or revoked API token).
@@ -22,12 +22,15 @@ export class DomainError extends Error {
   }
 }
 
-export const invalid = (field: string, message: string) => new DomainError("invalid", `${field}: ${message}`, field);
+/**
+ * Each message is a sentence for people that names the field in words ("The release belongs to
+ * another service than Payments"); the machine name of the field travels separately in `field`.
+ */
+export const invalid = (field: string, message: string) => new DomainError("invalid", message, field);
 export const notFound = (what: string) => new DomainError("not_found", `${what} was not found`);
-/** "email: a user with e-mail … already exists" names the field `email`. */
-export const conflict = (message: string) => new DomainError("conflict", message, /^([\w.]+):/.exec(message)?.[1]);
+export const conflict = (message: string, field?: string) => new DomainError("conflict", message, field);
 export const forbidden = (message: string) => new DomainError("forbidden", message);
-export const preconditionFailed = (message: string) => new DomainError("precondition", message);
+export const preconditionFailed = (message: string, field?: string) => new DomainError("precondition", message, field);
 export const unauthenticated = (message: string) => new DomainError("unauthenticated", message);
 
 export const HTTP_STATUS: Record<DomainErrorKind, number> = {

@@ -109,7 +109,7 @@ export async function deploymentHistory(prisma: PrismaClient, input: z.infer<typ
       select: { id: true, startedAt: true, environment: { select: { serviceId: true } } },
     });
     if (!row || row.environment.serviceId !== service.id)
-      throw invalid("cursor", `must be a deployment of ${service.name}`);
+      throw invalid("cursor", `The cursor must be a deployment of ${service.name}`);
     after = { startedAt: row.startedAt, id: row.id };
   }
   const rows = await prisma.deployment.findMany({

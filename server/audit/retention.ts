@@ -65,10 +65,10 @@ export async function purgeAuditEvents(prisma: PrismaClient, options: PurgeOptio
   const actor = options.actor ?? systemActor();
   const latestAllowed = new Date(now.getTime() - RETENTION_DAYS * DAY_MS);
   if (!(options.olderThan instanceof Date) || Number.isNaN(options.olderThan.getTime()))
-    throw new AuditPurgeRefused("olderThan: must be a date");
+    throw new AuditPurgeRefused("The purge's cut-off (older than) must be a date");
   if (options.olderThan > latestAllowed) {
     throw new AuditPurgeRefused(
-      `olderThan: audit events are kept for ${RETENTION_DAYS} days; a purge may only remove events older than ${latestAllowed.toISOString()} (got ${options.olderThan.toISOString()})`,
+      `Audit events are kept for ${RETENTION_DAYS} days; the purge's cut-off (older than) must be ${latestAllowed.toISOString()} or earlier (got ${options.olderThan.toISOString()})`,
     );
   }
   const nothing: PurgeResult = { purged: 0, anchor: null, event: null };

@@ -78,7 +78,7 @@ export async function createUser(
   const passwordHash = await hashPassword(initialPassword);
   const user = await prisma.$transaction(async (tx) => {
     if (await tx.user.findUnique({ where: { email: input.email } }))
-      throw conflict(`email: a user with e-mail ${input.email} already exists`);
+      throw conflict(`A user with the email address ${input.email} already exists`, "email");
     const created = await tx.user.create({
       data: { email: input.email, name: input.name, roles: input.roles, passwordHash },
     });
@@ -112,9 +112,15 @@ export async function updateUser(
         where: { id: { not: before.id }, active: true, roles: { has: "admin" } },
       });
       if (otherAdmins === 0)
-        throw preconditionFailed(
-          `${input.active === false ? "active" : "roles"}: ${before.email} is the last active administrator; make someone else an administrator first`,
-        );
+        throw input.active === false
+          ? preconditionFailed(
+              `${before.email} is the last active administrator and cannot be deactivated; make someone else an administrator first`,
+              "active",
+            )
+          : preconditionFailed(
+              `${before.email} is the last active administrator and must keep the administrator role; make someone else an administrator first`,
+              "roles",
+            );
     }
     const after = await tx.user.update({
       where: { id: input.id },
@@ -182,9 +188,9 @@ export async function changeOwnPassword(
   const user = await prisma.user.findUnique({ where: { id: actor.userId } });
   if (!user) throw notFound("Your user");
   if (!user.passwordHash || !(await verifyPassword(input.currentPassword, user.passwordHash)))
-    throw invalid("currentPassword", "is not your current password");
+    throw invalid("currentPassword", "The current password you gave is not your password");
   if (input.currentPassword === input.newPassword)
-    throw invalid("newPassword", "must differ from the current password");
+    throw invalid("newPassword", "The new password must differ from the current password");
   const passwordHash = await hashPassword(input.newPassword);
   return prisma.$transaction(async (tx) => {
     await tx.user.update({ where: { id: user.id }, data: { passwordHash } });

@@ -4,6 +4,7 @@
  * index (`User_email_key`, Prisma's naming: table, columns, `key`). Two requests that both checked
  * "does it exist?" and both created it end here; callers turn it into a 409 naming the field.
  */
+import { fieldWords } from "../field-words.ts";
 
 export interface UniqueViolation {
   /** The model (table) whose constraint was violated, when known. */
@@ -49,13 +50,15 @@ export function fieldsOfIndex(index: string, model: string | null): string[] {
 }
 
 /**
- * "email: a User with this email already exists". Of a composite key the last field is the one named
- * (`serviceId, version`: the version is what the caller chose; the service is its scope).
+ * "A user with this email already exists", naming the field `email`. Of a composite key the last
+ * field is the one named (`serviceId, version`: the version is what the caller chose; the service is
+ * its scope).
  */
 export function describeUniqueViolation(violation: UniqueViolation): { field: string; message: string } {
   const fields = violation.fields.length > 0 ? violation.fields : ["input"];
   const field = fields[fields.length - 1]!;
-  const what = violation.model ? `a ${violation.model}` : "a record";
-  const values = fields.length === 1 ? `this ${field}` : `this ${fields.join(" and ")}`;
-  return { field, message: `${field}: ${what} with ${values} already exists` };
+  const model = violation.model ? fieldWords(violation.model) : "record";
+  // "an audit event", "an environment"; but "a user".
+  const what = `${/^[aeio]/i.test(model) ? "An" : "A"} ${model}`;
+  return { field, message: `${what} with this ${fields.map(fieldWords).join(" and ")} already exists` };
 }

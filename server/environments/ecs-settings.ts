@@ -39,7 +39,7 @@ const json = (value: unknown) => value as Prisma.InputJsonValue;
 
 function parsedOrInvalid(raw: unknown): { config: EcsConfig; stored: unknown } {
   const result = validateEcsConfig(raw);
-  if (!result.ok) throw new DomainError("invalid", `config.${result.error}`, "config");
+  if (!result.ok) throw new DomainError("invalid", result.error, "config");
   return { config: result.config, stored: result.stored };
 }
 
@@ -51,10 +51,10 @@ async function loadEnvironment(prisma: PrismaClient, id: string) {
 
 function ecsConfigOf(env: { name: string; target: string; targetConfig: unknown }): EcsConfig {
   if (env.target !== "ecs")
-    throw preconditionFailed(`environmentId: ${env.name} runs on the ${env.target} target, not ECS`);
+    throw preconditionFailed(`The environment ${env.name} runs on the ${env.target} target, not ECS`, "environmentId");
   const result = validateEcsConfig(env.targetConfig);
   if (!result.ok)
-    throw preconditionFailed(`environmentId: the ${env.name} ECS configuration is invalid: ${result.error}`);
+    throw preconditionFailed(`The ${env.name} ECS configuration is invalid: ${result.error}`, "environmentId");
   return result.config;
 }
 
@@ -67,7 +67,8 @@ export async function configureEcsTarget(prisma: PrismaClient, actor: Actor, inp
     const active = await tx.deployment.findUnique({ where: { activeEnvironmentId: before.id } });
     if (active)
       throw conflict(
-        `environmentId: ${before.name} has an active deployment (${active.status.replace(/_/g, " ")}); change its target after it finishes`,
+        `The environment ${before.name} has an active deployment (${active.status.replace(/_/g, " ")}); change its target after it finishes`,
+        "environmentId",
       );
     const after = await tx.environment.update({
       where: { id: before.id },

@@ -84,6 +84,9 @@ export async function prometheusSettings(prisma: PrismaClient, environmentId: st
   return view(env.id, env.prometheus);
 }
 
+/** "the latency query" at the start of a sentence. */
+const atStart = (words: string) => words.charAt(0).toUpperCase() + words.slice(1);
+
 /**
  * Runs the environment's queries for both slots over the last minute against the Prometheus named.
  * A refusal names the field it is about: the URL when Prometheus cannot be reached, the token when it
@@ -105,15 +108,16 @@ export async function dryRun(
         series = await instantQuery(settings, query, now);
       } catch (error) {
         if (!(error instanceof PrometheusQueryError)) throw error;
-        if (error.kind === "unreachable") throw new DomainError("invalid", `url: ${error.message}`, "url");
-        if (error.kind === "unauthorized")
-          throw new DomainError("invalid", `bearerToken: ${error.message}`, "bearerToken");
-        throw new DomainError("invalid", `${field}: ${QUERY_NAMES[field]} does not run: ${error.message}`, field);
+        if (error.kind === "unreachable")
+          throw new DomainError("invalid", `Check the Prometheus URL: ${error.message}`, "url");
+        // "Prometheus at … answered HTTP 401 …: check the bearer token"
+        if (error.kind === "unauthorized") throw new DomainError("invalid", error.message, "bearerToken");
+        throw new DomainError("invalid", `${atStart(QUERY_NAMES[field])} does not run: ${error.message}`, field);
       }
       if (field === "latencyQuery" && series.some((s) => s.labels.le === undefined)) {
         throw new DomainError(
           "invalid",
-          `latencyQuery: ${QUERY_NAMES[field]} selects series without an "le" label; select a histogram's _bucket series, e.g. http_request_duration_seconds_bucket{…}`,
+          `${atStart(QUERY_NAMES[field])} selects series without an "le" label; select a histogram's _bucket series, e.g. http_request_duration_seconds_bucket{…}`,
           field,
         );
       }
@@ -181,7 +185,7 @@ export async function removePrometheusSettings(
     if (!before) {
       if (!(await tx.environment.findUnique({ where: { id: environmentId } })))
         throw notFound(`Environment ${environmentId}`);
-      throw new DomainError("not_found", "environmentId: this environment names no Prometheus", "environmentId");
+      throw new DomainError("not_found", "This environment names no Prometheus", "environmentId");
     }
     await tx.prometheusSource.delete({ where: { environmentId } });
     await restartOutageClock(tx, environmentId);

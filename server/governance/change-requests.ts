@@ -67,7 +67,8 @@ type Db = PrismaClient | Prisma.TransactionClient;
 
 export async function policyFor(db: Db, type: ChangeType) {
   const policy = await db.changeTypePolicy.findUnique({ where: { type } });
-  if (!policy) throw preconditionFailed(`type: no approval policy for ${type} changes; an administrator must set one`);
+  if (!policy)
+    throw preconditionFailed(`There is no approval policy for ${type} changes; an administrator must set one`, "type");
   return { ...policy, requiredRoles: policy.requiredRoles as Role[] };
 }
 
@@ -80,9 +81,12 @@ export async function listPolicies(prisma: PrismaClient) {
 
 export async function updatePolicyRow(prisma: PrismaClient, actor: Actor, input: z.infer<typeof policyInput>) {
   if (input.type === "emergency" && input.requiredRoles.length > 0)
-    throw invalid("requiredRoles", "emergencies are authorised by a CTO or on-call engineer, not by approvals");
+    throw invalid(
+      "requiredRoles",
+      "Emergencies need no required roles: they are authorised by a CTO or on-call engineer, not by approvals",
+    );
   if (new Set(input.requiredRoles).size !== input.requiredRoles.length)
-    throw invalid("requiredRoles", "must not repeat a role");
+    throw invalid("requiredRoles", "The required roles must not repeat a role");
   return prisma.$transaction(async (tx) => {
     const before = await tx.changeTypePolicy.findUnique({ where: { type: input.type } });
     const after = await tx.changeTypePolicy.upsert({ where: { type: input.type }, create: input, update: input });
@@ -152,7 +156,7 @@ export async function createChangeRequest(
   if (input.type === "emergency")
     throw invalid(
       "type",
-      "emergencies are requested on the Maintenance page and authorised by a CTO or on-call engineer",
+      "The change type cannot be emergency: emergencies are requested on the Maintenance page and authorised by a CTO or on-call engineer",
     );
   let deliver = async () => {};
   const cr = await prisma.$transaction(async (tx) => {
@@ -166,25 +170,26 @@ export async function createChangeRequest(
     if (release.serviceId !== environment.serviceId)
       throw invalid(
         "releaseId",
-        `release ${release.version} belongs to another service than ${environment.service.name}`,
+        `Release ${release.version} belongs to another service than ${environment.service.name}`,
       );
     if (!environment.production)
       throw invalid(
         "environmentId",
-        `${environment.name} is not a production environment; change requests are for production deployments`,
+        `The environment ${environment.name} is not a production environment; change requests are for production deployments`,
       );
     const policy = await policyFor(tx, input.type);
     if (policy.requiresPerformanceAssessment && !input.performanceAssessment)
       throw invalid(
         "performanceAssessment",
-        `a ${CHANGE_TYPE_LABELS[input.type].toLowerCase()} change needs a performance impact assessment`,
+        `A ${CHANGE_TYPE_LABELS[input.type].toLowerCase()} change needs a performance impact assessment`,
       );
     const open = await tx.changeRequest.findFirst({
       where: { releaseId: release.id, environmentId: environment.id, status: { in: ["pending", "approved"] } },
     });
     if (open)
       throw conflict(
-        `releaseId: ${release.version} already has an open change request for ${environment.name} ("${open.title}")`,
+        `Release ${release.version} already has an open change request for ${environment.name} ("${open.title}")`,
+        "releaseId",
       );
     const created = await tx.changeRequest.create({
       data: {
@@ -241,14 +246,14 @@ export async function updateChangeRequest(
     if (input.type === "emergency")
       throw invalid(
         "type",
-        "emergencies are requested on the Maintenance page and authorised by a CTO or on-call engineer",
+        "The change type cannot be emergency: emergencies are requested on the Maintenance page and authorised by a CTO or on-call engineer",
       );
     if (input.releaseId) {
       const release = await tx.release.findUnique({ where: { id: input.releaseId } });
       if (!release) throw notFound(`Release ${input.releaseId}`);
       const environment = await tx.environment.findUniqueOrThrow({ where: { id: before.environmentId } });
       if (release.serviceId !== environment.serviceId)
-        throw invalid("releaseId", `release ${release.version} belongs to another service`);
+        throw invalid("releaseId", `Release ${release.version} belongs to another service`);
     }
     const type = input.type ?? before.type;
     const policy = await policyFor(tx, type);
@@ -256,7 +261,7 @@ export async function updateChangeRequest(
     if (policy.requiresPerformanceAssessment && !assessment)
       throw invalid(
         "performanceAssessment",
-        `a ${CHANGE_TYPE_LABELS[type].toLowerCase()} change needs a performance impact assessment`,
+        `A ${CHANGE_TYPE_LABELS[type].toLowerCase()} change needs a performance impact assessment`,
       );
     // A different release or type is a different change: earlier approvals lapse.
     const lapses =
@@ -312,7 +317,7 @@ export async function decideChangeRequest(
   decision: "approved" | "rejected",
   input: z.infer<typeof decideInput>,
 ) {
-  if (decision === "rejected" && !input.reason) throw invalid("reason", "rejecting a change needs a reason");
+  if (decision === "rejected" && !input.reason) throw invalid("reason", "Rejecting a change needs a reason");
   let deliver = async () => {};
   const refusal = await prisma.$transaction(async (tx) => {
     const cr = await tx.changeRequest.findUnique({ where: { id: input.id }, include: { approvals: true } });
@@ -363,7 +368,7 @@ export async function decideChangeRequest(
       );
     }
     if (decision === "approved" && !open.includes(role))
-      throw conflict(`role: the ${ROLE_LABELS[role]} approval is already given`);
+      throw conflict(`The ${ROLE_LABELS[role]} approval is already given`, "role");
     await tx.approval.create({
       data: {
         changeRequestId: cr.id,

@@ -219,12 +219,13 @@ async function tickIn(tx: Db, actor: Actor & { userId: string }, input: z.infer<
   const release = await tx.release.findUnique({ where: { id: input.releaseId } });
   if (!release) throw notFound(`Release ${input.releaseId}`);
   if (release.serviceId !== environment.serviceId)
-    throw invalid("releaseId", "belongs to another service than the environment");
+    throw invalid("releaseId", `Release ${release.version} belongs to another service than the environment`);
   const items = await itemsFor(tx, release.id, environment);
   const item = items.find((i) => i.key === input.key);
-  if (!item) throw invalid("key", `"${input.key}" is not on the checklist of ${environment.name}`);
-  if (item.kind === "automatic") throw invalid("key", `"${item.title}" is completed by evidence from CI, not by hand`);
-  if (input.done && !input.note && !input.link) throw invalid("note", "ticking an item needs a note or a link");
+  if (!item) throw invalid("key", `The checklist of ${environment.name} has no item "${input.key}"`);
+  if (item.kind === "automatic")
+    throw invalid("key", `The checklist item "${item.title}" is completed by evidence from CI, not by hand`);
+  if (input.done && !input.note && !input.link) throw invalid("note", "Ticking an item needs a note or a link");
   const after = await tx.checklistItem.update({
     where: { id: item.id },
     data: input.done
@@ -269,7 +270,7 @@ export async function postEvidence(
       where: { serviceId: release.serviceId, ...(input.environment ? { name: input.environment } : {}) },
     });
     if (input.environment && environments.length === 0)
-      throw invalid("environment", `the service has no environment "${input.environment}"`);
+      throw invalid("environment", `The service has no environment "${input.environment}"`);
     const updated: string[] = [];
     for (const environment of environments) {
       const items = await itemsFor(tx, release.id, environment);
@@ -303,7 +304,10 @@ export async function postEvidence(
       updated.push(environment.name);
     }
     if (updated.length === 0)
-      throw invalid("item", `"${input.item}" is not an automatic checklist item of ${release.version}`);
+      throw invalid(
+        "item",
+        `The checklist item "${input.item}" is not an automatic checklist item of ${release.version}`,
+      );
     return { item: input.item, status: input.status, environments: updated };
   });
 }

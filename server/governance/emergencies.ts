@@ -92,7 +92,7 @@ export async function requestEmergency(
       const environment = await tx.environment.findUnique({ where: { id: input.environmentId } });
       if (!environment) throw notFound(`Environment ${input.environmentId}`);
       if (serviceId && environment.serviceId !== serviceId)
-        throw invalid("environmentId", "belongs to another service");
+        throw invalid("environmentId", "The environment belongs to another service");
       serviceId = environment.serviceId;
     } else if (serviceId && !(await tx.service.findUnique({ where: { id: serviceId } }))) {
       throw notFound(`Service ${serviceId}`);
@@ -180,7 +180,8 @@ export async function decideEmergency(
   input: z.infer<typeof decideEmergencyInput>,
   now = new Date(),
 ) {
-  if (decision === "rejected" && !input.note) throw invalid("note", "rejecting an emergency needs a reason");
+  if (decision === "rejected" && !input.note)
+    throw invalid("note", "Rejecting an emergency needs a reason in the note");
   let deliver = async () => {};
   const refusal = await prisma.$transaction(async (tx) => {
     const emergency = await tx.emergencyRequest.findUnique({ where: { id: input.id } });
@@ -357,9 +358,10 @@ export async function signOffReview(
     const review = await tx.postIncidentReview.findUnique({ where: { id }, include: { emergency: true } });
     if (!review) throw notFound(`Review ${id}`);
     if (review.status === "signed_off") throw conflict("The review is already signed off");
-    if (!review.rootCause.trim()) throw preconditionFailed("rootCause: a review needs its root cause before sign-off");
+    if (!review.rootCause.trim())
+      throw preconditionFailed("A review needs its root cause before sign-off", "rootCause");
     if (!Array.isArray(review.followUps) || review.followUps.length === 0)
-      throw preconditionFailed("followUps: a review needs at least one follow-up action before sign-off");
+      throw preconditionFailed("A review needs at least one follow-up action before sign-off", "followUps");
     if (review.emergency.status === "authorized") {
       await tx.emergencyRequest.update({
         where: { id: review.emergencyId },

@@ -29,7 +29,8 @@ async function assertNoOverlap(
   const overlap = findOverlap(candidate, existing);
   if (overlap)
     throw conflict(
-      `rrule: overlaps the window "${overlap.other.name}" on ${describeWindow(overlap.at, candidate.timezone)}`,
+      `The recurrence rule overlaps the window "${overlap.other.name}" on ${describeWindow(overlap.at, candidate.timezone)}`,
+      "rrule",
     );
 }
 

@@ -42,15 +42,15 @@ export async function requestRedeploy(
   if (!environment.production)
     throw invalid(
       "environmentId",
-      `${environment.name} is not a production environment; start the deployment directly`,
+      `The environment ${environment.name} is not a production environment; start the deployment directly`,
     );
   if (environment.liveReleaseId === release.id)
-    throw conflict(`releaseId: ${release.version} is already live in ${environment.name}`);
+    throw conflict(`Release ${release.version} is already live in ${environment.name}`, "releaseId");
   const earlier = await knownGoodDeployment(prisma, release.id, environment.id);
   if (!earlier)
     throw invalid(
       "releaseId",
-      `${release.version} has never succeeded in ${environment.name}, so it is not a known good version to return to`,
+      `Release ${release.version} has never succeeded in ${environment.name}, so it is not a known good version to return to`,
     );
   const when = (earlier.finishedAt ?? earlier.startedAt).toISOString();
   return createChangeRequest(prisma, notifier, actor, {

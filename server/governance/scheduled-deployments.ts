@@ -52,16 +52,19 @@ export async function scheduleDeployment(
     const policy = await policyFor(tx, cr.type);
     if (!policy.requiresWindow)
       throw preconditionFailed(
-        `changeRequestId: ${CHANGE_TYPE_LABELS[cr.type]} changes do not wait for a maintenance window; start the deployment instead`,
+        `${CHANGE_TYPE_LABELS[cr.type]} changes do not wait for a maintenance window; start the deployment instead`,
+        "changeRequestId",
       );
     if (cr.status !== "approved")
       throw preconditionFailed(
-        `changeRequestId: "${cr.title}" is ${cr.status}; only an approved change can be scheduled`,
+        `The change request "${cr.title}" is ${cr.status}; only an approved change can be scheduled`,
+        "changeRequestId",
       );
     const existing = await tx.scheduledDeployment.findFirst({ where: { changeRequestId: cr.id, status: "scheduled" } });
     if (existing)
       throw conflict(
-        `changeRequestId: "${cr.title}" is already scheduled for ${existing.windowName} at ${existing.windowStart.toISOString()}; cancel that first`,
+        `The change request "${cr.title}" is already scheduled for ${existing.windowName} at ${existing.windowStart.toISOString()}; cancel that first`,
+        "changeRequestId",
       );
 
     const rules = await tx.maintenanceWindowRule.findMany({ where: { active: true } });
@@ -71,12 +74,14 @@ export async function scheduleDeployment(
     );
     if (upcoming.length === 0)
       throw preconditionFailed(
-        "windowStart: no maintenance window is scheduled; an administrator can add one on the Maintenance page",
+        "No maintenance window is scheduled; an administrator can add one on the Maintenance page",
+        "windowStart",
       );
     const window = input.windowStart
       ? upcoming.find((w) => w.start.getTime() === new Date(input.windowStart!).getTime())
       : upcoming[0];
-    if (!window) throw invalid("windowStart", "is not the start of one of the upcoming maintenance windows");
+    if (!window)
+      throw invalid("windowStart", "The window start is not the start of one of the upcoming maintenance windows");
 
     const created = await tx.scheduledDeployment.create({
       data: {
@@ -121,7 +126,7 @@ export async function cancelScheduledDeployment(
       where: { id: row.id, status: "scheduled" },
       data: { status: "cancelled", reason: input.reason ?? `cancelled by ${actor.email ?? "someone"}`, settledAt: now },
     });
-    if (count === 0) throw conflict(`id: the scheduled deployment is already ${row.status.replace(/_/g, " ")}`);
+    if (count === 0) throw conflict(`The scheduled deployment is already ${row.status.replace(/_/g, " ")}`, "id");
     await recordAudit(tx, actor, {
       action: "deployment.schedule_cancelled",
       entityType: "ScheduledDeployment",
@@ -160,7 +165,8 @@ export function claimScheduleGuard(
     if (count === 0) throw new ClaimLost(schedule.id);
     if (now < schedule.windowStart || now >= schedule.windowEnd) {
       throw preconditionFailed(
-        `window: the maintenance window "${schedule.windowName}" (${describeWindow({ start: schedule.windowStart, end: schedule.windowEnd }, context.timeZone)}) is not open`,
+        `The maintenance window "${schedule.windowName}" (${describeWindow({ start: schedule.windowStart, end: schedule.windowEnd }, context.timeZone)}) is not open`,
+        "window",
       );
     }
     return {

@@ -186,22 +186,26 @@ export async function governanceGuard(
   const cr = await findChange(tx, release.id, environment.id);
   if (!cr)
     throw preconditionFailed(
-      `releaseId: a production deployment needs an approved change request; there is none for ${release.version} in ${environment.name}`,
+      `A production deployment needs an approved change request; there is none for release ${release.version} in ${environment.name}`,
+      "releaseId",
     );
   const { policy, evaluation } = await approvalsOf(tx, cr);
   if (evaluation.status === "rejected")
     throw preconditionFailed(
-      `changeRequest: "${cr.title}" was rejected${cr.rejectionReason ? `: ${cr.rejectionReason}` : ""}`,
+      `The change request "${cr.title}" was rejected${cr.rejectionReason ? `: ${cr.rejectionReason}` : ""}`,
+      "changeRequest",
     );
   if (evaluation.status !== "approved") {
     throw preconditionFailed(
-      `changeRequest: "${cr.title}" still needs approval from ${evaluation.missing.map((r) => `a ${ROLE_LABELS[r].toLowerCase()}`).join(" and ")}`,
+      `The change request "${cr.title}" still needs approval from ${evaluation.missing.map((r) => `a ${ROLE_LABELS[r].toLowerCase()}`).join(" and ")}`,
+      "changeRequest",
     );
   }
 
   const items = await itemsFor(tx, release.id, environment);
   const missing = items.filter((i) => i.required && !i.done).map((i) => i.title);
-  if (missing.length > 0) throw preconditionFailed(`checklist: required items are not complete: ${missing.join("; ")}`);
+  if (missing.length > 0)
+    throw preconditionFailed(`Required checklist items are not complete: ${missing.join("; ")}`, "checklist");
 
   let window: GovernanceSnapshot["window"] = null;
   if (policy.requiresWindow) {
@@ -214,10 +218,11 @@ export async function governanceGuard(
         ? `the next is ${describeWindow(upcoming, context.timeZone)}`
         : "no window is scheduled; an administrator can add one on the Maintenance page";
     };
-    if (!current) throw preconditionFailed(`type: ${label}; ${next()}`);
+    if (!current) throw preconditionFailed(`${label}; ${next()}`, "type");
     if (now >= stepCutoff(current))
       throw preconditionFailed(
-        `type: ${label}, and fewer than ${STEP_CUTOFF_MINUTES} minutes of this one are left; ${next()}`,
+        `${label}, and fewer than ${STEP_CUTOFF_MINUTES} minutes of this one are left; ${next()}`,
+        "type",
       );
     window = { name: current.name, start: current.start.toISOString(), end: current.end.toISOString() };
   }

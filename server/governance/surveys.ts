@@ -32,10 +32,11 @@ export async function submitSurvey(
     });
     if (!deployment) throw notFound(`Deployment ${input.deploymentId}`);
     if (!deployment.environment.production)
-      throw preconditionFailed("deploymentId: surveys are for production deployments");
+      throw preconditionFailed("Surveys are for production deployments; this deployment is not one", "deploymentId");
     if (deployment.status !== "succeeded")
       throw preconditionFailed(
-        `deploymentId: the deployment is ${deployment.status.replace(/_/g, " ")}; only a succeeded deployment can be rated`,
+        `The deployment is ${deployment.status.replace(/_/g, " ")}; only a succeeded deployment can be rated`,
+        "deploymentId",
       );
     const before = await tx.deploymentSurvey.findUnique({
       where: { deploymentId_userId: { deploymentId: deployment.id, userId: actor.userId } },

@@ -20,7 +20,9 @@ import { recordAudit } from "../audit/record.ts";
 import { verifyAuditChain } from "../audit/verify.ts";
 import { decide, rolesAllowed, type ProcedurePath } from "../auth/permissions.ts";
 import type { SessionUser } from "../auth/session.ts";
+import { fieldLabel } from "../field-words.ts";
 import type { Services } from "../services.ts";
+import { describeZodError } from "../trpc/init.ts";
 import { HttpError, sendJson } from "./request.ts";
 
 interface Meta {
@@ -105,19 +107,26 @@ const EXPORT_PARAMS = new Set<string>(["format", ...FILTER_PARAMS]);
 export function parseExportQuery(params: URLSearchParams): { format: ExportFormat; filter: AuditFilter } {
   for (const key of new Set(params.keys())) {
     if (!EXPORT_PARAMS.has(key))
-      throw new HttpError(400, `${key}: is not a parameter of the export (known: ${[...EXPORT_PARAMS].join(", ")})`);
-    if (params.getAll(key).length > 1) throw new HttpError(400, `${key}: give it once`);
+      throw new HttpError(
+        400,
+        `The export has no parameter "${key}" (known: ${[...EXPORT_PARAMS].join(", ")})`,
+        {},
+        key,
+      );
+    if (params.getAll(key).length > 1) throw new HttpError(400, `${fieldLabel(key)}: give it once`, {}, key);
   }
   const format = params.get("format") ?? "csv";
-  if (format !== "csv" && format !== "json") throw new HttpError(400, `format: must be csv or json (got "${format}")`);
+  if (format !== "csv" && format !== "json")
+    throw new HttpError(400, `Format: must be csv or json (got "${format}")`, {}, "format");
   for (const key of FILTER_PARAMS) {
-    if (params.get(key)?.includes("\u0000")) throw new HttpError(400, `${key}: must not contain a NUL character`);
+    if (params.get(key)?.includes("\u0000"))
+      throw new HttpError(400, `${fieldLabel(key)}: must not contain a NUL character`, {}, key);
   }
   const parsed = auditFilterInput.safeParse(
     Object.fromEntries(FILTER_PARAMS.map((k) => [k, params.get(k) ?? undefined])),
   );
   if (!parsed.success)
-    throw new HttpError(400, parsed.error.issues.map((i) => `${i.path.join(".") || "input"}: ${i.message}`).join("; "));
+    throw new HttpError(400, describeZodError(parsed.error), {}, String(parsed.error.issues[0]?.path[0] ?? "input"));
   return { format, filter: parsed.data };
 }
 

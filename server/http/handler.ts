@@ -123,7 +123,8 @@ export function createRequestHandler(services: Services, options: RequestHandler
     runWithTrace({ traceId }, () => {
       dispatch(req, res, url, csp, traceId).catch((error: unknown) => {
         if (error instanceof HttpError) {
-          if (!res.headersSent) sendJson(res, error.status, { error: error.message }, error.headers);
+          const body = error.field ? { error: error.message, field: error.field } : { error: error.message };
+          if (!res.headersSent) sendJson(res, error.status, body, error.headers);
           return;
         }
         log.error(

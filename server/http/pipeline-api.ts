@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { ZodError, type z } from "zod";
 import { startDeploymentInPanel } from "../deployment-actions.ts";
 import { DomainError, HTTP_STATUS } from "../errors.ts";
+import { fieldLabel } from "../field-words.ts";
 import { postEvidence } from "../governance/checklist.ts";
 import { API_OPERATIONS, matchOperation, type OperationId } from "../pipelines/api.ts";
 import { openApiJson } from "../pipelines/openapi.ts";
@@ -77,7 +78,7 @@ const HANDLERS: { [Id in OperationId]: OperationHandler<Id> } = {
       } catch (error) {
         // Two pipelines created the same version at once: the unique index decided.
         if ((error as { code?: string }).code === UNIQUE_VIOLATION)
-          throw new DomainError("conflict", `version: a release ${body.version} already exists`, "version");
+          throw new DomainError("conflict", `A release with the version ${body.version} already exists`, "version");
         throw error;
       }
     },
@@ -106,11 +107,7 @@ const HANDLERS: { [Id in OperationId]: OperationHandler<Id> } = {
         select: { id: true },
       });
       if (!environment)
-        throw new DomainError(
-          "invalid",
-          `environment: the service has no environment "${body.environment}"`,
-          "environment",
-        );
+        throw new DomainError("invalid", `The service has no environment "${body.environment}"`, "environment");
       const deployment = await startDeploymentInPanel(services, caller.actor, {
         releaseId,
         environmentId: environment.id,
@@ -145,11 +142,11 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   // Over 64 KB is 413 (readBody); nesting is limited before anything parses it.
   const raw = (await readBody(req)).toString("utf8");
   if (nestsDeeperThan(raw, MAX_INPUT_DEPTH))
-    throw new DomainError("invalid", `input: must not be nested deeper than ${MAX_INPUT_DEPTH} levels`, "input");
+    throw new DomainError("invalid", `The input must not be nested deeper than ${MAX_INPUT_DEPTH} levels`, "input");
   try {
     return JSON.parse(raw || "null");
   } catch {
-    throw new DomainError("invalid", "input: the request body is not valid JSON", "input");
+    throw new DomainError("invalid", "The request body is not valid JSON", "input");
   }
 }
 
@@ -199,9 +196,10 @@ export async function handlePipelineApi(
     if ("body" in operation) {
       const raw = await readJson(req);
       if (raw === null || typeof raw !== "object" || Array.isArray(raw))
-        throw new DomainError("invalid", "input: the request body must be a JSON object", "input");
+        throw new DomainError("invalid", "The request body must be a JSON object", "input");
       const nul = findNulCharacter(raw);
-      if (nul !== null) throw new DomainError("invalid", `${nul}: must not contain a NUL character`, nul.split(".")[0]);
+      if (nul !== null)
+        throw new DomainError("invalid", `${fieldLabel(nul)}: must not contain a NUL character`, nul.split(".")[0]);
       body = operation.body.parse(raw);
     }
     const result = await handler.run({ services, params: params, body: body as never, query, caller });
@@ -213,7 +211,7 @@ export async function handlePipelineApi(
       return sendJson(
         res,
         status,
-        { error: error.message, field: error.field ?? fieldFromMessage(error.message) },
+        { error: error.message, field: error.field ?? null },
         status === 401 ? { "WWW-Authenticate": 'Bearer realm="greenlight"' } : {},
       );
     }
@@ -221,15 +219,12 @@ export async function handlePipelineApi(
   }
 }
 
-/** The domain names its own inputs ("releaseId: …"); the API's callers know them by the API's names. */
+/**
+ * The domain names its own inputs (`releaseId`); the API's callers know them by the API's names
+ * (`version`). The message is words already ("Release 1.4.2 …") and reads the same to both.
+ */
 function renameField(error: unknown, names: Record<string, string>): unknown {
   if (!(error instanceof DomainError)) return error;
-  const field = error.field ?? fieldFromMessage(error.message);
-  const renamed = field ? names[field] : undefined;
-  return renamed ? new DomainError(error.kind, `${renamed}${error.message.slice(field!.length)}`, renamed) : error;
-}
-
-/** Domain messages start with the field they are about ("version: …"). */
-function fieldFromMessage(message: string): string | null {
-  return /^([A-Za-z][\w.]*): /.exec(message)?.[1] ?? null;
+  const renamed = error.field ? names[error.field] : undefined;
+  return renamed ? new DomainError(error.kind, error.message, renamed) : error;
 }

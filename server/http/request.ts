@@ -7,6 +7,8 @@ export class HttpError extends Error {
     readonly status: number,
     message: string,
     readonly headers: Record<string, string> = {},
+    /** The parameter the problem is about, when there is one (sent as `field` beside the message). */
+    readonly field?: string,
   ) {
     super(message);
   }
@@ -41,7 +43,7 @@ export async function readFormOrJson(req: IncomingMessage): Promise<Record<strin
   const type = req.headers["content-type"] ?? "";
   if (type.includes("application/json")) {
     if (nestsDeeperThan(raw, MAX_INPUT_DEPTH))
-      throw new HttpError(400, `body: must not be nested deeper than ${MAX_INPUT_DEPTH} levels`);
+      throw new HttpError(400, `The request body must not be nested deeper than ${MAX_INPUT_DEPTH} levels`);
     let parsed: unknown;
     try {
       parsed = JSON.parse(raw);

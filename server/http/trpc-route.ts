@@ -58,7 +58,7 @@ export async function handleTrpc(
           413,
           "PAYLOAD_TOO_LARGE",
           -32600,
-          `input: the request body is larger than ${MAX_BODY_BYTES} bytes`,
+          `The request body is larger than ${MAX_BODY_BYTES} bytes`,
           "input",
         );
       throw error;
@@ -72,7 +72,7 @@ export async function handleTrpc(
         400,
         "BAD_REQUEST",
         -32600,
-        `input: must not be nested deeper than ${MAX_INPUT_DEPTH} levels`,
+        `The input must not be nested deeper than ${MAX_INPUT_DEPTH} levels`,
         "input",
       );
   }

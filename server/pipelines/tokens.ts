@@ -53,7 +53,7 @@ export async function createToken(
         },
       })
     ) {
-      throw conflict(`name: ${service.name} already has a token called "${input.name}"`);
+      throw conflict(`${service.name} already has a token called "${input.name}"; choose another name`, "name");
     }
     const created = await tx.serviceApiToken.create({
       data: {
@@ -82,7 +82,7 @@ export async function revokeToken(prisma: PrismaClient, actor: Actor, id: string
   return prisma.$transaction(async (tx) => {
     const token = await tx.serviceApiToken.findUnique({ where: { id } });
     if (!token) throw notFound(`API token ${id}`);
-    if (token.revokedAt) throw conflict(`id: the token "${token.name}" is already revoked`);
+    if (token.revokedAt) throw conflict(`The token "${token.name}" is already revoked`, "id");
     const after = await tx.serviceApiToken.update({ where: { id }, data: { revokedAt: new Date() } });
     await recordAudit(tx, actor, {
       action: "api_token.revoked",

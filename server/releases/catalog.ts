@@ -123,7 +123,7 @@ export async function createService(prisma: PrismaClient, actor: Actor, input: z
   const slug = input.slug ?? slugify(input.name);
   return prisma.$transaction(async (tx) => {
     if (await tx.service.findUnique({ where: { slug } }))
-      throw conflict(`slug: a service called "${slug}" already exists`);
+      throw conflict(`A service with the slug "${slug}" already exists`, "slug");
     const service = await tx.service.create({ data: { name: input.name, slug, description: input.description } });
     const environments = [];
     for (const [position, name] of input.environments.entries()) {
@@ -220,7 +220,10 @@ export async function setTrafficGenerator(
     const before = await tx.environment.findUnique({ where: { id: input.environmentId } });
     if (!before) throw notFound(`Environment ${input.environmentId}`);
     if (before.target !== "local")
-      throw invalid("environmentId", "the traffic generator exists on the local target only");
+      throw invalid(
+        "environmentId",
+        `The environment ${before.name} is not on the local target; the traffic generator exists there only`,
+      );
     const after = await tx.environment.update({
       where: { id: input.environmentId },
       data: { trafficGenerator: input.enabled, trafficRate: input.rate ?? before.trafficRate },
@@ -249,7 +252,7 @@ export async function createRelease(
         where: { serviceId_version: { serviceId: input.serviceId, version: input.version } },
       })
     ) {
-      throw conflict(`version: ${service.name} already has a release ${input.version}`);
+      throw conflict(`${service.name} already has a release with the version ${input.version}`, "version");
     }
     const release = await tx.release.create({
       data: {

@@ -95,12 +95,12 @@ export async function startDeployment(
       if (release.serviceId !== environment.serviceId)
         throw invalid(
           "releaseId",
-          `release ${release.version} belongs to another service than ${environment.service.name}`,
+          `Release ${release.version} belongs to another service than ${environment.service.name}`,
         );
       const targetProblem = options.validateTarget?.(environment.target, environment.targetConfig);
       // Not governance: nothing a person approves or ticks lets it start, so a 409 (the CLI says "could not start", not "refused").
       if (targetProblem)
-        throw conflict(`environmentId: the ${environment.name} target configuration is invalid: ${targetProblem}`);
+        throw conflict(`The ${environment.name} target configuration is invalid: ${targetProblem}`, "environmentId");
 
       const active = await tx.deployment.findUnique({
         where: { activeEnvironmentId: environment.id },
@@ -108,10 +108,11 @@ export async function startDeployment(
       });
       if (active)
         throw conflict(
-          `environmentId: ${environment.name} already has an active deployment (${active.release.version}, ${active.status.replace(/_/g, " ")})`,
+          `The environment ${environment.name} already has an active deployment (${active.release.version}, ${active.status.replace(/_/g, " ")})`,
+          "environmentId",
         );
       if (environment.liveReleaseId === release.id)
-        throw conflict(`releaseId: ${release.version} is already live in ${environment.name}`);
+        throw conflict(`Release ${release.version} is already live in ${environment.name}`, "releaseId");
 
       const emergencyId = (await options.emergencyFor?.(tx, environment))?.id ?? null;
       const emergency = emergencyId !== null;
@@ -126,7 +127,8 @@ export async function startDeployment(
         : true;
       if (previous && !promotedThrough && !emergency)
         throw preconditionFailed(
-          `releaseId: ${release.version} has not succeeded in ${previous.name} yet; promote it there first`,
+          `Release ${release.version} has not succeeded in ${previous.name} yet; promote it there first`,
+          "releaseId",
         );
       // An emergency lifts the order; the record says it was bypassed only when it really was.
       const promotionOrderBypassed = !promotedThrough;
@@ -193,7 +195,7 @@ export async function startDeployment(
   } catch (error) {
     // Two starts raced past the check above: the unique index decided.
     if ((error as { code?: string }).code === UNIQUE_VIOLATION)
-      throw conflict("environmentId: the environment already has an active deployment");
+      throw conflict("The environment already has an active deployment", "environmentId");
     throw error;
   }
 }

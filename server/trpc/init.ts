@@ -11,6 +11,7 @@ import { recordAudit } from "../audit/record.ts";
 import { decide, rolesAllowed } from "../auth/permissions.ts";
 import { describeUniqueViolation, uniqueViolation } from "../db/unique-violation.ts";
 import { DomainError, type DomainErrorKind } from "../errors.ts";
+import { fieldLabel } from "../field-words.ts";
 import { describeAwsFailure } from "../targets/aws-errors.ts";
 import { actorFor, userActorFor, type Context } from "./context.ts";
 
@@ -38,11 +39,9 @@ export function issueMessage(issue: ZodError["issues"][number]): string {
   return issue.message;
 }
 
-/** "email: must be a valid e-mail address; roles.0: must be one of …" */
+/** "Email: must be a valid e-mail address; Roles (item 1): must be one of …" (the paths go in `fieldErrors`). */
 export function describeZodError(error: ZodError): string {
-  return error.issues
-    .map((issue) => `${issue.path.length ? issue.path.join(".") : "input"}: ${issueMessage(issue)}`)
-    .join("; ");
+  return error.issues.map((issue) => `${fieldLabel(issue.path)}: ${issueMessage(issue)}`).join("; ");
 }
 
 const t = initTRPC.context<Context>().create({
@@ -141,12 +140,9 @@ export function findNulCharacter(value: unknown, path = ""): string | null {
 const rejectNulCharacters = t.middleware(async ({ getRawInput, next }) => {
   const path = findNulCharacter(await getRawInput());
   if (path !== null) {
+    const message = `${fieldLabel(path)}: must not contain a NUL character`;
     const field = path.split(".")[0] || "input";
-    throw new TRPCError({
-      code: "BAD_REQUEST",
-      message: `${path || "input"}: must not contain a NUL character`,
-      cause: new DomainError("invalid", `${path || "input"}: must not contain a NUL character`, field),
-    });
+    throw new TRPCError({ code: "BAD_REQUEST", message, cause: new DomainError("invalid", message, field) });
   }
   return next();
 });

@@ -28,8 +28,11 @@ export function panelClient(baseUrl: string, cookie?: string): PanelClient {
 export interface Refusal {
   status: number;
   code: string;
+  /** For people: names the field in words. */
   message: string;
+  /** For machines: the field's name, and for input that failed validation each failing path's problem. */
   field: string | null;
+  fieldErrors: Record<string, string> | null;
 }
 
 /** How a call that must fail was refused; throws if it succeeded, or failed without an answer from the panel. */
@@ -46,16 +49,24 @@ export async function refusal(call: Promise<unknown>): Promise<Refusal> {
 export function refusalOf(error: unknown): Refusal {
   if (error instanceof TRPCClientError) {
     const data = (error as TRPCClientError<AppRouter>).data as
-      { httpStatus?: number; code?: string; field?: string | null } | undefined;
+      | { httpStatus?: number; code?: string; field?: string | null; fieldErrors?: Record<string, string> | null }
+      | undefined;
     if (data?.httpStatus)
-      return { status: data.httpStatus, code: data.code ?? "", message: error.message, field: data.field ?? null };
+      return {
+        status: data.httpStatus,
+        code: data.code ?? "",
+        message: error.message,
+        field: data.field ?? null,
+        fieldErrors: data.fieldErrors ?? null,
+      };
   }
   throw error;
 }
 
 /** A call's outcome either way, for races where one of several calls must win and the others be refused. */
 export type Answer<T> =
-  { status: 200; data: T; message?: undefined; field?: undefined } | (Refusal & { data?: undefined });
+  | { status: 200; data: T; message?: undefined; field?: undefined; fieldErrors?: undefined }
+  | (Refusal & { data?: undefined });
 
 export async function answer<T>(call: Promise<T>): Promise<Answer<T>> {
   let data: T;

@@ -166,7 +166,11 @@ describe("rollback hooks", () => {
       }),
     );
     expect(bad.status).toBe(400);
-    expect(bad.message).toBe("hooks.0.url: must be an http:// or https:// URL");
+    expect(bad).toMatchObject({
+      message: "URL (hooks, item 1): must be an http:// or https:// URL",
+      field: "hooks",
+      fieldErrors: { "hooks.0.url": "must be an http:// or https:// URL" },
+    });
     await admin.client.environments.setRollbackHooks.mutate({
       environmentId,
       hooks: [{ kind: "webhook", name: "Notify", url }],
@@ -225,6 +229,7 @@ describe("rollback hooks", () => {
       }),
     );
     expect(twice.status).toBe(400);
-    expect(twice.message).toBe("hooks: must not repeat a hook name");
+    expect(twice.message).toBe("Hooks: must not repeat a hook name");
+    expect(twice.field).toBe("hooks");
   });
 });

@@ -387,22 +387,23 @@ describe("who may export", () => {
 
 describe("parameters", () => {
   it.each([
-    [{ format: "xml" }, 'format: must be csv or json (got "xml")'],
-    [{ from: "yesterday" }, "from: must be a date"],
-    [{ from: "2026-02-01", to: "2026-01-01" }, "from: must not be after 'to'"],
-    [{ serviceId: "payments" }, "serviceId: must be a service id"],
-    [{ environmentId: "prod" }, "environmentId: must be an environment id"],
-    [{ text: "x".repeat(201) }, "text: must be at most 200 characters"],
+    [{ format: "xml" }, "format", 'Format: must be csv or json (got "xml")'],
+    [{ from: "yesterday" }, "from", "From: must be a date"],
+    [{ from: "2026-02-01", to: "2026-01-01" }, "from", "From: must not be after 'to'"],
+    [{ serviceId: "payments" }, "serviceId", "Service: must be a service id"],
+    [{ environmentId: "prod" }, "environmentId", "Environment: must be an environment id"],
+    [{ text: "x".repeat(201) }, "text", "Text: must be at most 200 characters"],
     [
       { service: "payments" },
-      "service: is not a parameter of the export (known: format, from, to, serviceId, environmentId, actor, action, entityType, entityId, text)",
+      "service",
+      'The export has no parameter "service" (known: format, from, to, serviceId, environmentId, actor, action, entityType, entityId, text)',
     ],
-    [{ actor: "a\u0000b" }, "actor: must not contain a NUL character"],
-  ])("%j is refused with 400 naming the parameter, and nothing is exported", async (params, message) => {
+    [{ actor: "a\u0000b" }, "actor", "Actor: must not contain a NUL character"],
+  ])("%j is refused with 400 naming the parameter, and nothing is exported", async (params, field, message) => {
     const before = await head();
     const response = await get(params, auditor.cookie);
     expect(response.status).toBe(400);
-    expect(await response.json()).toEqual({ error: message });
+    expect(await response.json()).toEqual({ error: message, field });
     expect(await head()).toBe(before);
   });
 
@@ -411,7 +412,7 @@ describe("parameters", () => {
       headers: { Cookie: auditor.cookie },
     });
     expect(response.status).toBe(400);
-    expect(await response.json()).toEqual({ error: "actor: give it once" });
+    expect(await response.json()).toEqual({ error: "Actor: give it once", field: "actor" });
   });
 
   it("empty parameters (an untouched form) are no filter", async () => {

@@ -437,23 +437,50 @@ describe("pages", () => {
 });
 
 describe("input", () => {
+  /** The message people read (the field in words) and the paths machines get. */
   const problems = (input: unknown) => {
     const result = auditPageInput.safeParse(input);
-    return result.success ? null : describeZodError(result.error);
+    return result.success
+      ? null
+      : { message: describeZodError(result.error), paths: result.error.issues.map((i) => i.path.join(".")) };
   };
 
   it("is refused with messages that name the field", () => {
-    expect(problems({ filter: { from: "yesterday" } })).toBe("filter.from: must be a date");
-    expect(problems({ filter: { to: "2026-13-45" } })).toBe("filter.to: must be a date");
-    expect(problems({ filter: { from: "2026-02-01", to: "2026-01-01" } })).toBe("filter.from: must not be after 'to'");
-    expect(problems({ filter: { serviceId: "service-1" } })).toBe("filter.serviceId: must be a service id");
-    expect(problems({ filter: { environmentId: "prod" } })).toBe("filter.environmentId: must be an environment id");
-    expect(problems({ filter: { text: "x".repeat(201) } })).toBe("filter.text: must be at most 200 characters");
-    expect(problems({ filter: { action: "a".repeat(101) } })).toBe("filter.action: must be at most 100 characters");
-    expect(problems({ filter: { actor: "a".repeat(201) } })).toBe("filter.actor: must be at most 200 characters");
-    expect(problems({ cursor: -3 })).toBe("cursor: must be a sequence number");
-    expect(problems({ limit: 0 })).toBe("limit: must be at least 1");
-    expect(problems({ limit: 501 })).toBe("limit: must be at most 500");
+    expect(problems({ filter: { from: "yesterday" } })).toEqual({
+      message: "From (filter): must be a date",
+      paths: ["filter.from"],
+    });
+    expect(problems({ filter: { to: "2026-13-45" } })).toEqual({
+      message: "To (filter): must be a date",
+      paths: ["filter.to"],
+    });
+    expect(problems({ filter: { from: "2026-02-01", to: "2026-01-01" } })).toEqual({
+      message: "From (filter): must not be after 'to'",
+      paths: ["filter.from"],
+    });
+    expect(problems({ filter: { serviceId: "service-1" } })).toEqual({
+      message: "Service (filter): must be a service id",
+      paths: ["filter.serviceId"],
+    });
+    expect(problems({ filter: { environmentId: "prod" } })).toEqual({
+      message: "Environment (filter): must be an environment id",
+      paths: ["filter.environmentId"],
+    });
+    expect(problems({ filter: { text: "x".repeat(201) } })).toEqual({
+      message: "Text (filter): must be at most 200 characters",
+      paths: ["filter.text"],
+    });
+    expect(problems({ filter: { action: "a".repeat(101) } })).toEqual({
+      message: "Action (filter): must be at most 100 characters",
+      paths: ["filter.action"],
+    });
+    expect(problems({ filter: { actor: "a".repeat(201) } })).toEqual({
+      message: "Actor (filter): must be at most 200 characters",
+      paths: ["filter.actor"],
+    });
+    expect(problems({ cursor: -3 })).toEqual({ message: "Cursor: must be a sequence number", paths: ["cursor"] });
+    expect(problems({ limit: 0 })).toEqual({ message: "Limit: must be at least 1", paths: ["limit"] });
+    expect(problems({ limit: 501 })).toEqual({ message: "Limit: must be at most 500", paths: ["limit"] });
   });
 
   it("treats empty fields (an untouched form) as no filter", async () => {

@@ -298,9 +298,10 @@ describe("a service's deployment history", () => {
   });
 
   it("refuses a cursor from another service and an unknown service, naming the field", async () => {
-    await expect(history({ serviceId: service.id, cursor: ids.elsewhere })).rejects.toThrow(
-      "cursor: must be a deployment of Payments",
-    );
+    await expect(history({ serviceId: service.id, cursor: ids.elsewhere })).rejects.toMatchObject({
+      message: "The cursor must be a deployment of Payments",
+      field: "cursor",
+    });
     await expect(history({ serviceId: "00000000-0000-4000-8000-000000000000" })).rejects.toMatchObject({
       kind: "not_found",
     });

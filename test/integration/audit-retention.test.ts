@@ -182,10 +182,10 @@ describe("the retention purge", () => {
     const tooRecent = new Date(TWO_YEARS_AGO.getTime() + DAY);
     await expect(purgeAuditEvents(t.prisma, { olderThan: tooRecent })).rejects.toThrow(AuditPurgeRefused);
     await expect(purgeAuditEvents(t.prisma, { olderThan: new Date(NOW) })).rejects.toThrow(
-      /^olderThan: audit events are kept for 730 days/,
+      /^Audit events are kept for 730 days; the purge's cut-off \(older than\) must be /,
     );
     await expect(purgeAuditEvents(t.prisma, { olderThan: new Date("not a date") })).rejects.toThrow(
-      "olderThan: must be a date",
+      "The purge's cut-off (older than) must be a date",
     );
     expect(await t.prisma.auditEvent.count()).toBe(before);
     expect(await t.prisma.auditAnchor.count()).toBe(0);

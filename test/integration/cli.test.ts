@@ -193,7 +193,7 @@ describe("greenlight", () => {
       code: 3,
       stdout: "",
       stderr:
-        "Refused by governance: version: a production deployment needs an approved change request; there is none for 1.4.2 in production\n",
+        "Refused by governance: A production deployment needs an approved change request; there is none for release 1.4.2 in production\n",
     });
   });
 
@@ -244,7 +244,7 @@ describe("greenlight", () => {
     ]);
     expect(again).toMatchObject({
       code: 1,
-      stderr: "Error (HTTP 409): version: Checkout already has a release 1.4.2\n",
+      stderr: "Error (HTTP 409): Checkout already has a release with the version 1.4.2\n",
     });
     const revokedLike = await greenlight(["status", "--service", "checkout"], {
       GREENLIGHT_URL: t.url,
@@ -281,7 +281,7 @@ describe("greenlight", () => {
     ]);
     expect(already).toMatchObject({
       code: 1,
-      stderr: "Could not start: version: 1.4.2 is already live in development\n",
+      stderr: "Could not start: Release 1.4.2 is already live in development\n",
     });
     const help = await greenlight(["--help"], {});
     expect(help.code).toBe(0);

@@ -195,6 +195,6 @@ describe("delivery metrics over real deployments", () => {
     expect((await refusal(approver.client.delivery.metrics.query({ days: 30 }))).status).toBe(403);
     // @ts-expect-error 12 is not a period the report offers: the type refuses it too
     const bad = await refusal(cto.client.delivery.metrics.query({ days: 12 }));
-    expect(bad).toMatchObject({ status: 400, message: "days: must be one of 7, 30, 90 days" });
+    expect(bad).toMatchObject({ status: 400, message: "Days: must be one of 7, 30, 90 days", field: "days" });
   });
 });

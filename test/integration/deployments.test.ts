@@ -151,7 +151,8 @@ describe("a good release", () => {
     const releaseId = (await t.prisma.release.findFirstOrThrow({ where: { version: "1.1.0" } })).id;
     const response = await refusal(rm.client.deployments.start.mutate({ releaseId, environmentId: envs.production! }));
     expect(response.status).toBe(412);
-    expect(response.message).toBe("releaseId: 1.1.0 has not succeeded in staging yet; promote it there first");
+    expect(response.message).toBe("Release 1.1.0 has not succeeded in staging yet; promote it there first");
+    expect(response.field).toBe("releaseId");
     expect(await t.prisma.deployment.count({ where: { environmentId: envs.production! } })).toBe(0);
   });
 });
@@ -463,44 +464,61 @@ describe("commands", () => {
 });
 
 describe("bad input is refused with the field named, and changes nothing", () => {
-  it.each<[string, Partial<Policy>, RegExp]>([
-    ["steps that do not rise", { steps: [50, 10, 100] }, /^policy\.steps: must rise from one step to the next$/],
-    ["steps above 100", { steps: [10, 150] }, /^policy\.steps\.1: must not exceed 100/],
-    ["no steps", { steps: [] }, /^policy\.steps: must not be empty/],
-    ["steps not ending at 100", { steps: [10, 50] }, /^policy\.steps: must end at 100$/],
+  it.each<[string, Partial<Policy>, string, RegExp]>([
+    [
+      "steps that do not rise",
+      { steps: [50, 10, 100] },
+      "policy.steps",
+      /^Steps \(policy\): must rise from one step to the next$/,
+    ],
+    ["steps above 100", { steps: [10, 150] }, "policy.steps.1", /^Steps \(policy, item 2\): must not exceed 100/],
+    ["no steps", { steps: [] }, "policy.steps", /^Steps \(policy\): must not be empty/],
+    ["steps not ending at 100", { steps: [10, 50] }, "policy.steps", /^Steps \(policy\): must end at 100$/],
     [
       "an error-rate ceiling out of range",
       { gates: { ...FAST.gates, errorRate: { ...FAST.gates.errorRate, maxPercent: 250 } } },
-      /^policy\.gates\.errorRate\.maxPercent: must be at most 100 %$/,
+      "policy.gates.errorRate.maxPercent",
+      /^Maximum percent \(policy, gates, error rate\): must be at most 100 %$/,
     ],
     [
       "a confidence of 100 %",
       { gates: { ...FAST.gates, confidencePercent: 100 } },
-      /^policy\.gates\.confidencePercent: must be less than 100 %$/,
+      "policy.gates.confidencePercent",
+      /^Confidence in percent \(policy, gates\): must be less than 100 %$/,
     ],
     [
       "a negative margin",
       { gates: { ...FAST.gates, latency: { ...FAST.gates.latency, marginPercent: -10 } } },
-      /^policy\.gates\.latency\.marginPercent: must not be negative$/,
+      "policy.gates.latency.marginPercent",
+      /^Margin in percent \(policy, gates, latency\): must not be negative$/,
     ],
     [
       "a failure limit of 0",
       { gates: { ...FAST.gates, failureLimit: 0 } },
-      /^policy\.gates\.failureLimit: must be at least 1/,
+      "policy.gates.failureLimit",
+      /^Failure limit \(policy, gates\): must be at least 1/,
     ],
     [
       "an empty number",
       { gates: { ...FAST.gates, minRequests: Number.NaN } },
-      /^policy\.gates\.minRequests: is empty or not a number; enter a number$/,
+      "policy.gates.minRequests",
+      /^Minimum requests \(policy, gates\): is empty or not a number; enter a number$/,
     ],
-    ["a negative bake", { bakeSeconds: -1 }, /^policy\.bakeSeconds: must be between 0 and 86400$/],
-  ])("%s", async (_name, change, message) => {
+    [
+      "a negative bake",
+      { bakeSeconds: -1 },
+      "policy.bakeSeconds",
+      /^Bake in seconds \(policy\): must be between 0 and 86400$/,
+    ],
+  ])("%s", async (_name, change, path, message) => {
     const before = await t.prisma.environment.findUniqueOrThrow({ where: { id: envs.production! } });
     const response = await refusal(
       rm.client.environments.updatePolicy.mutate({ environmentId: envs.production!, policy: { ...FAST, ...change } }),
     );
     expect(response.status).toBe(400);
     expect(response.message).toMatch(message);
+    expect(response.field).toBe("policy");
+    expect(Object.keys(response.fieldErrors ?? {})).toContain(path);
     expect((await t.prisma.environment.findUniqueOrThrow({ where: { id: envs.production! } })).policy).toEqual(
       before.policy,
     );
@@ -524,7 +542,11 @@ describe("bad input is refused with the field named, and changes nothing", () =>
       rm.client.deployments.start.mutate({ releaseId: "nope", environmentId: envs.development! }),
     );
     expect(malformed.status).toBe(400);
-    expect(malformed.message).toBe("releaseId: must be a release id");
+    expect(malformed).toMatchObject({
+      message: "Release: must be a release id",
+      field: "releaseId",
+      fieldErrors: { releaseId: "must be a release id" },
+    });
   });
 
   it("leaves the audit chain intact through all of the above", async () => {

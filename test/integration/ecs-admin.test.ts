@@ -106,13 +106,13 @@ describe("configuring an environment's ECS target", () => {
     }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DomainError);
     expect(error).toMatchObject({ kind: "invalid", field: "config" });
-    expect((error as Error).message).toMatch(/^config\.listenerArn: must be an Application Load Balancer listener ARN/);
+    expect((error as Error).message).toMatch(/^Listener ARN: must be an Application Load Balancer listener ARN/);
     const both = await configureEcsTarget(db.prisma, admin, {
       environmentId,
       config: { ...CONFIG, listenerRuleArn: LISTENER.replace("listener/", "listener-rule/") + "/9683b2d02a6cabee" },
     }).catch((e: Error) => e.message);
     expect(both).toBe(
-      "config.listenerRuleArn: give either listenerArn or listenerRuleArn, not both (to shift a listener's default action and a rule together, list them in listenerArns and listenerRuleArns)",
+      "Listener rule ARN: give either listenerArn or listenerRuleArn, not both (to shift a listener's default action and a rule together, list them in listenerArns and listenerRuleArns)",
     );
     const after = await db.prisma.environment.findUniqueOrThrow({ where: { id: environmentId } });
     expect(after).toEqual(before);
@@ -138,7 +138,8 @@ describe("configuring an environment's ECS target", () => {
     ).catch((e: DomainError) => e);
     expect(error).toMatchObject({
       kind: "conflict",
-      message: "environmentId: the production target configuration is invalid: containerName: is required",
+      message: "The production target configuration is invalid: Container name: is required",
+      field: "environmentId",
     });
     expect(await db.prisma.deployment.count()).toBe(0);
   });
@@ -270,7 +271,7 @@ describe("views", () => {
     expect(bad.problems[0]).toMatch(/^route: target groups not attached to the listener: blue/);
     await expect(
       verifyEcsEnvironment(db.prisma, ecs, { environmentId, config: { ...CONFIG, region: "mars-1" } }),
-    ).rejects.toThrow("config.region: must be an AWS region such as eu-west-1");
+    ).rejects.toMatchObject({ message: "Region: must be an AWS region such as eu-west-1", field: "config" });
   });
 
   it("names a listener that does not exist, with the environment, and a failed verification changes nothing", async () => {

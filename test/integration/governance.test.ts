@@ -105,8 +105,9 @@ describe("a user-facing production change", () => {
     const response = await refusal(u.rm.client.deployments.start.mutate({ releaseId, environmentId: production }));
     expect(response.status).toBe(412);
     expect(response.message).toBe(
-      "releaseId: a production deployment needs an approved change request; there is none for 1.0.0 in production",
+      "A production deployment needs an approved change request; there is none for release 1.0.0 in production",
     );
+    expect(response.field).toBe("releaseId");
   });
 
   it("notifies the approvers it needs", async () => {
@@ -143,8 +144,9 @@ describe("a user-facing production change", () => {
     const response = await refusal(u.rm.client.deployments.start.mutate({ releaseId, environmentId: production }));
     expect(response.status).toBe(412);
     expect(response.message).toBe(
-      'changeRequest: "New checkout page" still needs approval from a business stakeholder',
+      'The change request "New checkout page" still needs approval from a business stakeholder',
     );
+    expect(response.field).toBe("changeRequest");
   });
 
   it("lets one person fill only one required role", async () => {
@@ -170,8 +172,9 @@ describe("a user-facing production change", () => {
     const response = await refusal(u.rm.client.deployments.start.mutate({ releaseId, environmentId: production }));
     expect(response.status).toBe(412);
     expect(response.message).toMatch(
-      /^checklist: required items are not complete: Code review completed and approved; Security scan passed/,
+      /^Required checklist items are not complete: Code review completed and approved; Security scan passed/,
     );
+    expect(response.field).toBe("checklist");
   });
 
   it("starts once approved and the checklist is complete, keeping the record as it was", async () => {
@@ -217,7 +220,8 @@ describe("approval rules", () => {
     expect(after).toMatchObject({ status: "pending", revision: 2 });
     const noReason = await refusal(u.security.client.changes.reject.mutate({ id: cr }));
     expect(noReason.status).toBe(400);
-    expect(noReason.message).toBe("reason: rejecting a change needs a reason");
+    expect(noReason.message).toBe("Rejecting a change needs a reason");
+    expect(noReason.field).toBe("reason");
     await u.security.client.changes.reject.mutate({ id: cr, reason: "No load test" });
     expect((await t.prisma.changeRequest.findUniqueOrThrow({ where: { id: cr } })).status).toBe("rejected");
   });
@@ -228,7 +232,8 @@ describe("approval rules", () => {
       u.rm.client.changes.create.mutate({ releaseId, environmentId: production, type: "major", title: "Big" }),
     );
     expect(response.status).toBe(400);
-    expect(response.message).toBe("performanceAssessment: a major change needs a performance impact assessment");
+    expect(response.message).toBe("A major change needs a performance impact assessment");
+    expect(response.field).toBe("performanceAssessment");
   });
 });
 
@@ -262,22 +267,36 @@ describe("maintenance windows", () => {
       year: "numeric",
     }).format(next);
     expect(response.message).toContain(
-      "type: Major changes in production may start only inside a maintenance window; the next is ",
+      "Major changes in production may start only inside a maintenance window; the next is ",
     );
+    expect(response.field).toBe("type");
     expect(response.message).toContain(`${day}, `);
     expect(response.message).toContain("(Europe/Paris)");
   });
 
-  it.each<[string, Partial<RouterInputs["maintenance"]["createRule"]>, number, RegExp]>([
-    ["longer than two hours", { durationMinutes: 180 }, 400, /^durationMinutes: must be at most 120 minutes/],
-    ["an unknown time zone", { timezone: "Atlantis/Capital" }, 400, /^timezone: must be an IANA time zone/],
+  it.each<[string, Partial<RouterInputs["maintenance"]["createRule"]>, number, string, RegExp]>([
+    [
+      "longer than two hours",
+      { durationMinutes: 180 },
+      400,
+      "durationMinutes",
+      /^Duration in minutes: must be at most 120 minutes/,
+    ],
+    [
+      "an unknown time zone",
+      { timezone: "Atlantis/Capital" },
+      400,
+      "timezone",
+      /^Time zone: must be an IANA time zone/,
+    ],
     [
       "overlapping the default window",
       { rrule: "FREQ=MONTHLY;BYDAY=+2SU", startTime: "03:00", timezone: "America/New_York", durationMinutes: 60 },
       409,
-      /^rrule: overlaps the window "Monthly maintenance" on /,
+      "rrule",
+      /^The recurrence rule overlaps the window "Monthly maintenance" on /,
     ],
-  ])("refuse a rule %s, and store nothing", async (_name, change, status, message) => {
+  ])("refuse a rule %s, naming the field, and store nothing", async (_name, change, status, field, message) => {
     const before = await t.prisma.maintenanceWindowRule.count();
     const response = await refusal(
       u.admin.client.maintenance.createRule.mutate({
@@ -291,6 +310,7 @@ describe("maintenance windows", () => {
     );
     expect(response.status).toBe(status);
     expect(response.message).toMatch(message);
+    expect(response.field).toBe(field);
     expect(await t.prisma.maintenanceWindowRule.count()).toBe(before);
   });
 
@@ -387,7 +407,8 @@ describe("emergency maintenance", () => {
     const review = await t.prisma.postIncidentReview.findUniqueOrThrow({ where: { emergencyId } });
     const early = await refusal(u.cto.client.maintenance.signOffReview.mutate({ id: review.id }));
     expect(early.status).toBe(412);
-    expect(early.message).toBe("rootCause: a review needs its root cause before sign-off");
+    expect(early.message).toBe("A review needs its root cause before sign-off");
+    expect(early.field).toBe("rootCause");
     await u.oncall.client.maintenance.updateReview.mutate({
       id: review.id,
       rootCause: "Expired certificate",
@@ -460,12 +481,13 @@ describe("checklist evidence from CI", () => {
     expect(unknown.status).toBe(404);
     const badItem = await postEvidence(releaseId, ciToken, { item: "code_review", status: "passed" });
     expect(badItem.status).toBe(400);
-    expect(((await badItem.json()) as { error: string }).error).toBe(
-      'item: "code_review" is not an automatic checklist item of 5.0.0',
-    );
+    expect(await badItem.json()).toEqual({
+      error: 'The checklist item "code_review" is not an automatic checklist item of 5.0.0',
+      field: "item",
+    });
     const badStatus = await postEvidence(releaseId, ciToken, { item: "tests_passing", status: "green" });
     expect(badStatus.status).toBe(400);
-    expect(((await badStatus.json()) as { error: string }).error).toBe("status: must be passed or failed");
+    expect(await badStatus.json()).toEqual({ error: "Status: must be passed or failed", field: "status" });
   });
 
   it("stores only the token's hash", async () => {
@@ -496,7 +518,8 @@ describe("surveys", () => {
     });
     const bad = await refusal(u.stakeholder.client.surveys.submit.mutate({ deploymentId: deployment.id, rating: 6 }));
     expect(bad.status).toBe(400);
-    expect(bad.message).toBe("rating: must be a whole number from 1 to 5");
+    expect(bad.message).toBe("Rating: must be a whole number from 1 to 5");
+    expect(bad.field).toBe("rating");
     await u.stakeholder.client.surveys.submit.mutate({ deploymentId: deployment.id, rating: 5, comment: "Smooth" });
     await u.approver.client.surveys.submit.mutate({ deploymentId: deployment.id, rating: 4 });
     expect(

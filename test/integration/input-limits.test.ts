@@ -40,7 +40,7 @@ describe("deeply nested input", () => {
     const { status, body: answer } = await postRaw("users.create", body);
     expect(status).toBe(400);
     expect((answer as TrpcErrorBody).error.json).toMatchObject({
-      message: `input: must not be nested deeper than ${MAX_INPUT_DEPTH} levels`,
+      message: `The input must not be nested deeper than ${MAX_INPUT_DEPTH} levels`,
       data: { httpStatus: 400, code: "BAD_REQUEST", field: "input" },
     });
   });
@@ -51,7 +51,7 @@ describe("deeply nested input", () => {
     });
     expect(query.status).toBe(400);
     expect(((await query.json()) as TrpcErrorBody).error.json.message).toBe(
-      `input: must not be nested deeper than ${MAX_INPUT_DEPTH} levels`,
+      `The input must not be nested deeper than ${MAX_INPUT_DEPTH} levels`,
     );
 
     const batch = await postRaw(
@@ -81,7 +81,9 @@ describe("deeply nested input", () => {
       body: `{"email":${nested(20_000)}}`,
     });
     expect(response.status).toBe(400);
-    expect(await response.json()).toEqual({ error: `body: must not be nested deeper than ${MAX_INPUT_DEPTH} levels` });
+    expect(await response.json()).toEqual({
+      error: `The request body must not be nested deeper than ${MAX_INPUT_DEPTH} levels`,
+    });
   });
 
   it("leaves the panel serving", async () => {
@@ -123,7 +125,7 @@ describe("CI evidence", () => {
     const before = await stored();
     const response = await post(JSON.stringify({ item: "tests_passing", status: "passed", details: "ok\u0000then" }));
     expect(response.status).toBe(400);
-    expect(await response.json()).toEqual({ error: "details: must not contain a NUL character", field: "details" });
+    expect(await response.json()).toEqual({ error: "Details: must not contain a NUL character", field: "details" });
     expect(await stored()).toEqual(before);
   });
 
@@ -139,7 +141,7 @@ describe("CI evidence", () => {
     const response = await post(`{"item":${nested(20_000)}}`);
     expect(response.status).toBe(400);
     expect(await response.json()).toEqual({
-      error: `input: must not be nested deeper than ${MAX_INPUT_DEPTH} levels`,
+      error: `The input must not be nested deeper than ${MAX_INPUT_DEPTH} levels`,
       field: "input",
     });
     expect((await fetch(`${t.url}/health`)).status).toBe(200);

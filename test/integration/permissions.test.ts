@@ -247,7 +247,7 @@ describe("input validation", () => {
       admin.cookie,
     );
     expect(response.status).toBe(400);
-    expect(response.error?.message).toBe("email: must be a valid e-mail address");
+    expect(response.error?.message).toBe("Email: must be a valid e-mail address");
     expect(response.error?.data.field).toBe("email");
     expect(await usersSnapshot()).toEqual(usersBefore);
     expect(await auditHead()).toBe(head);
@@ -257,9 +257,9 @@ describe("input validation", () => {
     const response = await callProcedure("users.create", { email: "@", name: "  ", roles: [] }, user("admin").cookie);
     expect(response.status).toBe(400);
     const message = response.error?.message ?? "";
-    expect(message).toMatch(/(^|; )email: must be a valid e-mail address(;|$)/);
-    expect(message).toMatch(/(^|; )name: must not be empty(;|$)/);
-    expect(message).toMatch(/(^|; )roles: must contain at least one role(;|$)/);
+    expect(message).toMatch(/(^|; )Email: must be a valid e-mail address(;|$)/);
+    expect(message).toMatch(/(^|; )Name: must not be empty(;|$)/);
+    expect(message).toMatch(/(^|; )Roles: must contain at least one role(;|$)/);
     expect((response.error as FieldError).data.fieldErrors).toMatchObject({
       email: expect.any(String),
       name: expect.any(String),
@@ -278,8 +278,9 @@ describe("input validation", () => {
       admin.cookie,
     );
     expect(response.status).toBe(400);
-    expect(response.error?.message).toMatch(/^roles\.1: must be one of viewer, release_manager, .*admin$/);
+    expect(response.error?.message).toMatch(/^Roles \(item 2\): must be one of viewer, release_manager, .*admin$/);
     expect(response.error?.data.field).toBe("roles");
+    expect((response.error as FieldError).data.fieldErrors).toEqual({ "roles.1": expect.any(String) });
     expect(await usersSnapshot()).toEqual(usersBefore);
     expect(await auditHead()).toBe(head);
   });
@@ -290,19 +291,19 @@ describe("audit.list input", () => {
     [
       "a date before the year 1 (PostgreSQL cannot compare it)",
       { from: new Date("-001000-01-01T00:00:00.000Z") },
-      /^filter\.from: must be in the year 1 or later$/,
+      /^From \(filter\): must be in the year 1 or later$/,
     ],
-    ["a NUL character in the free text", { text: "a\u0000b" }, /^filter\.text: must not contain a NUL character$/],
-    ["a NUL character in the actor", { actor: "\u0000" }, /^filter\.actor: must not contain a NUL character$/],
+    ["a NUL character in the free text", { text: "a\u0000b" }, /^Text \(filter\): must not contain a NUL character$/],
+    ["a NUL character in the actor", { actor: "\u0000" }, /^Actor \(filter\): must not contain a NUL character$/],
     [
       "a NUL character in the entity id",
       { entityId: "x\u0000" },
-      /^filter\.entityId: must not contain a NUL character$/,
+      /^Entity \(filter\): must not contain a NUL character$/,
     ],
     [
       "'from' after 'to'",
       { from: new Date("2026-02-01"), to: new Date("2026-01-01") },
-      /^filter\.from: must not be after 'to'$/,
+      /^From \(filter\): must not be after 'to'$/,
     ],
   ])("refuses %s with 400 naming the field", async (_name, filter, message) => {
     const response = await callProcedure("audit.list", { filter }, user("auditor").cookie);
@@ -363,11 +364,13 @@ describe("the last active administrator", () => {
     const demote = await callProcedure("users.update", { id: admin.id, roles: ["viewer"] }, admin.cookie);
     expect(demote.status).toBe(412);
     expect(demote.error?.message).toMatch(
-      /^roles: .* is the last active administrator; make someone else an administrator first$/,
+      /^.* is the last active administrator and must keep the administrator role; make someone else an administrator first$/,
     );
+    expect(demote.error?.data.field).toBe("roles");
     const deactivate = await callProcedure("users.update", { id: admin.id, active: false }, admin.cookie);
     expect(deactivate.status).toBe(412);
-    expect(deactivate.error?.message).toMatch(/^active: .* is the last active administrator/);
+    expect(deactivate.error?.message).toMatch(/^.* is the last active administrator and cannot be deactivated/);
+    expect(deactivate.error?.data.field).toBe("active");
     expect(await usersSnapshot()).toEqual(usersBefore);
     expect(await auditHead()).toBe(head);
 

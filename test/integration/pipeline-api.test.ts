@@ -92,17 +92,27 @@ describe("tokens", () => {
       rm.client.tokens.create.mutate({ serviceId, name: "X", scopes: ["read", "approve"], expiresInDays: 30 }),
     );
     expect(unknown.status).toBe(400);
-    expect(unknown.message).toBe("scopes.1: must be one of releases:write, deployments:write, evidence:write, read");
+    expect(unknown).toMatchObject({
+      message: "Scopes (item 2): must be one of releases:write, deployments:write, evidence:write, read",
+      field: "scopes",
+    });
     const none = await refusal(rm.client.tokens.create.mutate({ serviceId, name: "X", scopes: [], expiresInDays: 30 }));
-    expect(none.message).toBe("scopes: must name at least one scope");
+    expect(none).toMatchObject({ message: "Scopes: must name at least one scope", field: "scopes" });
     const forever = await refusal(
       rm.client.tokens.create.mutate({ serviceId, name: "X", scopes: ["read"], expiresInDays: 5000 }),
     );
-    expect(forever.message).toBe("expiresInDays: must be between 1 and 366 days");
+    expect(forever).toMatchObject({
+      message: "Expires in days: must be between 1 and 366 days",
+      field: "expiresInDays",
+    });
     const twice = await refusal(
       rm.client.tokens.create.mutate({ serviceId, name: "GitHub Actions", scopes: ["read"], expiresInDays: 30 }),
     );
-    expect(twice.status).toBe(409);
+    expect(twice).toMatchObject({
+      status: 409,
+      message: 'Checkout already has a token called "GitHub Actions"; choose another name',
+      field: "name",
+    });
     expect(await t.prisma.serviceApiToken.count({ where: { name: "X" } })).toBe(0);
   });
 
@@ -200,39 +210,42 @@ describe("releases", () => {
     const again = await api("POST", "/api/v1/services/checkout/releases", full, { version: "1.4.2", artifact: "x" });
     expect(again).toMatchObject({
       status: 409,
-      body: { error: "version: Checkout already has a release 1.4.2", field: "version" },
+      body: { error: "Checkout already has a release with the version 1.4.2", field: "version" },
     });
     const cases: [unknown, string, string][] = [
       [
         { version: "1.4 2", artifact: "x" },
         "version",
-        "version: must be 1–64 letters, digits, dots, dashes, pluses or underscores (e.g. 1.4.2)",
+        "Version: must be 1–64 letters, digits, dots, dashes, pluses or underscores (e.g. 1.4.2)",
       ],
-      [{ version: "1.5.0" }, "artifact", "artifact: Invalid input: expected string, received undefined"],
+      [{ version: "1.5.0" }, "artifact", "Artifact: Invalid input: expected string, received undefined"],
       [
         { version: "1.5.0", artifact: "x", commitSha: "main" },
         "commitSha",
-        "commitSha: must be a git commit hash (7–40 hex digits)",
+        "Commit SHA: must be a git commit hash (7–40 hex digits)",
       ],
       [
         { version: "1.5.0", artifact: "x", commitTime: "yesterday" },
         "commitTime",
-        "commitTime: must be an ISO 8601 time with a zone, such as 2026-11-30T14:05:00Z",
+        "Commit time: must be an ISO 8601 time with a zone, such as 2026-11-30T14:05:00Z",
       ],
       [
         { version: "1.5.0", artifact: "x", settings: { failureRate: 2 } },
         "settings",
-        "settings.failureRate: must be between 0 and 1",
+        "Failure rate (settings): must be between 0 and 1",
       ],
-      [{ version: "1.5.0", artifact: "x\u0000" }, "artifact", "artifact: must not contain a NUL character"],
-      [[1, 2], "input", "input: the request body must be a JSON object"],
+      [{ version: "1.5.0", artifact: "x\u0000" }, "artifact", "Artifact: must not contain a NUL character"],
+      [[1, 2], "input", "The request body must be a JSON object"],
     ];
     for (const [body, field, error] of cases) {
       const answer = await api("POST", "/api/v1/services/checkout/releases", full, body);
       expect(answer, JSON.stringify(body)).toMatchObject({ status: 400, body: { field, error } });
     }
     const badJson = await api("POST", "/api/v1/services/checkout/releases", full, undefined, "{nope");
-    expect(badJson).toMatchObject({ status: 400, body: { error: "input: the request body is not valid JSON" } });
+    expect(badJson).toMatchObject({
+      status: 400,
+      body: { error: "The request body is not valid JSON", field: "input" },
+    });
     expect(await t.prisma.release.count()).toBe(before);
   });
 
@@ -332,7 +345,7 @@ describe("deployments", () => {
     });
     expect(skipping).toMatchObject({
       status: 412,
-      body: { field: "version", error: "version: 1.4.2 has not succeeded in staging yet; promote it there first" },
+      body: { field: "version", error: "Release 1.4.2 has not succeeded in staging yet; promote it there first" },
     });
     const staging = await api("POST", "/api/v1/services/checkout/deployments", full, {
       version: "1.4.2",
@@ -351,8 +364,9 @@ describe("deployments", () => {
     expect(unapproved).toMatchObject({
       status: 412,
       body: {
+        field: "version",
         error:
-          "version: a production deployment needs an approved change request; there is none for 1.4.2 in production",
+          "A production deployment needs an approved change request; there is none for release 1.4.2 in production",
       },
     });
     expect(await t.prisma.deployment.count({ where: { environmentId: envs.production } })).toBe(0);
@@ -374,7 +388,7 @@ describe("deployments", () => {
     });
     expect(zone).toMatchObject({
       status: 400,
-      body: { field: "timeZone", error: "timeZone: must be an IANA time zone such as Europe/Paris" },
+      body: { field: "timeZone", error: "Time zone: must be an IANA time zone such as Europe/Paris" },
     });
     const unknown = await api("POST", "/api/v1/services/checkout/deployments", full, {
       version: "1.4.2",
@@ -382,7 +396,7 @@ describe("deployments", () => {
     });
     expect(unknown).toMatchObject({
       status: 400,
-      body: { field: "environment", error: 'environment: the service has no environment "qa"' },
+      body: { field: "environment", error: 'The service has no environment "qa"' },
     });
     const live = await api("POST", "/api/v1/services/checkout/deployments", full, {
       version: "1.4.2",
@@ -390,7 +404,7 @@ describe("deployments", () => {
     });
     expect(live).toMatchObject({
       status: 409,
-      body: { field: "version", error: "version: 1.4.2 is already live in development" },
+      body: { field: "version", error: "Release 1.4.2 is already live in development" },
     });
   });
 });

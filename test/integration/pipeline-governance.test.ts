@@ -142,7 +142,8 @@ describe("a token deploying to production", () => {
       environment: "production",
     });
     expect(refused.status).toBe(412);
-    expect(refused.body.error).toMatch(/^checklist: required items are not complete: /);
+    expect(refused.body.error).toMatch(/^Required checklist items are not complete: /);
+    expect(refused.body.field).toBe("checklist");
     const cli = await greenlight([
       "deploy",
       "--service",
@@ -158,7 +159,7 @@ describe("a token deploying to production", () => {
       "1m",
     ]);
     expect(cli.code, cli.stderr).toBe(3);
-    expect(cli.stderr).toContain("Refused by governance: checklist: required items are not complete: ");
+    expect(cli.stderr).toContain("Refused by governance: Required checklist items are not complete: ");
     expect(await productionDeployments()).toBe(0);
   });
 
@@ -211,12 +212,13 @@ describe("a token deploying to production", () => {
     });
     expect(refused.status).toBe(412);
     expect(refused.body.error).toMatch(
-      /^type: Major changes in production may start only inside a maintenance window; the next is /,
+      /^Major changes in production may start only inside a maintenance window; the next is /,
     );
+    expect(refused.body.field).toBe("type");
     const cli = await greenlight(["deploy", "--service", "ledger", "--version", "2.0.0", "--env", "production"]);
     expect(cli.code, cli.stderr).toBe(3);
     expect(cli.stderr).toContain(
-      "Refused by governance: type: Major changes in production may start only inside a maintenance window",
+      "Refused by governance: Major changes in production may start only inside a maintenance window",
     );
     expect(await productionDeployments()).toBe(0);
   });
@@ -234,10 +236,11 @@ describe("an environment whose target configuration is broken", () => {
       environment: "development",
     });
     expect(refused.status).toBe(409);
-    expect(refused.body.error).toMatch(/^environment: the development target configuration is invalid: /);
+    expect(refused.body.error).toMatch(/^The development target configuration is invalid: /);
+    expect(refused.body.field).toBe("environment");
     const cli = await greenlight(["deploy", "--service", "ledger", "--version", "2.0.0", "--env", "development"]);
     expect(cli.code, cli.stderr).toBe(1);
-    expect(cli.stderr).toContain("Could not start: environment: the development target configuration is invalid");
+    expect(cli.stderr).toContain("Could not start: The development target configuration is invalid");
     expect(await t.prisma.deployment.count({ where: { environmentId: envs.development } })).toBe(before);
   });
 });

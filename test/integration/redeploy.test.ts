@@ -90,8 +90,9 @@ describe("redeploying an earlier release", () => {
     const waiting = await refusal(u.rm.client.deployments.start.mutate({ releaseId: old, environmentId: production }));
     expect(waiting.status).toBe(412);
     expect(waiting.message).toBe(
-      'changeRequest: "Redeploy 1.0.0 to production (roll back to a known good version)" still needs approval from a approver',
+      'The change request "Redeploy 1.0.0 to production (roll back to a known good version)" still needs approval from a approver',
     );
+    expect(waiting.field).toBe("changeRequest");
 
     await u.approver.client.changes.approve.mutate({ id: change.id });
     const d = await u.rm.client.deployments.start.mutate({ releaseId: old, environmentId: production });
@@ -116,14 +117,16 @@ describe("redeploying an earlier release", () => {
       u.rm.client.changes.requestRedeploy.mutate({ releaseId: live, environmentId: production }),
     );
     expect(again.status).toBe(409);
-    expect(again.message).toBe("releaseId: 1.0.0 is already live in production");
+    expect(again.message).toBe("Release 1.0.0 is already live in production");
+    expect(again.field).toBe("releaseId");
     const untried = await release(u.rm.client, serviceId, "3.0.0");
     const never = await refusal(
       u.rm.client.changes.requestRedeploy.mutate({ releaseId: untried, environmentId: production }),
     );
     expect(never.status).toBe(400);
     expect(never.message).toBe(
-      "releaseId: 3.0.0 has never succeeded in production, so it is not a known good version to return to",
+      "Release 3.0.0 has never succeeded in production, so it is not a known good version to return to",
     );
+    expect(never.field).toBe("releaseId");
   });
 });

@@ -77,7 +77,8 @@ describe("scheduling a change into a maintenance window", () => {
       u.rm2.client.maintenance.schedule.mutate({ changeRequestId: changeId, windowStart: "2020-01-01T00:00:00Z" }),
     );
     expect(wrongWindow.status).toBe(400);
-    expect(wrongWindow.message).toBe("windowStart: is not the start of one of the upcoming maintenance windows");
+    expect(wrongWindow.message).toBe("The window start is not the start of one of the upcoming maintenance windows");
+    expect(wrongWindow.field).toBe("windowStart");
     const windows = await u.rm.client.maintenance.windows.query({ serviceId });
     const second = windows.upcoming[1]!;
     const chosen = await u.rm2.client.maintenance.schedule.mutate({
@@ -156,7 +157,7 @@ describe("scheduling a change into a maintenance window", () => {
     expect(outcomes.filter((o) => o.outcome === "not_started")).toHaveLength(1);
     const row = await t.prisma.scheduledDeployment.findUniqueOrThrow({ where: { id: scheduled.id } });
     expect(row.status).toBe("not_started");
-    expect(row.reason).toBe(`checklist: required items are not complete: ${manual.title}`);
+    expect(row.reason).toBe(`Required checklist items are not complete: ${manual.title}`);
     expect(await t.prisma.deployment.count({ where: { environmentId: production, releaseId } })).toBe(0);
     for (const who of [u.rm, u.rm2]) {
       const notices = await t.prisma.notification.findMany({
@@ -180,7 +181,7 @@ describe("scheduling a change into a maintenance window", () => {
     const late = new Date(scheduled.windowEnd.getTime() + 60_000);
     expect(await worker(late).runOnce()).toEqual([{ id: scheduled.id, outcome: "not_started" }]);
     const row = await t.prisma.scheduledDeployment.findUniqueOrThrow({ where: { id: scheduled.id } });
-    expect(row.reason).toMatch(/^window: the maintenance window "[^"]+" \(.+\) is not open$/);
+    expect(row.reason).toMatch(/^The maintenance window "[^"]+" \(.+\) is not open$/);
     expect(
       await t.prisma.notification.count({ where: { userId: u.rm.id, kind: "scheduled_deployment_not_started" } }),
     ).toBe(2);

@@ -32,7 +32,7 @@ describe("text input", () => {
       admin.client.users.create.mutate({ email: "nul@example.test", name: "Bad\u0000Name", roles: ["viewer"] }),
     );
     expect(response.status).toBe(400);
-    expect(response.message).toBe("name: must not contain a NUL character");
+    expect(response.message).toBe("Name: must not contain a NUL character");
     expect(response.field).toBe("name");
     expect(await t.prisma.user.count({ where: { email: "nul@example.test" } })).toBe(0);
   });

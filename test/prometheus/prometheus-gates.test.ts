@@ -114,7 +114,7 @@ describe("saving an environment's Prometheus settings", () => {
     expect(own.status).toBe("error");
     expect(response.message).toContain(own.error);
     expect(response.message).toMatch(
-      /^requestsQuery: the requests query does not run: Prometheus refused sum\(increase\(http_requests_total\{service="checkout", slot="blue"\[60000ms\]\)\): .*parse error/,
+      /^The requests query does not run: Prometheus refused sum\(increase\(http_requests_total\{service="checkout", slot="blue"\[60000ms\]\)\): .*parse error/,
     );
     expect(await t.prisma.prometheusSource.count()).toBe(0);
     expect(await t.prisma.auditEvent.count({ where: { action: { startsWith: "environment.prometheus" } } })).toBe(0);
@@ -125,19 +125,19 @@ describe("saving an environment's Prometheus settings", () => {
       [
         { url: prometheus.url, errorsQuery: 'http_requests_total{code=~"5.."}' },
         "errorsQuery",
-        /^errorsQuery: the errors query must select one slot with \{\{slot\}\}/,
+        /^Errors query: must select one slot with \{\{slot\}\}/,
       ],
       [
         { url: prometheus.url, latencyQuery: 'x_bucket{slot="{{slot}}", v="{{version}}"}' },
         "latencyQuery",
-        /^latencyQuery: the latency query uses \{\{version\}\}; the placeholders are/,
+        /^Latency query: uses \{\{version\}\}; the placeholders are/,
       ],
-      [{ url: "http://user:secret@127.0.0.1:9" }, "url", /^url: the Prometheus URL must not hold credentials/],
-      [{ url: "ftp://prometheus" }, "url", /^url: the Prometheus URL must start with http:\/\/ or https:\/\//],
+      [{ url: "http://user:secret@127.0.0.1:9" }, "url", /^URL: must not hold credentials/],
+      [{ url: "ftp://prometheus" }, "url", /^URL: must start with http:\/\/ or https:\/\//],
       [
         { url: prometheus.url, outageLimitSeconds: 0 },
         "outageLimitSeconds",
-        /^outageLimitSeconds: the outage limit must be between 1 and 3600 seconds/,
+        /^Outage limit in seconds: must be between 1 and 3600 seconds/,
       ],
     ];
     for (const [settings, field, message] of cases) {
@@ -150,7 +150,10 @@ describe("saving an environment's Prometheus settings", () => {
     await relay.down();
     const unreachable = await refusal(setPrometheus("checkout", { url: relay.url }));
     expect(unreachable.status).toBe(400);
-    expect(unreachable.message).toBe(`url: could not reach Prometheus at ${relay.url}: ECONNREFUSED`);
+    expect(unreachable.message).toBe(
+      `Check the Prometheus URL: could not reach Prometheus at ${relay.url}: ECONNREFUSED`,
+    );
+    expect(unreachable.field).toBe("url");
     const byReleaseManager = await refusal(setPrometheus("checkout", { url: prometheus.url }, rm));
     expect(byReleaseManager.status).toBe(403);
     expect(await t.prisma.prometheusSource.count()).toBe(0);

@@ -126,7 +126,7 @@ describe("the export's query string", () => {
       parse(query);
     } catch (error) {
       expect(error).toBeInstanceOf(HttpError);
-      return `${(error as HttpError).status} ${(error as HttpError).message}`;
+      return `${(error as HttpError).status} [${(error as HttpError).field}] ${(error as HttpError).message}`;
     }
     throw new Error("accepted");
   };
@@ -154,12 +154,12 @@ describe("the export's query string", () => {
   });
 
   it("refuses what it does not know, or would have to guess, naming the parameter", () => {
-    expect(refusal("format=pdf")).toBe('400 format: must be csv or json (got "pdf")');
-    expect(refusal("services=x")).toMatch(/^400 services: is not a parameter of the export/);
-    expect(refusal("text=a&text=b")).toBe("400 text: give it once");
-    expect(refusal("to=soon")).toBe("400 to: must be a date");
-    expect(refusal("from=2026-03-01&to=2026-01-01")).toBe("400 from: must not be after 'to'");
-    expect(refusal("entityId=a%00b")).toBe("400 entityId: must not contain a NUL character");
+    expect(refusal("format=pdf")).toBe('400 [format] Format: must be csv or json (got "pdf")');
+    expect(refusal("services=x")).toMatch(/^400 \[services\] The export has no parameter "services" \(known: /);
+    expect(refusal("text=a&text=b")).toBe("400 [text] Text: give it once");
+    expect(refusal("to=soon")).toBe("400 [to] To: must be a date");
+    expect(refusal("from=2026-03-01&to=2026-01-01")).toBe("400 [from] From: must not be after 'to'");
+    expect(refusal("entityId=a%00b")).toBe("400 [entityId] Entity: must not contain a NUL character");
   });
 
   it("describes a filter for the record as plain JSON", () => {
@@ -242,7 +242,7 @@ describe("retention", () => {
     await expect(
       purgeAuditEvents(untouchable, { olderThan: new Date("2025-01-01T00:00:00.000Z"), now }),
     ).rejects.toThrow(
-      "olderThan: audit events are kept for 730 days; a purge may only remove events older than 2024-11-24T12:00:00.000Z (got 2025-01-01T00:00:00.000Z)",
+      "Audit events are kept for 730 days; the purge's cut-off (older than) must be 2024-11-24T12:00:00.000Z or earlier (got 2025-01-01T00:00:00.000Z)",
     );
   });
 

@@ -18,10 +18,18 @@ import { LISTENER, RULE, sampleEcsConfigInput, TG_BLUE, TG_GREEN } from "../help
 
 const valid = (): Record<string, unknown> => sampleEcsConfigInput();
 
+/** The message people read: the setting in words. */
 function errorOf(raw: unknown): string {
   const result = validateEcsConfig(raw);
   if (result.ok) throw new Error("expected a validation error");
   return result.error;
+}
+
+/** The setting for machines: its top-level name. */
+function fieldOf(raw: unknown): string {
+  const result = validateEcsConfig(raw);
+  if (result.ok) throw new Error("expected a validation error");
+  return result.field;
 }
 
 describe("validateEcsConfig", () => {
@@ -134,36 +142,46 @@ describe("validateEcsConfig", () => {
     expect(validateEcsConfig(EXAMPLE_ECS_CONFIG).ok).toBe(true);
   });
 
-  it.each<[string, (c: Record<string, unknown>) => void, RegExp]>([
+  it.each<[string, (c: Record<string, unknown>) => void, string, RegExp]>([
     [
       "a malformed listener ARN",
       (c) =>
         (c.listenerArn =
           "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/shop-alb/50dc6c495c0c9188"),
-      /^listenerArn: must be an Application Load Balancer listener ARN/,
+      "listenerArn",
+      /^Listener ARN: must be an Application Load Balancer listener ARN/,
     ],
     [
       "a network load balancer's listener",
       (c) => (c.listenerArn = LISTENER.replace("/app/", "/net/")),
-      /^listenerArn: must be an Application Load Balancer listener ARN/,
+      "listenerArn",
+      /^Listener ARN: must be an Application Load Balancer listener ARN/,
     ],
     [
       "an account id that is not 12 digits",
       (c) => (c.listenerArn = LISTENER.replace("123456789012", "12345")),
-      /^listenerArn: /,
+      "listenerArn",
+      /^Listener ARN: /,
     ],
     [
       "a malformed target group ARN",
       (c) => ((c.targetGroups as Record<string, string>).green = "checkout-green"),
-      /^targetGroups\.green: must be a target-group ARN such as arn:aws:elasticloadbalancing/,
+      "targetGroups",
+      /^Green \(target groups\): must be a target-group ARN such as arn:aws:elasticloadbalancing/,
     ],
-    ["a missing field", (c) => delete c.containerName, /^containerName: is required$/],
-    ["a missing slot", (c) => (c.services = { blue: "checkout-blue" }), /^services\.green: is required$/],
-    ["a bad region", (c) => (c.region = "Europe"), /^region: must be an AWS region such as eu-west-1$/],
+    ["a missing field", (c) => delete c.containerName, "containerName", /^Container name: is required$/],
+    [
+      "a missing slot",
+      (c) => (c.services = { blue: "checkout-blue" }),
+      "services",
+      /^Green \(services\): is required$/,
+    ],
+    ["a bad region", (c) => (c.region = "Europe"), "region", /^Region: must be an AWS region such as eu-west-1$/],
     [
       "an ARN of the aws partition in a European Sovereign Cloud region",
       (c) => ((c.region = "eusc-de-east-1"), (c.listenerArn = LISTENER.replace("eu-west-1", "eusc-de-east-1"))),
-      /^listenerArn: is in partition aws, but region eusc-de-east-1 is in aws-eusc$/,
+      "listenerArn",
+      /^Listener ARN: is in partition aws, but region eusc-de-east-1 is in aws-eusc$/,
     ],
     [
       "a target group in another partition than the load balancer",
@@ -175,47 +193,56 @@ describe("validateEcsConfig", () => {
           green: TG_GREEN.replace("arn:aws:", "arn:aws-eusc:").replace("eu-west-1", "eusc-de-east-1"),
         })
       ),
-      /^targetGroups\.blue: is in partition aws, but the load balancer is in aws-eusc$/,
+      "targetGroups",
+      /^Blue \(target groups\): is in partition aws, but the load balancer is in aws-eusc$/,
     ],
     [
       "both a listener and a rule",
       (c) => (c.listenerRuleArn = RULE),
-      /^listenerRuleArn: give either listenerArn or listenerRuleArn, not both \(to shift a listener's default action and a rule together, list them in listenerArns and listenerRuleArns\)$/,
+      "listenerRuleArn",
+      /^Listener rule ARN: give either listenerArn or listenerRuleArn, not both \(to shift a listener's default action and a rule together, list them in listenerArns and listenerRuleArns\)$/,
     ],
     [
       "listenerArn and listenerArns together",
       (c) => (c.listenerArns = [LISTENER.replace("f2f7dc8efc522ab2", "aa11bb22cc33dd44")]),
-      /^listenerArns: give either listenerArn or listenerArns, not both$/,
+      "listenerArns",
+      /^Listener ARNs: give either listenerArn or listenerArns, not both$/,
     ],
     [
       "an empty list of listeners",
       (c) => ((c.listenerArn = undefined), (c.listenerArns = [])),
-      /^listenerArns: must list at least one listener ARN$/,
+      "listenerArns",
+      /^Listener ARNs: must list at least one listener ARN$/,
     ],
     [
       "a list of listeners that is not a list",
       (c) => ((c.listenerArn = undefined), (c.listenerArns = LISTENER)),
-      /^listenerArns: must be a list of listener ARNs$/,
+      "listenerArns",
+      /^Listener ARNs: must be a list of listener ARNs$/,
     ],
     [
       "a malformed listener in the list",
       (c) => ((c.listenerArn = undefined), (c.listenerArns = [LISTENER, "listener/https"])),
-      /^listenerArns\[1\]: must be an Application Load Balancer listener ARN such as/,
+      "listenerArns",
+      /^Listener ARNs \(item 2\): must be an Application Load Balancer listener ARN such as/,
     ],
     [
       "a malformed rule in the list",
       (c) => (c.listenerRuleArns = [LISTENER]),
-      /^listenerRuleArns\[0\]: must be an Application Load Balancer listener-rule ARN such as/,
+      "listenerRuleArns",
+      /^Listener rule ARNs \(item 1\): must be an Application Load Balancer listener-rule ARN such as/,
     ],
     [
       "a listener listed twice",
       (c) => ((c.listenerArn = undefined), (c.listenerArns = [LISTENER, LISTENER])),
-      /^listenerArns\[1\]: is listed twice \(also listenerArns\[0\]\)$/,
+      "listenerArns",
+      /^Listener ARNs \(item 2\): is listed twice \(also listenerArns\[0\]\)$/,
     ],
     [
       "listeners of two load balancers",
       (c) => ((c.listenerArn = undefined), (c.listenerArns = [LISTENER, LISTENER.replace("shop-alb", "other-alb")])),
-      /^listenerArns\[1\]: is on load balancer app\/other-alb\/50dc6c495c0c9188, but listenerArns\[0\] is on app\/shop-alb\/50dc6c495c0c9188 \(both target groups belong to one load balancer\)$/,
+      "listenerArns",
+      /^Listener ARNs \(item 2\): is on load balancer app\/other-alb\/50dc6c495c0c9188, but listenerArns\[0\] is on app\/shop-alb\/50dc6c495c0c9188 \(both target groups belong to one load balancer\)$/,
     ],
     [
       "eleven routes",
@@ -225,48 +252,62 @@ describe("validateEcsConfig", () => {
           LISTENER.replace("f2f7dc8efc522ab2", `f2f7dc8efc522a${String(i).padStart(2, "0")}`),
         ))
       ),
-      /^listenerArns: must list at most 10 listeners$/,
+      "listenerArns",
+      /^Listener ARNs: must list at most 10 listeners$/,
     ],
-    ["neither a listener nor a rule", (c) => delete c.listenerArn, /^listenerArn: is required \(or listenerRuleArn/],
+    [
+      "neither a listener nor a rule",
+      (c) => delete c.listenerArn,
+      "listenerArn",
+      /^Listener ARN: is required \(or listenerRuleArn/,
+    ],
     [
       "a listener in another region than configured",
       (c) => (c.region = "us-east-1"),
-      /^listenerArn: is in region eu-west-1, but region is us-east-1$/,
+      "listenerArn",
+      /^Listener ARN: is in region eu-west-1, but region is us-east-1$/,
     ],
     [
       "a target group in another account",
       (c) => ((c.targetGroups as Record<string, string>).blue = TG_BLUE.replace("123456789012", "210987654321")),
-      /^targetGroups\.blue: belongs to account 210987654321/,
+      "targetGroups",
+      /^Blue \(target groups\): belongs to account 210987654321/,
     ],
     [
       "the same target group twice",
       (c) => ((c.targetGroups as Record<string, string>).green = TG_BLUE),
-      /^targetGroups\.green: must differ from targetGroups\.blue$/,
+      "targetGroups",
+      /^Green \(target groups\): must differ from targetGroups\.blue$/,
     ],
     [
       "the same service twice",
       (c) => (c.services = { blue: "checkout", green: "checkout" }),
-      /^services\.green: must differ/,
+      "services",
+      /^Green \(services\): must differ/,
     ],
     [
       "stickiness out of range",
       (c) => (c.stickinessSeconds = 604_801),
-      /^stickinessSeconds: must be between 1 and 604800 seconds$/,
+      "stickinessSeconds",
+      /^Stickiness in seconds: must be between 1 and 604800 seconds$/,
     ],
     [
       "a metrics period that is not whole minutes",
       (c) => (c.metricsPeriodSeconds = 90),
-      /^metricsPeriodSeconds: must be a multiple of 60/,
+      "metricsPeriodSeconds",
+      /^Metrics period in seconds: must be a multiple of 60/,
     ],
     [
       "a load balancer dimension that disagrees with the listener",
       (c) => (c.loadBalancerDimension = "app/other/0123456789abcdef"),
-      /^loadBalancerDimension: must be app\/shop-alb\/50dc6c495c0c9188/,
+      "loadBalancerDimension",
+      /^Load balancer dimension: must be app\/shop-alb\/50dc6c495c0c9188/,
     ],
     [
       "a test listener without smoke-test URLs",
       (c) => (c.testListenerArn = LISTENER.replace("f2f7dc8efc522ab2", "0467ef3c8400ae65")),
-      /^smokeTestBaseUrls: is required with testListenerArn/,
+      "smokeTestBaseUrls",
+      /^Smoke test base URLs: is required with testListenerArn/,
     ],
     [
       "a test listener on another load balancer",
@@ -274,7 +315,8 @@ describe("validateEcsConfig", () => {
         (c.testListenerArn = LISTENER.replace("shop-alb", "other")),
         (c.smokeTestBaseUrls = { blue: "https://a.test", green: "https://a.test" })
       ),
-      /^testListenerArn: must be a listener of the same load balancer/,
+      "testListenerArn",
+      /^Test listener ARN: must be a listener of the same load balancer/,
     ],
     [
       "the production listener as test listener",
@@ -282,143 +324,176 @@ describe("validateEcsConfig", () => {
         (c.testListenerArn = LISTENER),
         (c.smokeTestBaseUrls = { blue: "https://a.test", green: "https://a.test" })
       ),
-      /^testListenerArn: must differ from the listeners that carry production traffic/,
+      "testListenerArn",
+      /^Test listener ARN: must differ from the listeners that carry production traffic/,
     ],
     [
       "a smoke-test URL that is not http",
       (c) => (c.smokeTestBaseUrls = { blue: "ftp://a.test", green: "https://a.test" }),
-      /^smokeTestBaseUrls\.blue: must be an http:\/\/ or https:\/\/ URL$/,
+      "smokeTestBaseUrls",
+      /^Blue \(smoke test base URLs\): must be an http:\/\/ or https:\/\/ URL$/,
     ],
     [
       "retry attempts out of range",
       (c) => (c.retry = { maxAttempts: 0 }),
-      /^retry\.maxAttempts: must be between 1 and 10$/,
+      "retry",
+      /^Maximum attempts \(retry\): must be between 1 and 10$/,
     ],
     [
       "a load-balancer error share of 0",
       (c) => (c.loadBalancerErrorPercent = 0),
-      /^loadBalancerErrorPercent: must be between 0\.1 and 100 \(percent of the new slot's requests\)$/,
+      "loadBalancerErrorPercent",
+      /^Load balancer error in percent: must be between 0\.1 and 100 \(percent of the new slot's requests\)$/,
     ],
     [
       "a load-balancer error share as text",
       (c) => (c.loadBalancerErrorPercent = "1%"),
-      /^loadBalancerErrorPercent: must be a number$/,
+      "loadBalancerErrorPercent",
+      /^Load balancer error in percent: must be a number$/,
     ],
     [
       "an unknown setting (a typo)",
       (c) => (c.listnerArn = LISTENER),
-      /^listnerArn: is not a setting of the ECS target$/,
+      "listnerArn",
+      /^"listnerArn" is not a setting of the ECS target$/,
     ],
     [
       "a role that is not an IAM role ARN",
       (c) => (c.assumeRole = { roleArn: "greenlight-deployer" }),
-      /^assumeRole\.roleArn: must be an IAM role ARN such as arn:aws:iam::210987654321:role\/greenlight-deployer$/,
+      "assumeRole",
+      /^Role ARN \(assume role\): must be an IAM role ARN such as arn:aws:iam::210987654321:role\/greenlight-deployer$/,
     ],
     [
       "a user instead of a role",
       (c) => (c.assumeRole = { roleArn: "arn:aws:iam::123456789012:user/deployer" }),
-      /^assumeRole\.roleArn: must be an IAM role ARN/,
+      "assumeRole",
+      /^Role ARN \(assume role\): must be an IAM role ARN/,
     ],
-    ["a role without its ARN", (c) => (c.assumeRole = { externalId: "abc" }), /^assumeRole\.roleArn: is required$/],
+    [
+      "a role without its ARN",
+      (c) => (c.assumeRole = { externalId: "abc" }),
+      "assumeRole",
+      /^Role ARN \(assume role\): is required$/,
+    ],
     [
       "a role given as a string",
       (c) => (c.assumeRole = "arn:aws:iam::123456789012:role/x"),
-      /^assumeRole: must be an object with roleArn \(and externalId, sessionName\)$/,
+      "assumeRole",
+      /^Assume role: must be an object with roleArn \(and externalId, sessionName\)$/,
     ],
     [
       "a role in another account than the load balancer",
       (c) => (c.assumeRole = { roleArn: "arn:aws:iam::210987654321:role/greenlight-deployer" }),
-      /^assumeRole\.roleArn: is in account 210987654321, but the load balancer belongs to 123456789012 \(the role must be in the account whose resources it deploys\)$/,
+      "assumeRole",
+      /^Role ARN \(assume role\): is in account 210987654321, but the load balancer belongs to 123456789012 \(the role must be in the account whose resources it deploys\)$/,
     ],
     [
       "a role in another partition",
       (c) => (c.assumeRole = { roleArn: "arn:aws-cn:iam::123456789012:role/x" }),
-      /^assumeRole\.roleArn: is in partition aws-cn, but the load balancer is in aws$/,
+      "assumeRole",
+      /^Role ARN \(assume role\): is in partition aws-cn, but the load balancer is in aws$/,
     ],
     [
       "an external id of one character",
       (c) => (c.assumeRole = { roleArn: "arn:aws:iam::123456789012:role/x", externalId: "a" }),
-      /^assumeRole\.externalId: must be 2 to 1224 characters$/,
+      "assumeRole",
+      /^External ID \(assume role\): must be 2 to 1224 characters$/,
     ],
     [
       "an external id with a space",
       (c) => (c.assumeRole = { roleArn: "arn:aws:iam::123456789012:role/x", externalId: "two words" }),
-      /^assumeRole\.externalId: may contain only letters, digits and/,
+      "assumeRole",
+      /^External ID \(assume role\): may contain only letters, digits and/,
     ],
     [
       "a session name of 65 characters",
       (c) => (c.assumeRole = { roleArn: "arn:aws:iam::123456789012:role/x", sessionName: "s".repeat(65) }),
-      /^assumeRole\.sessionName: must be 2 to 64 characters$/,
+      "assumeRole",
+      /^Session name \(assume role\): must be 2 to 64 characters$/,
     ],
     [
       "a session shorter than STS allows",
       (c) => (c.assumeRole = { roleArn: "arn:aws:iam::123456789012:role/x", durationSeconds: 60 }),
-      /^assumeRole\.durationSeconds: must be between 900 and 43200 seconds$/,
+      "assumeRole",
+      /^Duration in seconds \(assume role\): must be between 900 and 43200 seconds$/,
     ],
     [
       "alarm names that are not a list",
       (c) => (c.alarmNames = "checkout-5xx"),
-      /^alarmNames: must be a list of CloudWatch alarm names$/,
+      "alarmNames",
+      /^Alarm names: must be a list of CloudWatch alarm names$/,
     ],
     [
       "an empty alarm name",
       (c) => (c.alarmNames = ["checkout-5xx", ""]),
-      /^alarmNames\[1\]: must be 1 to 255 characters$/,
+      "alarmNames",
+      /^Alarm names \(item 2\): must be 1 to 255 characters$/,
     ],
     [
       "an alarm name of 256 characters",
       (c) => (c.alarmNames = ["a".repeat(256)]),
-      /^alarmNames\[0\]: must be 1 to 255 characters$/,
+      "alarmNames",
+      /^Alarm names \(item 1\): must be 1 to 255 characters$/,
     ],
     [
       "an alarm name with a control character",
       (c) => (c.alarmNames = ["checkout\u0007"]),
-      /^alarmNames\[0\]: must not contain control characters$/,
+      "alarmNames",
+      /^Alarm names \(item 1\): must not contain control characters$/,
     ],
     [
       "an alarm listed twice",
       (c) => (c.alarmNames = ["a", "b", "a"]),
-      /^alarmNames\[2\]: is listed twice \(also alarmNames\[0\]\)$/,
+      "alarmNames",
+      /^Alarm names \(item 3\): is listed twice \(also alarmNames\[0\]\)$/,
     ],
     [
       "101 alarms",
       (c) => (c.alarmNames = Array.from({ length: 101 }, (_, i) => `alarm-${i}`)),
-      /^alarmNames: must list at most 100 alarms$/,
+      "alarmNames",
+      /^Alarm names: must list at most 100 alarms$/,
     ],
     [
       "high-resolution metrics in an AWS namespace",
       (c) => (c.highResolutionMetrics = { namespace: "AWS/ApplicationELB" }),
-      /^highResolutionMetrics\.namespace: must be your own namespace \(AWS\/ is for AWS services' metrics\)$/,
+      "highResolutionMetrics",
+      /^Namespace \(high resolution metrics\): must be your own namespace \(AWS\/ is for AWS services' metrics\)$/,
     ],
     [
       "a high-resolution period that is not one",
       (c) => (c.highResolutionMetrics = { namespace: "Checkout", periodSeconds: 15 }),
-      /^highResolutionMetrics\.periodSeconds: must be 1, 5, 10 or 30 \(the high-resolution periods\)$/,
+      "highResolutionMetrics",
+      /^Period in seconds \(high resolution metrics\): must be 1, 5, 10 or 30 \(the high-resolution periods\)$/,
     ],
     [
       "the slot dimension among the fixed ones",
       (c) => (c.highResolutionMetrics = { namespace: "Checkout", dimensions: [{ name: "Slot", value: "x" }] }),
-      /^highResolutionMetrics\.dimensions\[0\]: must not be the slot dimension \(Slot\)$/,
+      "highResolutionMetrics",
+      /^Dimensions \(high resolution metrics, item 1\): must not be the slot dimension \(Slot\)$/,
     ],
     [
       "a dimension without a value",
       (c) => (c.highResolutionMetrics = { namespace: "Checkout", dimensions: [{ name: "Service" }] }),
-      /^highResolutionMetrics\.dimensions\[0\]\.value: is required$/,
+      "highResolutionMetrics",
+      /^Value \(high resolution metrics, dimensions, item 1\): is required$/,
     ],
     [
       "an unknown role setting",
       (c) => (c.assumeRole = { roleArn: "arn:aws:iam::123456789012:role/x", externalID: "abc" }),
-      /^assumeRole\.externalID: is not a setting of the ECS target$/,
+      "assumeRole",
+      /^"assumeRole\.externalID" is not a setting of the ECS target$/,
     ],
-  ])("refuses %s, naming the field", (_what, change, message) => {
+  ])("refuses %s, naming the field", (_what, change, field, message) => {
     const raw = valid();
     change(raw);
     expect(errorOf(raw)).toMatch(message);
+    expect(fieldOf(raw)).toBe(field);
   });
 
   it("refuses what is not an object", () => {
-    expect(errorOf(null)).toBe("config: must be an object");
-    expect(errorOf("arn:aws:…")).toBe("config: must be an object");
+    expect(errorOf(null)).toBe("Configuration: must be an object");
+    expect(errorOf("arn:aws:…")).toBe("Configuration: must be an object");
+    expect(fieldOf(null)).toBe("config");
   });
 });
 
@@ -430,9 +505,9 @@ describe("the target registry", () => {
   });
 
   it("returns the static validation error for an ECS configuration, and null for a valid one", () => {
-    expect(registry.validateConfig("ecs", {})).toBe("region: is required");
+    expect(registry.validateConfig("ecs", {})).toBe("Region: is required");
     expect(registry.validateConfig("ecs", { ...valid(), listenerRuleArn: RULE })).toMatch(
-      /^listenerRuleArn: give either/,
+      /^Listener rule ARN: give either/,
     );
     expect(registry.validateConfig("ecs", valid() as EcsConfigInput)).toBeNull();
     expect(registry.validateConfig("local", {})).toBeNull();

@@ -17,14 +17,14 @@ function refusal(schema: { safeParse: (v: unknown) => { success: boolean; error?
 describe("refusals name the field in words people can act on", () => {
   it("an empty number box (NaN from the form) is named, not 'expected number, received NaN'", () => {
     expect(refusal(policySchema, { ...defaultPolicy(false), bakeSeconds: Number.NaN })).toBe(
-      "bakeSeconds: is empty or not a number; enter a number",
+      "Bake in seconds: is empty or not a number; enter a number",
     );
     expect(
       refusal(policySchema, {
         ...defaultPolicy(false),
         gates: { ...defaultPolicy(false).gates, minRequests: Number.NaN },
       }),
-    ).toBe("gates.minRequests: is empty or not a number; enter a number");
+    ).toBe("Minimum requests (gates): is empty or not a number; enter a number");
   });
 
   const window = { name: "Nightly", timezone: "Europe/Berlin", startTime: "01:00", durationMinutes: 60 };
@@ -32,7 +32,7 @@ describe("refusals name the field in words people can act on", () => {
     "a recurrence rule rrule cannot use (%s) is refused naming the field, not thrown",
     (rrule) => {
       expect(refusal(windowRuleInput, { ...window, rrule })).toBe(
-        "rrule: must be a recurrence rule such as FREQ=MONTHLY;BYDAY=+2SU (without DTSTART)",
+        "Recurrence rule: must be a recurrence rule such as FREQ=MONTHLY;BYDAY=+2SU (without DTSTART)",
       );
     },
   );
@@ -40,10 +40,10 @@ describe("refusals name the field in words people can act on", () => {
   it("a chart's start far outside any panel's life (the fuzz test's year -197065 overflowed the database: 500)", () => {
     const environmentId = "9a7fba36-594d-4eb3-b9ef-d4afcc9ebdf9";
     expect(refusal(metricSeriesInput, { environmentId, from: "-197065-04-15T14:59:04.726Z" })).toBe(
-      "from: must be a date between 2000 and tomorrow",
+      "From: must be a date between 2000 and tomorrow",
     );
     expect(refusal(metricSeriesInput, { environmentId, from: "+275760-09-13T00:00:00.000Z" })).toBe(
-      "from: must be a date between 2000 and tomorrow",
+      "From: must be a date between 2000 and tomorrow",
     );
     expect(
       metricSeriesInput.safeParse({ environmentId, from: new Date(Date.now() - 3_600_000).toISOString() }).success,

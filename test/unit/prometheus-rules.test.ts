@@ -4,6 +4,7 @@
  * buckets de-cumulated, seconds to milliseconds, quantiles as histogram_quantile() computes them).
  */
 import { describe, expect, it } from "vitest";
+import { ZodError } from "zod";
 import {
   DEFAULT_QUERIES,
   prometheusSettingsInput,
@@ -17,6 +18,7 @@ import {
   type VectorSample,
 } from "../../server/targets/prometheus/figures.ts";
 import { rangeOf, renderTemplate, windowQueries } from "../../server/targets/prometheus/queries.ts";
+import { describeZodError } from "../../server/trpc/init.ts";
 
 const ENV = "8d0c2a86-6a8e-4c1f-9d55-0f3f7b0c9a11";
 
@@ -37,52 +39,61 @@ describe("the settings", () => {
     });
   });
 
-  it.each<[string, Record<string, unknown>, string]>([
+  it.each<[string, Record<string, unknown>, string, string]>([
     [
       "a URL that is not one",
       { url: "not a url" },
-      "url: the Prometheus URL must be an http:// or https:// URL, e.g. http://prometheus:9090",
+      "url",
+      "URL: must be an http:// or https:// URL, e.g. http://prometheus:9090",
     ],
     [
       "credentials in the URL",
       { url: "https://me:pw@prom.example.com" },
-      "url: the Prometheus URL must not hold credentials; put a bearer token in its own field",
+      "url",
+      "URL: must not hold credentials; put a bearer token in its own field",
     ],
     [
       "a query string",
       { url: "http://prom:9090/?x=1" },
-      "url: the Prometheus URL must be the server's address without a query or fragment, e.g. http://prometheus:9090",
+      "url",
+      "URL: must be the server's address without a query or fragment, e.g. http://prometheus:9090",
     ],
     [
       "a token with a space",
       { url: "http://prom:9090", bearerToken: "a b" },
-      "bearerToken: the bearer token must be printable characters without spaces",
+      "bearerToken",
+      "Bearer token: must be printable characters without spaces",
     ],
     [
       "an empty query",
       { url: "http://prom:9090", errorsQuery: "  " },
-      "errorsQuery: the errors query must not be empty",
+      "errorsQuery",
+      "Errors query: must not be empty",
     ],
     [
       "a query for both slots at once",
       { url: "http://prom:9090", requestsQuery: "http_requests_total" },
-      'requestsQuery: the requests query must select one slot with {{slot}}, e.g. slot="{{slot}}"',
+      "requestsQuery",
+      'Requests query: must select one slot with {{slot}}, e.g. slot="{{slot}}"',
     ],
     [
       "an unknown placeholder",
       { url: "http://prom:9090", latencyQuery: 'x{slot="{{slot}}", r="{{ release }}"}' },
-      "latencyQuery: the latency query uses {{ release }}; the placeholders are {{slot}}, {{service}} and {{environment}}",
+      "latencyQuery",
+      "Latency query: uses {{ release }}; the placeholders are {{slot}}, {{service}} and {{environment}}",
     ],
     [
       "a fractional limit",
       { url: "http://prom:9090", outageLimitSeconds: 1.5 },
-      "outageLimitSeconds: the outage limit must be whole seconds",
+      "outageLimitSeconds",
+      "Outage limit in seconds: must be whole seconds",
     ],
-  ])("refuse %s, naming the field", (_name, input, message) => {
+  ])("refuse %s, naming the field", (_name, input, path, message) => {
     const result = prometheusSettingsInput.safeParse({ environmentId: ENV, ...input });
     expect(result.success).toBe(false);
     const issue = result.error!.issues[0]!;
-    expect(`${issue.path.join(".")}: ${issue.message}`).toBe(message);
+    expect(issue.path.join(".")).toBe(path);
+    expect(describeZodError(new ZodError([issue]))).toBe(message);
   });
 
   it("know the placeholders, with or without spaces inside the braces", () => {

@@ -1,5 +1,6 @@
 /** The release engine's pure rules: gates, the planner, the state machine, policy validation, alerts, figures. */
 import { describe, expect, it } from "vitest";
+import { ZodError } from "zod";
 import { readAlertWindow } from "../../server/telemetry/alerts.ts";
 import { computeFigures } from "../../server/releases/figures.ts";
 import { judge, type GateVerdict } from "../../server/releases/judge/judge.ts";
@@ -23,6 +24,7 @@ import {
   TRANSITIONS,
 } from "../../server/releases/state-machine.ts";
 import type { Observed, SlotMetrics, SlotState } from "../../server/targets/driver.ts";
+import { describeZodError } from "../../server/trpc/init.ts";
 
 const m = (requests: number, errors: number, p95: number | null): SlotMetrics => ({
   requests,
@@ -645,71 +647,83 @@ describe("the state machine", () => {
 
 describe("policy validation names the field", () => {
   const base = defaultPolicy(true);
-  it.each<[string, unknown, string]>([
-    ["steps", { ...base, steps: [50, 10, 100] }, "steps: must rise from one step to the next"],
-    ["steps", { ...base, steps: [] }, "steps: must not be empty"],
-    ["steps", { ...base, steps: [10, 101] }, "steps.1: must not exceed 100"],
-    ["steps", { ...base, steps: [0, 100] }, "steps.0: must be between 1 and 100"],
+  it.each<[string, unknown, string, string]>([
+    ["steps", { ...base, steps: [50, 10, 100] }, "steps", "Steps: must rise from one step to the next"],
+    ["steps", { ...base, steps: [] }, "steps", "Steps: must not be empty"],
+    ["steps", { ...base, steps: [10, 101] }, "steps.1", "Steps (item 2): must not exceed 100"],
+    ["steps", { ...base, steps: [0, 100] }, "steps.0", "Steps (item 1): must be between 1 and 100"],
     [
       "p95 ceiling",
       { ...base, gates: { ...base.gates, latency: { ...base.gates.latency, maxP95Ms: 0 } } },
-      "gates.latency.maxP95Ms: must be between 1 and 600000 ms",
+      "gates.latency.maxP95Ms",
+      "Maximum p95 in ms (gates, latency): must be between 1 and 600000 ms",
     ],
     [
       "confidence of 100 %",
       { ...base, gates: { ...base.gates, confidencePercent: 100 } },
-      "gates.confidencePercent: must be less than 100 %",
+      "gates.confidencePercent",
+      "Confidence in percent (gates): must be less than 100 %",
     ],
     [
       "confidence over 100 %",
       { ...base, gates: { ...base.gates, confidencePercent: 250 } },
-      "gates.confidencePercent: must be less than 100 %",
+      "gates.confidencePercent",
+      "Confidence in percent (gates): must be less than 100 %",
     ],
     [
       "a coin toss is no confidence",
       { ...base, gates: { ...base.gates, confidencePercent: 50 } },
-      "gates.confidencePercent: must be more than 50 %",
+      "gates.confidencePercent",
+      "Confidence in percent (gates): must be more than 50 %",
     ],
     [
       "negative error margin",
       { ...base, gates: { ...base.gates, errorRate: { ...base.gates.errorRate, marginPp: -0.1 } } },
-      "gates.errorRate.marginPp: must not be negative",
+      "gates.errorRate.marginPp",
+      "Margin in percentage points (gates, error rate): must not be negative",
     ],
     [
       "negative latency margin",
       { ...base, gates: { ...base.gates, latency: { ...base.gates.latency, marginMs: -5 } } },
-      "gates.latency.marginMs: must not be negative",
+      "gates.latency.marginMs",
+      "Margin in ms (gates, latency): must not be negative",
     ],
     [
       "failure limit of 0",
       { ...base, gates: { ...base.gates, failureLimit: 0 } },
-      "gates.failureLimit: must be at least 1 (1 rolls back at the first failure)",
+      "gates.failureLimit",
+      "Failure limit (gates): must be at least 1 (1 rolls back at the first failure)",
     ],
     [
       "consecutive failure limit of 0",
       { ...base, gates: { ...base.gates, consecutiveFailureLimit: 0 } },
-      "gates.consecutiveFailureLimit: must be at least 1",
+      "gates.consecutiveFailureLimit",
+      "Consecutive failure limit (gates): must be at least 1",
     ],
     [
       "an empty number (NaN)",
       { ...base, gates: { ...base.gates, minRequests: Number.NaN } },
-      "gates.minRequests: must be a number",
+      "gates.minRequests",
+      "Minimum requests (gates): is empty or not a number; enter a number",
     ],
     [
       "smoke",
       { ...base, smokeTests: [{ kind: "http", name: "x", path: "no-slash" }] },
-      "smokeTests.0.path: must be a path starting with /",
+      "smokeTests.0.path",
+      "Path (smoke tests, item 1): must be a path starting with /",
     ],
     [
       "smoke kind",
       { ...base, smokeTests: [{ kind: "ftp", name: "x", path: "/" }] },
-      "smokeTests.0.kind: kind must be http or websocket",
+      "smokeTests.0.kind",
+      "Kind (smoke tests, item 1): kind must be http or websocket",
     ],
-  ])("%s", (_name, policy, message) => {
+  ])("%s", (_name, policy, path, message) => {
     const result = policySchema.safeParse(policy);
     expect(result.success).toBe(false);
     const issue = result.error!.issues[0]!;
-    expect(`${issue.path.join(".")}: ${issue.message}`).toBe(message);
+    expect(issue.path.join(".")).toBe(path);
+    expect(describeZodError(new ZodError([issue]))).toBe(message);
   });
 
   it("reads a policy stored before the judge with the same intent: its margin and ceilings, judged at 99 %", () => {

@@ -65,15 +65,18 @@ describe("uniqueViolation (what Prisma's driver adapters say about a duplicate)"
   it("says which field, in words", () => {
     expect(describeUniqueViolation({ model: "User", fields: ["email"] })).toEqual({
       field: "email",
-      message: "email: a User with this email already exists",
+      message: "A user with this email already exists",
     });
     expect(describeUniqueViolation({ model: "Release", fields: ["serviceId", "version"] })).toEqual({
       field: "version",
-      message: "version: a Release with this serviceId and version already exists",
+      message: "A release with this service and version already exists",
     });
     expect(describeUniqueViolation({ model: null, fields: [] })).toEqual({
       field: "input",
-      message: "input: a record with this input already exists",
+      message: "A record with this input already exists",
     });
+    expect(describeUniqueViolation({ model: "AuditEvent", fields: ["hash"] }).message).toBe(
+      "An audit event with this hash already exists",
+    );
   });
 });

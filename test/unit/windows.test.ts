@@ -4,6 +4,7 @@
  * the first Sunday of November (02:00 → 01:00).
  */
 import { describe, expect, it } from "vitest";
+import { ZodError } from "zod";
 import {
   describeWindow,
   findOverlap,
@@ -14,6 +15,7 @@ import {
   windowRuleInput,
   type WindowRule,
 } from "../../server/governance/windows.ts";
+import { describeZodError } from "../../server/trpc/init.ts";
 
 const DEFAULT: WindowRule = {
   id: "default",
@@ -142,33 +144,38 @@ describe("rule validation names the field", () => {
     startTime: "01:00",
     durationMinutes: 60,
   };
-  it.each<[string, Record<string, unknown>, string]>([
+  it.each<[string, Record<string, unknown>, string, string]>([
     [
       "an unknown time zone",
       { timezone: "Mars/Olympus_Mons" },
-      "timezone: must be an IANA time zone such as America/New_York",
+      "timezone",
+      "Time zone: must be an IANA time zone such as America/New_York",
     ],
     [
       "longer than two hours",
       { durationMinutes: 121 },
-      "durationMinutes: must be at most 120 minutes (no window is longer than 2 hours)",
+      "durationMinutes",
+      "Duration in minutes: must be at most 120 minutes (no window is longer than 2 hours)",
     ],
-    ["a malformed start", { startTime: "25:00" }, "startTime: must be a time of day as HH:MM"],
+    ["a malformed start", { startTime: "25:00" }, "startTime", "Start time: must be a time of day as HH:MM"],
     [
       "a malformed recurrence",
       { rrule: "EVERY SUNDAY" },
-      "rrule: must be a recurrence rule such as FREQ=MONTHLY;BYDAY=+2SU (without DTSTART)",
+      "rrule",
+      "Recurrence rule: must be a recurrence rule such as FREQ=MONTHLY;BYDAY=+2SU (without DTSTART)",
     ],
     [
       "a recurrence that has ended",
       { rrule: "FREQ=DAILY;UNTIL=20200101T000000Z" },
-      "rrule: never occurs in the next two years",
+      "rrule",
+      "Recurrence rule: never occurs in the next two years",
     ],
-  ])("%s", (_name, change, message) => {
+  ])("%s", (_name, change, path, message) => {
     const result = windowRuleInput.safeParse({ ...valid, ...change });
     expect(result.success).toBe(false);
     const issue = result.error!.issues[0]!;
-    expect(`${issue.path.join(".")}: ${issue.message}`).toBe(message);
+    expect(issue.path.join(".")).toBe(path);
+    expect(describeZodError(new ZodError([issue]))).toBe(message);
   });
 
   it("accepts a valid rule", () => {

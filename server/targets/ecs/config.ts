@@ -7,6 +7,7 @@
  * `verifyEcsConfigAgainstAws` (verify.ts) then checks the resources exist and fit together.
  */
 import { z } from "zod";
+import { fieldLabel } from "../../field-words.ts";
 
 const PARTITION = "aws(?:-cn|-us-gov|-iso|-iso-b|-iso-e|-iso-f|-eusc)?";
 // eu-west-1, us-gov-west-1, us-isob-east-1, and the European Sovereign Cloud's eusc-de-east-1.
@@ -268,8 +269,9 @@ export interface EcsConfig {
 export type EcsConfigResult =
   { ok: true; config: EcsConfig; stored: z.output<typeof schema> } | { ok: false; field: string; error: string };
 
-function fail(field: string, message: string): EcsConfigResult {
-  return { ok: false, field: field.split(/[.[]/)[0] || "config", error: `${field}: ${message}` };
+/** `field` is the setting's path (`listenerArns[1]`); the error names it in words ("Listener ARNs (item 2): …"). */
+function fail(field: string, message: string, error = `${fieldLabel(field)}: ${message}`): EcsConfigResult {
+  return { ok: false, field: field.split(/[.[]/)[0] || "config", error };
 }
 
 /** A field's path as people write it: `listenerArns[1]`, `targetGroups.green`. */
@@ -284,7 +286,9 @@ export function validateEcsConfig(raw: unknown): EcsConfigResult {
     const issue = parsed.error.issues[0]!;
     if (issue.code === "unrecognized_keys") {
       const prefix = issue.path.length ? `${fieldPath(issue.path)}.` : "";
-      return fail(`${prefix}${issue.keys[0]}`, "is not a setting of the ECS target");
+      // A typo's words would not help: the name as written does.
+      const key = `${prefix}${issue.keys[0]}`;
+      return fail(key, "", `"${key}" is not a setting of the ECS target`);
     }
     return fail(issue.path.length ? fieldPath(issue.path) : "config", issue.message);
   }

@@ -35,31 +35,31 @@ export function unknownPlaceholders(template: string): string[] {
     .map((m) => m[0]);
 }
 
-function template(field: QueryField) {
-  const name = QUERY_NAMES[field];
+/** The messages are predicates: the refusal puts the field's words before them ("Requests query: must …"). */
+function template() {
   return z
-    .string({ error: `${name} must be text` })
+    .string({ error: "must be text" })
     .trim()
-    .min(1, `${name} must not be empty`)
-    .max(2000, `${name} must be at most 2000 characters`)
+    .min(1, "must not be empty")
+    .max(2000, "must be at most 2000 characters")
     .superRefine((value, ctx) => {
       const unknown = unknownPlaceholders(value);
       if (unknown.length)
         ctx.addIssue({
           code: "custom",
-          message: `${name} uses ${unknown.join(", ")}; the placeholders are {{slot}}, {{service}} and {{environment}}`,
+          message: `uses ${unknown.join(", ")}; the placeholders are {{slot}}, {{service}} and {{environment}}`,
         });
       // Without the slot, both slots' series would be judged as one: the new release against itself.
       else if (!/\{\{\s*slot\s*\}\}/.test(value))
-        ctx.addIssue({ code: "custom", message: `${name} must select one slot with {{slot}}, e.g. slot="{{slot}}"` });
+        ctx.addIssue({ code: "custom", message: 'must select one slot with {{slot}}, e.g. slot="{{slot}}"' });
     });
 }
 
 const urlSchema = z
-  .string({ error: "the Prometheus URL must be text" })
+  .string({ error: "must be text" })
   .trim()
-  .min(1, "the Prometheus URL must not be empty")
-  .max(500, "the Prometheus URL must be at most 500 characters")
+  .min(1, "must not be empty")
+  .max(500, "must be at most 500 characters")
   .superRefine((value, ctx) => {
     let url: URL;
     try {
@@ -67,46 +67,45 @@ const urlSchema = z
     } catch {
       ctx.addIssue({
         code: "custom",
-        message: "the Prometheus URL must be an http:// or https:// URL, e.g. http://prometheus:9090",
+        message: "must be an http:// or https:// URL, e.g. http://prometheus:9090",
       });
       return;
     }
     if (url.protocol !== "http:" && url.protocol !== "https:")
-      ctx.addIssue({ code: "custom", message: "the Prometheus URL must start with http:// or https://" });
+      ctx.addIssue({ code: "custom", message: "must start with http:// or https://" });
     // Credentials in a URL end up in logs and verdicts; the token has a field of its own.
     else if (url.username || url.password)
       ctx.addIssue({
         code: "custom",
-        message: "the Prometheus URL must not hold credentials; put a bearer token in its own field",
+        message: "must not hold credentials; put a bearer token in its own field",
       });
     else if (url.search || url.hash)
       ctx.addIssue({
         code: "custom",
-        message:
-          "the Prometheus URL must be the server's address without a query or fragment, e.g. http://prometheus:9090",
+        message: "must be the server's address without a query or fragment, e.g. http://prometheus:9090",
       });
   });
 
 /** A bearer token: one header value, so printable and without spaces. */
 const bearerTokenSchema = z
-  .string({ error: "the bearer token must be text" })
-  .min(1, "the bearer token must not be empty (send null to remove it)")
-  .max(4096, "the bearer token must be at most 4096 characters")
-  .regex(/^[\x21-\x7e]+$/, "the bearer token must be printable characters without spaces");
+  .string({ error: "must be text" })
+  .min(1, "must not be empty (send null to remove it)")
+  .max(4096, "must be at most 4096 characters")
+  .regex(/^[\x21-\x7e]+$/, "must be printable characters without spaces");
 
 export const prometheusSettingsInput = z.object({
   environmentId: z.string().uuid("must be an environment id"),
   url: urlSchema,
   /** A new token; null removes the stored one; absent keeps it. */
   bearerToken: bearerTokenSchema.nullable().optional(),
-  requestsQuery: template("requestsQuery").default(DEFAULT_QUERIES.requestsQuery),
-  errorsQuery: template("errorsQuery").default(DEFAULT_QUERIES.errorsQuery),
-  latencyQuery: template("latencyQuery").default(DEFAULT_QUERIES.latencyQuery),
+  requestsQuery: template().default(DEFAULT_QUERIES.requestsQuery),
+  errorsQuery: template().default(DEFAULT_QUERIES.errorsQuery),
+  latencyQuery: template().default(DEFAULT_QUERIES.latencyQuery),
   outageLimitSeconds: z
-    .number({ error: "the outage limit must be a number of seconds" })
-    .int("the outage limit must be whole seconds")
-    .min(1, "the outage limit must be between 1 and 3600 seconds")
-    .max(3600, "the outage limit must be between 1 and 3600 seconds")
+    .number({ error: "must be a number of seconds" })
+    .int("must be whole seconds")
+    .min(1, "must be between 1 and 3600 seconds")
+    .max(3600, "must be between 1 and 3600 seconds")
     .default(DEFAULT_OUTAGE_LIMIT_SECONDS),
 });
 export type PrometheusSettingsInput = z.infer<typeof prometheusSettingsInput>;

@@ -79,7 +79,7 @@ export function EnvironmentSettings({
       smokeTests = JSON.parse(formText(f, "smokeTests"));
       setJsonError(null);
     } catch {
-      setJsonError("smokeTests: is not valid JSON");
+      setJsonError("Smoke tests: is not valid JSON");
       return;
     }
     policy.mutate({
@@ -130,7 +130,7 @@ export function EnvironmentSettings({
       // The server validates what was typed and names the field that is wrong; the page does not second-guess it.
       hooks.mutate({ environmentId: environment.id, hooks: parsed as Parameters<typeof hooks.mutate>[0]["hooks"] });
     } catch {
-      setJsonError("hooks: is not valid JSON");
+      setJsonError("Hooks: is not valid JSON");
     }
   }
 
