@@ -199,6 +199,9 @@ test("deactivating a person asks first; cancelling leaves them active", async ({
   const email = `cockpit-${RUN}@example.test`;
   await api(page, "users.create", { email, name: `Cockpit ${RUN}`, roles: ["viewer"] });
   await page.goto("/admin");
+  // The people table filters by name, e-mail or role.
+  await page.getByPlaceholder("Filter people by name, e-mail or role").fill(email);
+  await expect(page.getByRole("table", { name: "Users" }).locator("tbody tr")).toHaveCount(1);
   const row = page.getByRole("table", { name: "Users" }).getByRole("row").filter({ hasText: email });
   let asked = "";
   page.once("dialog", (dialog) => {

@@ -224,6 +224,18 @@ test("a manual rollback: the split shows the live slot at 100 % the moment it sa
     "Rollback: by release-manager@greenlight.local: Numbers look off; commanded at",
   );
   await expect(page.getByTestId("deployment-report")).not.toContainText('{"kind"');
+
+  // Every deployment at a glance: the list filters on the page and keeps the filter in the URL.
+  await page.goto("/deployments");
+  const deployments = page.getByRole("table", { name: "Deployments" });
+  await page.getByPlaceholder("Filter by release, service, environment or person").fill("Vacant Ledger");
+  await expect(page).toHaveURL(/[?&]q=Vacant/);
+  const rows = deployments.locator("tbody tr");
+  await expect(rows.first()).toBeVisible();
+  for (const service of await rows.locator("td:nth-child(2)").allTextContents()) expect(service).toBe("Vacant Ledger");
+  await expect(rows.filter({ hasText: "rolled back" })).not.toHaveCount(0);
+  await page.getByPlaceholder("Filter by release, service, environment or person").fill("no such service");
+  await expect(page.getByText("Nothing matches.")).toBeVisible();
 });
 
 test("the checklist on the deployment page: blocking items, evidence, several ticked at once", async ({

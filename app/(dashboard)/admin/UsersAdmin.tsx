@@ -1,13 +1,18 @@
 "use client";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useCallback, useState, type FormEvent } from "react";
+import type { inferRouterOutputs } from "@trpc/server";
+import { useCallback, useMemo, useState, type FormEvent } from "react";
+import { DataTable, dataTableColumns } from "@/components/DataTable";
 import { Notice } from "@/components/Notice";
 import { RoleBadges } from "@/components/RoleBadges";
 import { ROLE_LABELS, ROLES, type Role } from "@/server/auth/roles";
 import { errorMessage, useRealtimeEvent, useTRPC } from "../../_lib/trpc";
 import { formText } from "../../../lib/form-text";
+import { formatDateTime } from "@/lib/format";
+import type { AppRouter } from "@/server/trpc/root";
 
 type Secret = { email: string; password: string; what: string };
+type UserRow = inferRouterOutputs<AppRouter>["users"]["list"][number];
 
 export function UsersAdmin({ currentUserId }: { currentUserId: string }) {
   const trpc = useTRPC();
@@ -57,6 +62,89 @@ export function UsersAdmin({ currentUserId }: { currentUserId: string }) {
     );
   }
 
+  const columns = useMemo(() => {
+    const column = dataTableColumns<UserRow>();
+    return [
+      column.accessor("name", { header: "Name", sortFn: "text", meta: { searchable: true } }),
+      column.accessor("email", { header: "E-mail", sortFn: "text", meta: { searchable: true } }),
+      column.accessor((user) => user.roles.map((role) => ROLE_LABELS[role]).join(", "), {
+        id: "roles",
+        header: "Roles",
+        sortFn: "text",
+        meta: { searchable: true },
+        cell: (info) =>
+          editing === info.row.original.id ? (
+            <RoleEditor
+              initial={info.row.original.roles}
+              busy={update.isPending}
+              onCancel={() => setEditing(null)}
+              onSave={(roles) => update.mutate({ id: info.row.original.id, roles })}
+            />
+          ) : (
+            <RoleBadges roles={info.row.original.roles} />
+          ),
+      }),
+      column.accessor((user) => (user.active ? "Active" : "Deactivated"), {
+        id: "status",
+        header: "Status",
+        sortFn: "text",
+        cell: (info) => (info.row.original.active ? "Active" : <span className="badge off">Deactivated</span>),
+      }),
+      column.accessor((user) => (user.lastSignInAt ? new Date(user.lastSignInAt).getTime() : 0), {
+        id: "lastSignIn",
+        header: "Last sign-in",
+        sortFn: "basic",
+        cell: (info) => (
+          <span className="muted">
+            {info.row.original.lastSignInAt ? formatDateTime(info.row.original.lastSignInAt) : "never"}
+          </span>
+        ),
+      }),
+      column.display({
+        id: "actions",
+        header: "",
+        cell: (info) => {
+          const user = info.row.original;
+          return (
+            <span style={{ whiteSpace: "nowrap" }}>
+              {editing !== user.id && user.provider === "credentials" && (
+                <button type="button" onClick={() => setEditing(user.id)}>
+                  Edit roles
+                </button>
+              )}{" "}
+              {user.provider === "credentials" && (
+                <button
+                  type="button"
+                  disabled={reset.isPending}
+                  onClick={() =>
+                    confirm(`Reset the password of ${user.email}? Their sessions end.`) && reset.mutate({ id: user.id })
+                  }
+                >
+                  Reset password
+                </button>
+              )}{" "}
+              {user.id !== currentUserId && (
+                <button
+                  type="button"
+                  disabled={update.isPending}
+                  onClick={() =>
+                    (user.active
+                      ? confirm(
+                          `Deactivate ${user.email}? They are signed out everywhere and cannot sign in until someone activates them again.`,
+                        )
+                      : true) && update.mutate({ id: user.id, active: !user.active })
+                  }
+                >
+                  {user.active ? "Deactivate" : "Activate"}
+                </button>
+              )}
+            </span>
+          );
+        },
+      }),
+    ];
+  }, [editing, update, reset, currentUserId]);
+
   const error = create.error ?? update.error ?? reset.error;
   return (
     <>
@@ -77,74 +165,15 @@ export function UsersAdmin({ currentUserId }: { currentUserId: string }) {
       ) : users.error ? (
         <Notice kind="error">{errorMessage(users.error)}</Notice>
       ) : (
-        <table aria-label="Users">
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th>E-mail</th>
-              <th>Roles</th>
-              <th>Status</th>
-              <th>Last sign-in</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {users.data.map((user) => (
-              <tr key={user.id} data-testid={`user-${user.email}`}>
-                <td>{user.name}</td>
-                <td>{user.email}</td>
-                <td>
-                  {editing === user.id ? (
-                    <RoleEditor
-                      initial={user.roles}
-                      busy={update.isPending}
-                      onCancel={() => setEditing(null)}
-                      onSave={(roles) => update.mutate({ id: user.id, roles })}
-                    />
-                  ) : (
-                    <RoleBadges roles={user.roles} />
-                  )}
-                </td>
-                <td>{user.active ? "Active" : <span className="badge off">Deactivated</span>}</td>
-                <td className="muted">{user.lastSignInAt ? new Date(user.lastSignInAt).toLocaleString() : "never"}</td>
-                <td style={{ whiteSpace: "nowrap" }}>
-                  {editing !== user.id && user.provider === "credentials" && (
-                    <button type="button" onClick={() => setEditing(user.id)}>
-                      Edit roles
-                    </button>
-                  )}{" "}
-                  {user.provider === "credentials" && (
-                    <button
-                      type="button"
-                      disabled={reset.isPending}
-                      onClick={() =>
-                        confirm(`Reset the password of ${user.email}? Their sessions end.`) &&
-                        reset.mutate({ id: user.id })
-                      }
-                    >
-                      Reset password
-                    </button>
-                  )}{" "}
-                  {user.id !== currentUserId && (
-                    <button
-                      type="button"
-                      disabled={update.isPending}
-                      onClick={() =>
-                        (user.active
-                          ? confirm(
-                              `Deactivate ${user.email}? They are signed out everywhere and cannot sign in until someone activates them again.`,
-                            )
-                          : true) && update.mutate({ id: user.id, active: !user.active })
-                      }
-                    >
-                      {user.active ? "Deactivate" : "Activate"}
-                    </button>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <DataTable
+          label="Users"
+          data={users.data}
+          columns={columns}
+          getRowId={(user) => user.id}
+          searchPlaceholder="Filter people by name, e-mail or role"
+          defaultSort={[{ id: "name", desc: false }]}
+          rowProps={(user) => ({ "data-testid": `user-${user.email}` })}
+        />
       )}
 
       <h2>Add a person</h2>

@@ -2,10 +2,69 @@
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useCallback } from "react";
+import type { inferRouterOutputs } from "@trpc/server";
+import { DataTable, dataTableColumns } from "@/components/DataTable";
 import { EmptyState } from "@/components/EmptyState";
 import { Notice } from "@/components/Notice";
 import { StatusBadge } from "@/components/StatusBadge";
+import { formatDateTime, formatDuration } from "@/lib/format";
+import type { AppRouter } from "@/server/trpc/root";
 import { errorMessage, useRealtimeEvent, useTRPC } from "../../_lib/trpc";
+
+type DeploymentRow = inferRouterOutputs<AppRouter>["deployments"]["list"][number];
+
+const column = dataTableColumns<DeploymentRow>();
+const columns = [
+  column.accessor("version", {
+    header: "Release",
+    sortFn: "alphanumeric",
+    meta: { searchable: true },
+    cell: (info) => (
+      <>
+        <Link href={`/deployments/${info.row.original.id}`}>{info.getValue()}</Link>
+        {info.row.original.emergency && <span className="badge">emergency</span>}
+      </>
+    ),
+  }),
+  column.accessor("service", { header: "Service", sortFn: "text", meta: { searchable: true } }),
+  column.accessor("environment", { header: "Environment", sortFn: "text", meta: { searchable: true } }),
+  column.accessor("status", {
+    header: "Status",
+    sortFn: "text",
+    cell: (info) => (
+      <>
+        <StatusBadge status={info.row.original.status} />
+        {info.row.original.statusDetail && (
+          <div className="muted" style={{ fontSize: "0.8rem" }}>
+            {info.row.original.statusDetail}
+          </div>
+        )}
+      </>
+    ),
+  }),
+  column.accessor((d) => new Date(d.startedAt).getTime(), {
+    id: "started",
+    header: "Started",
+    sortFn: "basic",
+    cell: (info) => formatDateTime(info.row.original.startedAt),
+  }),
+  column.accessor((d) => d.startedBy ?? "—", { id: "by", header: "By", sortFn: "text", meta: { searchable: true } }),
+  column.accessor(
+    (d) =>
+      d.finishedAt ? new Date(d.finishedAt).getTime() - new Date(d.startedAt).getTime() : Number.MAX_SAFE_INTEGER,
+    {
+      id: "duration",
+      header: "Duration",
+      sortFn: "basic",
+      cell: (info) => {
+        const d = info.row.original;
+        return d.finishedAt
+          ? formatDuration((new Date(d.finishedAt).getTime() - new Date(d.startedAt).getTime()) / 1000)
+          : "running";
+      },
+    },
+  ),
+];
 
 export function DeploymentList({ serviceId }: { serviceId?: string }) {
   const trpc = useTRPC();
@@ -33,45 +92,13 @@ export function DeploymentList({ serviceId }: { serviceId?: string }) {
     );
   }
   return (
-    <table aria-label="Deployments">
-      <thead>
-        <tr>
-          <th>Release</th>
-          <th>Service</th>
-          <th>Environment</th>
-          <th>Status</th>
-          <th>Started</th>
-          <th>By</th>
-          <th>Duration</th>
-        </tr>
-      </thead>
-      <tbody>
-        {list.data.map((d) => (
-          <tr key={d.id}>
-            <td>
-              <Link href={`/deployments/${d.id}`}>{d.version}</Link>
-              {d.emergency && <span className="badge">emergency</span>}
-            </td>
-            <td>{d.service}</td>
-            <td>{d.environment}</td>
-            <td>
-              <StatusBadge status={d.status} />
-              {d.statusDetail && (
-                <div className="muted" style={{ fontSize: "0.8rem" }}>
-                  {d.statusDetail}
-                </div>
-              )}
-            </td>
-            <td>{new Date(d.startedAt).toLocaleString()}</td>
-            <td>{d.startedBy ?? "—"}</td>
-            <td>
-              {d.finishedAt
-                ? `${Math.round((new Date(d.finishedAt).getTime() - new Date(d.startedAt).getTime()) / 1000)} s`
-                : "running"}
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+    <DataTable
+      label="Deployments"
+      data={list.data}
+      columns={columns}
+      getRowId={(d) => d.id}
+      searchPlaceholder="Filter by release, service, environment or person"
+      defaultSort={[{ id: "started", desc: true }]}
+    />
   );
 }
