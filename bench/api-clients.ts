@@ -2,7 +2,8 @@
  * The clients of the API benchmark, in their own process (so they do not share the panel's event
  * loop): each one is a browser tab on a deployment's page. It opens one Socket.io connection (its
  * session cookie, the panel's Origin) and joins the page's rooms, loads the page's queries as the
- * page does (deployments.get with me.notifications in one batch, then environments.metrics), then
+ * page does (deployments.get with me.notifications in one batch, then environments.metrics from a
+ * minute before the deployment started, as useDeploymentMetrics asks), then
  * refetches deployments.get every 5 s and whenever a deployment:changed event says so, and
  * me.notifications every 60 s. Every tRPC request's latency is recorded; the parent gets them over IPC.
  */
@@ -92,13 +93,19 @@ async function tab(url: string, client: Job["clients"][number], startDelayMs: nu
   socket.on("deployment:changed", () => void refetch());
   socket.on("disconnect", (reason) => !stopping && note(`socket disconnected: ${reason}`));
   // The page load: the deployment and the notification bell together, then the chart's history.
-  await query(url, client.cookie, [
+  const loaded = await query(url, client.cookie, [
     { path: "deployments.get", input: { id: client.deploymentId } },
     { path: "me.notifications", input: undefined },
   ]);
-  await query(url, client.cookie, [
-    { path: "environments.metrics", input: { environmentId: client.environmentId, minutes: 15 } },
-  ]);
+  // The charts' history, as the page asks for it: from a minute before the deployment started.
+  const startedAt = (loaded?.[0] as { startedAt?: Date } | undefined)?.startedAt;
+  if (startedAt)
+    await query(url, client.cookie, [
+      {
+        path: "environments.metrics",
+        input: { environmentId: client.environmentId, from: new Date(startedAt.getTime() - 60_000) },
+      },
+    ]);
   const every5 = setInterval(() => void refetch(), 5000);
   const every60 = setInterval(
     () => void query(url, client.cookie, [{ path: "me.notifications", input: undefined }]),

@@ -29,6 +29,7 @@ import { ScheduledStarts } from "./scheduled-starts.ts";
 import { SecurityMonitor } from "./governance/security-monitor.ts";
 import { governanceGuard, windowStepHold } from "./governance/start-guard.ts";
 import type { GateRule } from "./releases/judge/judge.ts";
+import { DeploymentReads } from "./releases/deployment-reads.ts";
 import { Reconciler } from "./releases/reconciler.ts";
 import { LocalTarget } from "./targets/local/local-target.ts";
 import { createTargetRegistry } from "./targets/registry.ts";
@@ -237,6 +238,7 @@ export async function startPanel(config: Config, options: StartOptions = {}): Pr
       realtime: null,
       targets,
       reconciler,
+      deploymentReads: new DeploymentReads(db.prisma),
       metricsPipeline,
       startGuards: [(tx, context) => governanceGuard(tx, context)],
       notifier,

@@ -9,6 +9,7 @@ import type { Realtime } from "./realtime/server.ts";
 import type { Notifier } from "./governance/notifications.ts";
 import type { SecurityMonitor } from "./governance/security-monitor.ts";
 import type { StartGuard } from "./releases/commands.ts";
+import type { DeploymentReads } from "./releases/deployment-reads.ts";
 import type { Reconciler } from "./releases/reconciler.ts";
 import type { TargetRegistry } from "./targets/registry.ts";
 import type { PanelMetrics } from "./telemetry/metrics.ts";
@@ -33,6 +34,8 @@ export interface Services {
   realtime: Realtime | null;
   targets: TargetRegistry;
   reconciler: Reconciler;
+  /** The deployment page's read, shared by everyone watching a deployment. */
+  deploymentReads: DeploymentReads;
   metricsPipeline: MetricsPipeline;
   /** Checks a deployment must pass to start, beyond the engine's own (governance adds its here). */
   startGuards: StartGuard[];

@@ -53,32 +53,73 @@ export async function readSession(
 ): Promise<SessionUser | null> {
   const token = sessionTokenFromCookies(cookieHeader, settings.secureCookies);
   if (!token) return null;
-  let payload: Record<string, unknown> | null;
-  try {
-    payload = await decode({ token, secret: settings.secret });
-  } catch {
-    return null;
-  }
+  const payload = await decodeSessionToken(token, settings.secret, now);
   if (!payload || typeof payload.sub !== "string" || typeof payload.sid !== "string") return null;
   // Milliseconds since the epoch at sign-in (set by the jwt callback in options.ts).
   const authTime = typeof payload.authTime === "number" ? payload.authTime : 0;
   const expiresAt = authTime + settings.maxAgeSeconds * 1000;
   if (expiresAt < now) return null;
-  const session = await prisma.userSession.findUnique({ where: { id: payload.sid }, include: { user: true } });
-  if (!session || session.userId !== payload.sub || session.endedAt !== null || session.expiresAt.getTime() < now)
-    return null;
-  const { user } = session;
-  if (!user.active) return null;
+  // One statement for the session and its user: it runs on every request.
+  const [row] = await prisma.$queryRaw<SessionRow[]>`
+    SELECT s."id", s."userId", s."endedAt", s."expiresAt",
+           u."email", u."name", u."roles"::text[] AS "roles", u."active", u."sessionsValidAfter"
+    FROM "UserSession" s JOIN "User" u ON u."id" = s."userId"
+    WHERE s."id" = ${payload.sid}`;
+  if (!row || row.userId !== payload.sub || row.endedAt !== null || row.expiresAt.getTime() < now) return null;
+  if (!row.active) return null;
   // A password reset or deactivation ends sessions issued before it.
-  if (user.sessionsValidAfter && authTime < user.sessionsValidAfter.getTime()) return null;
+  if (row.sessionsValidAfter && authTime < row.sessionsValidAfter.getTime()) return null;
   return {
-    id: user.id,
-    email: user.email,
-    name: user.name,
-    roles: user.roles,
-    sessionId: session.id,
-    sessionExpiresAt: new Date(Math.min(expiresAt, session.expiresAt.getTime())),
+    id: row.userId,
+    email: row.email,
+    name: row.name,
+    roles: row.roles,
+    sessionId: row.id,
+    sessionExpiresAt: new Date(Math.min(expiresAt, row.expiresAt.getTime())),
   };
+}
+
+interface SessionRow {
+  id: string;
+  userId: string;
+  endedAt: Date | null;
+  expiresAt: Date;
+  email: string;
+  name: string;
+  roles: Role[];
+  active: boolean;
+  sessionsValidAfter: Date | null;
+}
+
+/**
+ * Decrypting a cookie derives its key (HKDF) and decrypts it on every request: a tab refreshing
+ * every few seconds sends the same cookie each time, so a decrypted cookie is kept until it expires.
+ * Only what decrypted is kept (a forged cookie costs the attacker what it costs us); the session row is
+ * still read on every request, so sign-out and role changes take effect at once.
+ */
+const decodedTokens = new Map<string, { secret: string; payload: Record<string, unknown> }>();
+const DECODED_TOKENS_KEPT = 2000;
+/** next-auth's decode allows 15 s of clock skew on `exp`; a kept token is held to the same. */
+const EXPIRY_TOLERANCE_MS = 15_000;
+
+async function decodeSessionToken(token: string, secret: string, now: number): Promise<Record<string, unknown> | null> {
+  const kept = decodedTokens.get(token);
+  if (kept && kept.secret === secret) {
+    if ((kept.payload.exp as number) * 1000 + EXPIRY_TOLERANCE_MS >= now) return kept.payload;
+    decodedTokens.delete(token);
+    return null;
+  }
+  let payload: Record<string, unknown> | null;
+  try {
+    payload = await decode({ token, secret });
+  } catch {
+    return null;
+  }
+  if (!payload) return null;
+  if (typeof payload.exp !== "number") return payload;
+  if (decodedTokens.size >= DECODED_TOKENS_KEPT) decodedTokens.delete(decodedTokens.keys().next().value!);
+  decodedTokens.set(token, { secret, payload });
+  return payload;
 }
 
 /** Starts the session a sign-in creates; its id goes into the cookie. */

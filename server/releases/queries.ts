@@ -149,7 +149,24 @@ export async function listDeployments(prisma: PrismaClient, input: z.infer<typeo
   }));
 }
 
+/** A deployment as the page shows it, with the split it runs at now. */
 export async function deploymentDetail(prisma: PrismaClient, id: string) {
+  return withCurrentSplit(prisma, await storedDeploymentDetail(prisma, id));
+}
+
+export type StoredDeploymentDetail = Awaited<ReturnType<typeof storedDeploymentDetail>>;
+
+/**
+ * An active deployment's split is the newest second measured (it changes every second, so it is never
+ * kept with the rest); an ended one's is the split it left, already in `weights`.
+ */
+export async function withCurrentSplit(prisma: PrismaClient, stored: StoredDeploymentDetail) {
+  if (stored.weights) return stored;
+  return { ...stored, weights: await latestMeasuredWeights(prisma, stored.environment.id) };
+}
+
+/** Everything the page shows of a deployment that the database holds (see DeploymentReads). */
+export async function storedDeploymentDetail(prisma: PrismaClient, id: string) {
   const d = await prisma.deployment.findUnique({
     where: { id },
     include: {
@@ -163,7 +180,6 @@ export async function deploymentDetail(prisma: PrismaClient, id: string) {
   });
   if (!d) throw notFound(`Deployment ${id}`);
   const policy = readPolicy(d.policy, d.environment.production);
-  const measuredWeights = await latestMeasuredWeights(prisma, d.environmentId);
   return {
     id: d.id,
     status: d.status,
@@ -208,9 +224,9 @@ export async function deploymentDetail(prisma: PrismaClient, id: string) {
     startedBy: d.startedBy,
     /**
      * The split: an ended deployment's is the one it left (the measured second may predate its last
-     * change of weights); an active one's is the newest second measured.
+     * change of weights); an active one's is the newest second measured (withCurrentSplit).
      */
-    weights: settledWeights(d) ?? measuredWeights,
+    weights: settledWeights(d),
     /** Not ended yet: live events may still change it. */
     active: !isTerminal(d.status),
     /** The commands the deployment takes now, from the state machine. */

@@ -7,6 +7,7 @@ import fs from "node:fs";
 import pg from "pg";
 import { inject } from "vitest";
 import { testEnvironment } from "../../server/config.ts";
+import type { PrismaClient } from "../../server/db/generated/client.ts";
 import { migrateDatabase, openDatabase, type Database } from "../../server/db/open.ts";
 
 export type TestDatabase = Database & { url: string | null };
@@ -64,4 +65,21 @@ export async function dropPostgresDatabase(url: string): Promise<void> {
   } finally {
     await client.end();
   }
+}
+
+/** A client that counts every operation it runs, raw SQL included, by model and operation ("Deployment.findUnique"). */
+export function countingClient(prisma: PrismaClient): {
+  client: PrismaClient;
+  count: (operation?: string) => number;
+} {
+  const seen: string[] = [];
+  const client = prisma.$extends({
+    query: {
+      $allOperations({ model, operation, args, query }) {
+        seen.push(model ? `${model}.${operation}` : operation);
+        return query(args);
+      },
+    },
+  }) as unknown as PrismaClient;
+  return { client, count: (operation) => (operation ? seen.filter((o) => o === operation).length : seen.length) };
 }

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PrismaClient } from "../../server/db/generated/client.ts";
 import { overview } from "../../server/overview.ts";
 import { DEFAULT_ALERT_THRESHOLDS, defaultPolicy } from "../../server/releases/policy.ts";
-import { openTestDatabase, type TestDatabase } from "../helpers/database.ts";
+import { countingClient, openTestDatabase, type TestDatabase } from "../helpers/database.ts";
 
 let db: TestDatabase;
 let requesterId: string;
@@ -39,20 +39,6 @@ async function addService(prisma: PrismaClient, slug: string) {
     );
   }
   return { service, staging: envs[0]!, production: envs[1]! };
-}
-
-/** Counts every operation the client runs, raw SQL included. */
-function counting(prisma: PrismaClient): { client: PrismaClient; count: () => number } {
-  let n = 0;
-  const client = prisma.$extends({
-    query: {
-      $allOperations({ args, query }) {
-        n++;
-        return query(args);
-      },
-    },
-  }) as unknown as PrismaClient;
-  return { client, count: () => n };
 }
 
 describe("the overview", () => {
@@ -163,10 +149,10 @@ describe("the overview", () => {
     const fresh = await openTestDatabase();
     try {
       for (let i = 0; i < 2; i++) await addService(fresh.prisma, `svc-${i}`);
-      const few = counting(fresh.prisma);
+      const few = countingClient(fresh.prisma);
       expect(await overview(few.client)).toHaveLength(2);
       for (let i = 2; i < 30; i++) await addService(fresh.prisma, `svc-${i}`);
-      const many = counting(fresh.prisma);
+      const many = countingClient(fresh.prisma);
       expect(await overview(many.client)).toHaveLength(30);
       expect(many.count()).toBe(few.count());
       expect(few.count()).toBeLessThanOrEqual(8);

@@ -133,6 +133,20 @@ describe("sessions", () => {
     expect(await readSession(t.prisma, user.cookie, settings, Date.now() + 3601_000)).toBeNull();
   });
 
+  it("are refused once the cookie itself has expired, also when the same cookie was read before", async () => {
+    const user = await t.createUser(["viewer"]);
+    const secret = t.panel.services.auth.secret;
+    const settings = { secret, maxAgeSeconds: 3600, secureCookies: false };
+    const { sessionId } = (await readSession(t.prisma, user.cookie, settings))!;
+    // A cookie that next-auth issued for a minute (its exp), inside a session that lasts an hour.
+    const token = await encode({ token: { sub: user.id, sid: sessionId, authTime: Date.now() }, secret, maxAge: 60 });
+    const cookie = `next-auth.session-token=${token}`;
+    expect(await readSession(t.prisma, cookie, settings)).toMatchObject({ id: user.id });
+    // The decrypted cookie is kept between requests; its exp (plus next-auth's 15 s of skew) still holds.
+    expect(await readSession(t.prisma, cookie, settings, Date.now() + 70_000)).toMatchObject({ id: user.id });
+    expect(await readSession(t.prisma, cookie, settings, Date.now() + 76_000)).toBeNull();
+  });
+
   it("end at once when the user is deactivated, and when their password is reset", async () => {
     const admin = await t.createUser(["admin"]);
     const a = await t.createUser(["viewer"]);

@@ -1,6 +1,6 @@
 import { commandDeploymentInPanel, startDeploymentInPanel } from "../../deployment-actions.ts";
 import { commandInput, startDeploymentInput } from "../../releases/commands.ts";
-import { deploymentDetail, deploymentListInput, listDeployments } from "../../releases/queries.ts";
+import { deploymentListInput, listDeployments } from "../../releases/queries.ts";
 import type { Command } from "../../releases/state-machine.ts";
 import { z } from "zod";
 import { createRouter, procedure } from "../init.ts";
@@ -16,7 +16,7 @@ export const deploymentsRouter = createRouter({
   list: procedure.input(deploymentListInput).query(({ ctx, input }) => listDeployments(ctx.services.prisma, input)),
   get: procedure
     .input(z.object({ id: z.string().uuid("must be a deployment id") }))
-    .query(({ ctx, input }) => deploymentDetail(ctx.services.prisma, input.id)),
+    .query(({ ctx, input }) => ctx.services.deploymentReads.get(input.id)),
   start: procedure.input(startDeploymentInput).mutation(async ({ ctx, input }) => {
     const deployment = await startDeploymentInPanel(ctx.services, ctx.actor, input);
     return { id: deployment.id, status: deployment.status };
