@@ -19,7 +19,7 @@ export function exitCodeForVerdict(verdict: string): ExitCode {
   return EXIT.error;
 }
 
-/** A refused start: 412 is governance (or the target's configuration) saying no. */
+/** A refused start: 412 is governance saying no (a broken target configuration is a 409: an error, not a refusal). */
 export function exitCodeForStartRefusal(status: number): ExitCode {
   return status === 412 ? EXIT.refused : EXIT.error;
 }

@@ -4,7 +4,7 @@
  *
  * A start runs the engine's own checks, the panel's governance start guards, an authorised
  * emergency's lift of the promotion order and the target's configuration check. A pipeline gets
- * exactly the governance a person does. A command (pause, resume, promote, rollback, abort) runs the
+ * the governance a person does, except that no emergency lifts it (emergencies are authorised for people). A command (pause, resume, promote, rollback, abort) runs the
  * engine's transition. After either, the reconciler is kicked and watchers are told.
  */
 import type { z } from "zod";
@@ -22,7 +22,10 @@ export async function startDeploymentInPanel(
   const deployment = await startDeployment(services.prisma, actor, input, {
     validateTarget: (kind, config) => services.targets.validateConfig(kind as "local" | "ecs", config),
     guards: services.startGuards,
-    emergencyFor: (tx, environment) => activeEmergencyFor(tx, environment),
+    // An emergency is authorised for people: a pipeline's token meets the checklist, the window and the
+    // change request however the incident goes, or every CI job could deploy anything to production
+    // while one is open. A person starts the emergency deployment (or its pipeline, once they hold).
+    ...(actor.userId ? { emergencyFor: (tx, environment) => activeEmergencyFor(tx, environment) } : {}),
     timeZone: input.timeZone,
   });
   services.reconciler.kick(deployment.id);

@@ -53,8 +53,8 @@ export function buildOpenApiDocument(version: string) {
       version,
       description:
         "What CI jobs ask of Greenlight: create a release, post checklist evidence, start a deployment and follow it to its verdict. " +
-        "Authenticate with a per-service API token (Service page → API tokens) as `Authorization: Bearer <token>`. " +
-        "A token never approves a change and never bypasses a maintenance window or the checklist: deployments it starts meet the same governance as in the panel.",
+        "Authenticate with a per-service CI token (Service page → CI tokens) as `Authorization: Bearer <token>`. " +
+        "A token never approves a change and never bypasses a maintenance window or the checklist, not even under an authorised emergency: deployments it starts meet the same governance as in the panel.",
     },
     components: {
       securitySchemes: {

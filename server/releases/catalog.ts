@@ -97,7 +97,8 @@ export const createReleaseInput = z.object({
   commitSha: z
     .string()
     .trim()
-    .regex(/^[0-9a-f]{7,40}$/i, "must be a git commit hash (7–40 hex digits)")
+    // Both cases spelled out, so the OpenAPI pattern (which carries no flags) means the same; 64 for SHA-256 repositories.
+    .regex(/^[0-9a-fA-F]{7,64}$/, "must be a git commit hash (7–64 hex digits)")
     .optional(),
   /** When the commit was made: lead time for changes runs from here to live in production. */
   commitTime: z.iso

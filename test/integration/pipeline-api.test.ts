@@ -79,6 +79,10 @@ describe("the OpenAPI document", () => {
     );
     expect(doc.components.schemas.ReleaseCreate!.required?.sort()).toEqual(["artifact", "version"]);
     expect(doc.components.schemas.ReleaseCreate!.properties.version!.pattern).toBe("^[\\w.+-]{1,64}$");
+    // A pattern carries no flags: the commit hash's says both cases itself, and a SHA-256 hash fits it.
+    const commitSha = new RegExp(doc.components.schemas.ReleaseCreate!.properties.commitSha!.pattern!);
+    expect(commitSha.test("0123456789ABCDEF0123456789abcdef01234567")).toBe(true);
+    expect(commitSha.test("a".repeat(64))).toBe(true);
     expect(Object.keys(doc.components.schemas.DeploymentStart!.properties).sort()).toEqual(
       Object.keys(deploymentStartBody.shape).sort(),
     );
@@ -222,7 +226,7 @@ describe("releases", () => {
       [
         { version: "1.5.0", artifact: "x", commitSha: "main" },
         "commitSha",
-        "Commit SHA: must be a git commit hash (7–40 hex digits)",
+        "Commit SHA: must be a git commit hash (7–64 hex digits)",
       ],
       [
         { version: "1.5.0", artifact: "x", commitTime: "yesterday" },

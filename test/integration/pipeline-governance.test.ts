@@ -222,6 +222,33 @@ describe("a token deploying to production", () => {
     );
     expect(await productionDeployments()).toBe(0);
   });
+
+  it("is refused under an authorised emergency too, while a person may start the same release under it", async () => {
+    const cto = await t.createUser(["cto"], "Cee Tee");
+    const service = await t.prisma.service.findUniqueOrThrow({ where: { slug: "ledger" } });
+    const { id } = await rm.client.maintenance.requestEmergency.mutate({
+      reason: "Ledger double-booking",
+      impact: "Wrong balances",
+      plannedActions: "Ship 2.0.0",
+      serviceId: service.id,
+    });
+    await cto.client.maintenance.authorizeEmergency.mutate({ id, note: "Go" });
+    try {
+      const refused = await api("POST", "/api/v1/services/ledger/deployments", {
+        version: "2.0.0",
+        environment: "production",
+        timeZone: "UTC",
+      });
+      expect(refused.status).toBe(412);
+      expect(refused.body.error).toMatch(/^Major changes in production may start only inside a maintenance window/);
+      expect(await productionDeployments()).toBe(0);
+      const started = await rm.client.deployments.start.mutate({ releaseId, environmentId: envs.production! });
+      expect((await t.prisma.deployment.findUniqueOrThrow({ where: { id: started.id } })).emergency).toBe(true);
+      await rm.client.deployments.abort.mutate({ deploymentId: started.id });
+    } finally {
+      await cto.client.maintenance.closeEmergency.mutate({ id });
+    }
+  });
 });
 
 describe("an environment whose target configuration is broken", () => {
