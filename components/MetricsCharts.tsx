@@ -45,11 +45,12 @@ function Chart({ title, children, testId }: { title: string; children: React.Rea
  * What the charts are made of, when it is not one point a second: `CloudWatch, 60 s periods; the
  * newest covers 14:04:00–14:05:00 (95 s ago), later periods are still arriving`.
  */
-export function feedCaption(points: readonly ChartPoint[], now: number): string | null {
+export function feedCaption(points: readonly ChartPoint[], now: number, cloudWatch = false): string | null {
   const last = points[points.length - 1];
-  if (!last || (last.seconds ?? 1) <= 1) return null;
+  // One point a second is the local target's own measure, unless it is CloudWatch's 1 s high-resolution period.
+  if (!last || (!cloudWatch && (last.seconds ?? 1) <= 1)) return null;
   const end = last.t + last.seconds! * 1000;
-  return `CloudWatch, ${last.seconds} s periods; the newest covers ${time(last.t)}–${time(end)} (${Math.max(0, Math.round((now - end) / 1000))} s ago), later periods are still arriving`;
+  return `CloudWatch, ${last.seconds ?? 1} s periods; the newest covers ${time(last.t)}–${time(end)} (${Math.max(0, Math.round((now - end) / 1000))} s ago), later periods are still arriving`;
 }
 
 export interface ChartMark {
@@ -66,6 +67,8 @@ export interface MetricsChartsProps {
   marks?: ChartMark[];
   /** What each slot is in this deployment: "blue (live)", "green (new)". */
   names?: Record<SlotName, string>;
+  /** The points are CloudWatch periods (an ECS environment): the caption names the newest and its lag. */
+  cloudWatch?: boolean;
 }
 
 export function MetricsCharts({
@@ -75,6 +78,7 @@ export function MetricsCharts({
   range,
   marks = [],
   names = { blue: "blue", green: "green" },
+  cloudWatch = false,
 }: MetricsChartsProps) {
   const shown = range ? points.filter((p) => p.t >= range.from && p.t <= range.to) : points;
   const data = withGaps(shown);
@@ -102,7 +106,7 @@ export function MetricsCharts({
         label={{ value: m.label, position: "insideTopLeft", fontSize: 10, fill: "#475569" }}
       />
     ));
-  const caption = feedCaption(points, now);
+  const caption = feedCaption(points, now, cloudWatch);
   const tooltip = (format: (v: number) => string) => (
     <Tooltip
       labelFormatter={(t) => time(Number(t))}

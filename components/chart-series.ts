@@ -5,6 +5,8 @@
  * - a second without any sample breaks every line: a point with only its time is inserted, and the
  *   charts draw no line across it (connectNulls is off).
  */
+import { formatTime } from "../lib/format";
+
 export type SlotName = "blue" | "green";
 
 export interface SlotSecond {
@@ -134,6 +136,19 @@ export interface SlotNow {
   p99: number | null;
   requests: number;
   vacant: boolean;
+}
+
+/**
+ * What the figures beside the charts cover. The local target's are the last seconds, so "now"; an ECS
+ * environment's come from CloudWatch's newest complete period, which ended a minute or more ago, so
+ * the caption says which period (whatever its length, even 1 s high-resolution periods).
+ */
+export function figuresCaption(samples: readonly Sample[], windowSeconds: number, cloudWatch: boolean): string {
+  const last = samples[samples.length - 1];
+  if (!cloudWatch || !last) return `Now (last ${windowSeconds} s)`;
+  const end = last.at + last.seconds * 1000;
+  const from = end - Math.max(windowSeconds, last.seconds) * 1000;
+  return `CloudWatch, ${formatTime(from)}–${formatTime(end)}`;
 }
 
 /**

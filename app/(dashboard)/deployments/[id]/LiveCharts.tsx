@@ -2,13 +2,22 @@
 /**
  * The deployment's traffic: its steps and the split now, then charts from a minute before it started
  * to now with each step's start marked, zoomable to one step, and each slot's current figures beside
- * them (requests/s, error rate, p50/p95/p99 over the last 10 s), all updating live.
+ * them (requests/s, error rate, p50/p95/p99 over the last 10 s, or CloudWatch's newest period), all
+ * updating live.
  */
 import { useMemo, useState } from "react";
-import { currentFigures, toPoint, type Sample, type SlotName, type SlotNow } from "@/components/chart-series";
+import {
+  currentFigures,
+  figuresCaption,
+  toPoint,
+  type Sample,
+  type SlotName,
+  type SlotNow,
+} from "@/components/chart-series";
 import { MetricsCharts } from "@/components/MetricsCharts";
 import { TrafficSplit } from "@/components/TrafficSplit";
 import { formatMs, formatPercent, formatRps } from "@/lib/format";
+import { useNow } from "../../maintenance/time";
 import type { DeploymentData } from "./types";
 import { LEAD_IN_MS, useDeploymentMetrics } from "./useDeploymentMetrics";
 import { slotRole } from "./words";
@@ -51,6 +60,10 @@ export function LiveCharts({ d }: { d: DeploymentData }) {
   const samples = useDeploymentMetrics(d.environment.id, d.startedAt, d.finishedAt);
   const points = useMemo(() => samples.map(toPoint), [samples]);
   const [zoom, setZoom] = useState<Zoom>(null);
+  // An ECS environment's figures are CloudWatch periods that end a minute or more ago: the caption's
+  // "N s ago" counts on between periods (a local environment's samples re-render every second anyway).
+  const cloudWatch = d.environment.target === "ecs";
+  const now = useNow(cloudWatch && !d.finishedAt ? 1000 : 3_600_000);
   const names: Record<SlotName, string> = {
     blue: slotRole("blue", d),
     green: slotRole("green", d),
@@ -95,9 +108,11 @@ export function LiveCharts({ d }: { d: DeploymentData }) {
         </p>
       )}
       <div className="live-metrics">
-        <SlotFigures samples={samples} names={names} order={[d.targetSlot, d.fromSlot]} />
+        <SlotFigures samples={samples} names={names} order={[d.targetSlot, d.fromSlot]} cloudWatch={cloudWatch} />
         <MetricsCharts
           points={points}
+          now={now}
+          cloudWatch={cloudWatch}
           range={zoom ? { from: zoom.from, to: zoom.to } : whole}
           marks={marks}
           names={names}
@@ -107,20 +122,24 @@ export function LiveCharts({ d }: { d: DeploymentData }) {
   );
 }
 
+const FIGURES_WINDOW_SECONDS = 10;
+
 function SlotFigures({
   samples,
   names,
   order,
+  cloudWatch,
 }: {
   samples: Sample[];
   names: Record<SlotName, string>;
   order: SlotName[];
+  cloudWatch: boolean;
 }) {
-  const figures = currentFigures(samples, 10);
+  const figures = currentFigures(samples, FIGURES_WINDOW_SECONDS);
   return (
     <div className="scroll-x">
       <table className="slot-figures" aria-label="Current figures per slot" data-testid="slot-figures">
-        <caption className="muted">Now (last 10 s)</caption>
+        <caption className="muted">{figuresCaption(samples, FIGURES_WINDOW_SECONDS, cloudWatch)}</caption>
         <thead>
           <tr>
             <th>Slot</th>
