@@ -6,31 +6,13 @@
  * at once. Real server, local target, real processes; nothing sleeps.
  */
 import type { Page } from "@playwright/test";
-import { DEFAULT_GATES } from "../server/releases/policy";
 import { api, signedIn } from "./api";
 import { expect, signInAs, test } from "./fixtures";
+import { THREE_STEP_POLICY } from "./policies";
 
 test.describe.configure({ mode: "serial" });
 
-const POLICY = {
-  steps: [10, 50, 100],
-  bakeSeconds: 2,
-  gates: { ...DEFAULT_GATES, minRequests: 5 },
-  validationSeconds: 1,
-  scaleDownDelaySeconds: 60,
-  greenReadyTimeoutSeconds: 60,
-  smokeTests: [
-    {
-      kind: "http",
-      name: "Database health is 200",
-      method: "GET",
-      path: "/api/v1/health/database",
-      expectStatus: 200,
-      maxStatus: 399,
-      maxLatencyMs: 2000,
-    },
-  ],
-};
+const POLICY = THREE_STEP_POLICY;
 
 let serviceId: string;
 let environmentId: string;

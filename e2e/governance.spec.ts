@@ -2,24 +2,12 @@
  * Governance through the browser: change requests and approvals, separation of duties, maintenance
  * windows and emergency maintenance. Fast deployment policies are set through the API.
  */
-import { DEFAULT_GATES } from "../server/releases/policy";
 import type { Page } from "@playwright/test";
 import { api, jsonFromPanel, signedIn as as } from "./api";
 import { demoPassword, expect, signIn, test } from "./fixtures";
+import { FAST_POLICY } from "./policies";
 
 test.describe.configure({ mode: "serial" });
-
-const FAST = {
-  steps: [10, 100],
-  bakeSeconds: 2,
-  // The default gates, latency included: the proxies run in the data plane's own process, so the pages
-  // this suite renders in parallel browsers no longer show up in the latency a release is judged by.
-  gates: { ...DEFAULT_GATES, minRequests: 3 },
-  validationSeconds: 1,
-  scaleDownDelaySeconds: 600,
-  greenReadyTimeoutSeconds: 60,
-  smokeTests: [],
-};
 
 let serviceId: string;
 let staging: string;
@@ -81,7 +69,7 @@ test.beforeAll(async ({ browser, panel }) => {
   staging = service.environments.find((e) => e.name === "staging")!.id;
   production = service.environments.find((e) => e.name === "production")!.id;
   for (const id of [staging, production]) {
-    await api(rm, "environments.updatePolicy", { environmentId: id, policy: FAST });
+    await api(rm, "environments.updatePolicy", { environmentId: id, policy: FAST_POLICY });
     await api(rm, "environments.setTrafficGenerator", { environmentId: id, enabled: true, rate: 20 });
   }
   ciToken = (

@@ -3,21 +3,13 @@
  * page, sees it once, sees its last use once a pipeline has used it, and revokes it; the CTO reads
  * the delivery metrics of a deployment a pipeline made.
  */
-import { DEFAULT_GATES } from "../server/releases/policy";
 import { api, signedIn } from "./api";
 import { expect, nav, test } from "./fixtures";
+import { FAST_POLICY } from "./policies";
 
 test.describe.configure({ mode: "serial" });
 
-const FAST = {
-  steps: [10, 100],
-  bakeSeconds: 1,
-  gates: { ...DEFAULT_GATES, minRequests: 3 },
-  validationSeconds: 1,
-  scaleDownDelaySeconds: 600,
-  greenReadyTimeoutSeconds: 60,
-  smokeTests: [],
-};
+const FAST = { ...FAST_POLICY, bakeSeconds: 1 };
 
 let serviceId: string;
 let token: string;

@@ -2,35 +2,14 @@
  * The release engine through the browser: real server, local target, real processes. Short bakes
  * come from the policy (set through the API, as a release manager could); nothing sleeps.
  */
-import { DEFAULT_GATES } from "../server/releases/policy";
 import type { Page } from "@playwright/test";
 import { api, approveForProduction } from "./api";
 import { expect, signInAs, test } from "./fixtures";
+import { DATABASE_HEALTH_SMOKE, THREE_STEP_POLICY, WEBSOCKET_SMOKE } from "./policies";
 
 test.describe.configure({ mode: "serial" });
 
-const POLICY = {
-  steps: [10, 50, 100],
-  bakeSeconds: 2,
-  // The default gates, latency included: the proxies run in the data plane's own process, so the pages
-  // this suite renders in parallel browsers no longer show up in the latency a release is judged by.
-  gates: { ...DEFAULT_GATES, minRequests: 5 },
-  validationSeconds: 1,
-  scaleDownDelaySeconds: 60,
-  greenReadyTimeoutSeconds: 60,
-  smokeTests: [
-    {
-      kind: "http",
-      name: "Database health is 200",
-      method: "GET",
-      path: "/api/v1/health/database",
-      expectStatus: 200,
-      maxStatus: 399,
-      maxLatencyMs: 2000,
-    },
-    { kind: "websocket", name: "WebSocket connects", path: "/ws", connectWithinMs: 5000 },
-  ],
-};
+const POLICY = { ...THREE_STEP_POLICY, smokeTests: [DATABASE_HEALTH_SMOKE, WEBSOCKET_SMOKE] };
 
 async function setPolicy(page: Page, environmentId: string, changes: Partial<typeof POLICY> = {}) {
   await api(page, "environments.updatePolicy", { environmentId, policy: { ...POLICY, ...changes } });

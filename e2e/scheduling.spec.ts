@@ -9,22 +9,13 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { Page } from "@playwright/test";
-import { DEFAULT_GATES } from "../server/releases/policy";
 import { api, signedIn as as } from "./api";
 import { expect, test } from "./fixtures";
+import { FAST_POLICY } from "./policies";
 
 test.describe.configure({ mode: "serial" });
 test.use({ timezoneId: "Europe/Berlin", locale: "en-GB" });
 
-const FAST = {
-  steps: [10, 100],
-  bakeSeconds: 2,
-  gates: { ...DEFAULT_GATES, minRequests: 3 },
-  validationSeconds: 1,
-  scaleDownDelaySeconds: 600,
-  greenReadyTimeoutSeconds: 60,
-  smokeTests: [],
-};
 const SCREENS = path.resolve(".cache/screens");
 
 async function shoot(page: Page, name: string) {
@@ -124,7 +115,7 @@ test("a release manager redeploys an earlier version to production from the serv
     token: "",
   };
   for (const id of [ids.staging, ids.production]) {
-    await api(rm, "environments.updatePolicy", { environmentId: id, policy: FAST });
+    await api(rm, "environments.updatePolicy", { environmentId: id, policy: FAST_POLICY });
     await api(rm, "environments.setTrafficGenerator", { environmentId: id, enabled: true, rate: 20 });
   }
   ids.token = (
@@ -186,7 +177,7 @@ test("a release manager schedules an approved major change into the next window,
   const staging = service.environments.find((e) => e.name === "staging")!.id;
   const production = service.environments.find((e) => e.name === "production")!.id;
   for (const id of [staging, production]) {
-    await api(rm, "environments.updatePolicy", { environmentId: id, policy: FAST });
+    await api(rm, "environments.updatePolicy", { environmentId: id, policy: FAST_POLICY });
     await api(rm, "environments.setTrafficGenerator", { environmentId: id, enabled: true, rate: 20 });
   }
   const token = (

@@ -56,12 +56,8 @@ const columns = [
       id: "duration",
       header: "Duration",
       sortFn: "basic",
-      cell: (info) => {
-        const d = info.row.original;
-        return d.finishedAt
-          ? formatDuration((new Date(d.finishedAt).getTime() - new Date(d.startedAt).getTime()) / 1000)
-          : "running";
-      },
+      // A running deployment sorts last, as the longest.
+      cell: (info) => (info.row.original.finishedAt ? formatDuration(info.getValue() / 1000) : "running"),
     },
   ),
 ];
