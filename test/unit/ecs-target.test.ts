@@ -723,6 +723,59 @@ describe("several listeners (HTTP and HTTPS) and a rule", () => {
     ]);
     expect(result.checks.filter((c) => c.check === "route")).toHaveLength(3);
   });
+
+  describe("one of them does not exist: only the missing one is named", () => {
+    const where = "(environment production of checkout)";
+
+    it("a listener, on observe and on a weight change", async () => {
+      const m = harness({ listenerArn: undefined, listenerArns: [LISTENER, HTTPS] });
+      seedLiveBlue(m);
+      // HTTPS was deleted; LISTENER is still there.
+      const message = `listener ${HTTPS} does not exist ${where}`;
+      await expect(m.target.observe(m.env)).rejects.toMatchObject({ name: "MissingResource", message });
+      await expect(m.target.setWeights(m.env, { blue: 90, green: 10 })).rejects.toMatchObject({
+        name: "MissingResource",
+        message,
+      });
+      expect(m.writes()).toEqual([]);
+    });
+
+    it("a listener rule", async () => {
+      const RULE_2 = WS_RULE.replace("0123456789abcdef", "fedcba9876543210");
+      const m = harness({ listenerArn: undefined, listenerRuleArns: [WS_RULE, RULE_2] });
+      seedLiveBlue(m, WS_RULE);
+      await expect(m.target.setWeights(m.env, { blue: 90, green: 10 })).rejects.toMatchObject({
+        name: "MissingResource",
+        message: `listener rule ${RULE_2} does not exist ${where}`,
+      });
+    });
+
+    it("says AWS did not say which when asking about each alone does not tell", async () => {
+      const m = harness({ listenerArn: undefined, listenerArns: [LISTENER, HTTPS] });
+      seedLiveBlue(m);
+      const aws = (name: string, message: string) =>
+        new ElasticLoadBalancingV2ServiceException({ name, $fault: "client", message, $metadata: {} });
+      m.elb
+        .on(DescribeListenersCommand)
+        .rejects(aws("ThrottlingException", "Rate exceeded"))
+        .on(DescribeListenersCommand, { ListenerArns: [LISTENER, HTTPS] })
+        .rejects(aws("ListenerNotFoundException", "One or more listeners not found"));
+      await expect(m.target.observe(m.env)).rejects.toMatchObject({
+        name: "MissingResource",
+        message: `one or more of the listeners ${LISTENER}, ${HTTPS} do not exist (AWS did not say which; environment production of checkout)`,
+      });
+    });
+
+    it("two of three listeners: both, and only they", async () => {
+      const THIRD = LISTENER.replace("f2f7dc8efc522ab2", "0badc0ffee000000");
+      const m = harness({ listenerArn: undefined, listenerArns: [LISTENER, HTTPS, THIRD] });
+      seedLiveBlue(m);
+      await expect(m.target.observe(m.env)).rejects.toMatchObject({
+        name: "MissingResource",
+        message: `listeners ${HTTPS}, ${THIRD} do not exist ${where}`,
+      });
+    });
+  });
 });
 
 describe("Application Auto Scaling", () => {

@@ -221,7 +221,8 @@ export function namingMissing(clients: EcsClients, where: string): EcsClients {
     try {
       return await send(command, options);
     } catch (error) {
-      throw describeMissing(error, command.input, where) ?? error;
+      const missing = await whichAreMissing(send, command, options, error);
+      throw describeMissing(error, command.input, where, missing) ?? error;
     }
   });
 }
@@ -233,15 +234,63 @@ export class MissingResource extends Error {
 
 const list = (value: unknown) => (Array.isArray(value) ? value.join(", ") : typeof value === "string" ? value : "?");
 
-/** The missing resource an AWS "not found" error is about, from the call's input; null for any other error. */
-export function describeMissing(error: unknown, input: unknown, where: string): Error | null {
+/**
+ * Not-found errors of the calls that may ask about several resources at once (one field for one,
+ * another for a list). Given a list, AWS fails the whole call and does not say which is missing.
+ */
+const LISTED: Record<string, { noun: string; one: string; many: string }> = {
+  ListenerNotFoundException: { noun: "listener", one: "ListenerArn", many: "ListenerArns" },
+  RuleNotFoundException: { noun: "listener rule", one: "RuleArn", many: "RuleArns" },
+  TargetGroupNotFoundException: { noun: "target group", one: "TargetGroupArn", many: "TargetGroupArns" },
+  LoadBalancerNotFoundException: { noun: "load balancer", one: "LoadBalancerArn", many: "LoadBalancerArns" },
+};
+
+/**
+ * Which of the resources a failed call listed do not exist: each is asked about alone, since AWS's
+ * answer names none (an environment with an HTTP and an HTTPS listener, one of them deleted, must
+ * not be told both are gone). Only after a not-found error for a list of two or more, so it costs
+ * nothing on the way that works. Undefined when that does not apply or the answers do not tell
+ * (another error, or every one found this time).
+ */
+async function whichAreMissing(
+  send: Send,
+  command: { input?: unknown },
+  options: object | undefined,
+  error: unknown,
+): Promise<string[] | undefined> {
+  const kind = error instanceof Error ? LISTED[error.name] : undefined;
+  const input = (command.input ?? {}) as Record<string, unknown>;
+  const arns = kind ? input[kind.many] : undefined;
+  if (!kind || !Array.isArray(arns) || arns.length < 2) return undefined;
+  // The SDK's commands are classes taking their input: the same call, for one resource.
+  const Command = command.constructor as new (input: unknown) => { input?: unknown };
+  try {
+    const gone = await Promise.all(
+      arns.map(async (arn: unknown) => {
+        try {
+          await send(new Command({ ...input, [kind.many]: [arn] }), options);
+          return false;
+        } catch (e) {
+          if (e instanceof Error && e.name === (error as Error).name) return true;
+          throw e;
+        }
+      }),
+    );
+    const missing = arns.filter((_, i) => gone[i]).map(String);
+    return missing.length > 0 ? missing : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The missing resource an AWS "not found" error is about, from the call's input; null for any other
+ * error. `missing`: those of a listed call found missing one by one (see whichAreMissing).
+ */
+export function describeMissing(error: unknown, input: unknown, where: string, missing?: string[]): Error | null {
   if (!(error instanceof Error)) return null;
   const i = (input ?? {}) as Record<string, unknown>;
   const resource: Record<string, () => string> = {
-    ListenerNotFoundException: () => `listener ${list(i.ListenerArn ?? i.ListenerArns)}`,
-    RuleNotFoundException: () => `listener rule ${list(i.RuleArn ?? i.RuleArns)}`,
-    TargetGroupNotFoundException: () => `target group ${list(i.TargetGroupArn ?? i.TargetGroupArns)}`,
-    LoadBalancerNotFoundException: () => `load balancer ${list(i.LoadBalancerArn ?? i.LoadBalancerArns)}`,
     ClusterNotFoundException: () => `cluster ${list(i.cluster)}`,
     ServiceNotFoundException: () => `service ${list(i.service ?? i.services)} in cluster ${list(i.cluster)}`,
     ResourceNotFoundException: () => `${list(i.ResourceId ?? i.AlarmNames ?? i.RoleArn ?? "resource")}`,
@@ -250,8 +299,21 @@ export function describeMissing(error: unknown, input: unknown, where: string): 
   // ECS answers a missing task definition with a generic ClientException.
   if (!what && error.name === "ClientException" && /unable to describe task definition/i.test(error.message))
     what = `task definition ${list(i.taskDefinition)}`;
-  if (!what) return null;
-  return Object.assign(new MissingResource(`${what} does not exist (${where})`, { cause: error }), {
+  let said = what ? `${what} does not exist` : null;
+  let notes = [where];
+  const listed = LISTED[error.name];
+  if (listed) {
+    const asked = i[listed.one] !== undefined ? [i[listed.one]] : Array.isArray(i[listed.many]) ? i[listed.many] : [];
+    const names = (missing ?? (asked as unknown[])).map(String);
+    if (names.length <= 1) said = `${listed.noun} ${names[0] ?? "?"} does not exist`;
+    else if (missing) said = `${listed.noun}s ${names.join(", ")} do not exist`;
+    else {
+      said = `one or more of the ${listed.noun}s ${names.join(", ")} do not exist`;
+      notes = ["AWS did not say which", where];
+    }
+  }
+  if (!said) return null;
+  return Object.assign(new MissingResource(`${said} (${notes.join("; ")})`, { cause: error }), {
     $metadata: (error as { $metadata?: unknown }).$metadata,
   });
 }
