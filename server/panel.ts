@@ -32,7 +32,7 @@ import type { GateRule } from "./releases/judge/judge.ts";
 import { DeploymentReads } from "./releases/deployment-reads.ts";
 import { Reconciler } from "./releases/reconciler.ts";
 import { LocalTarget } from "./targets/local/local-target.ts";
-import { createTargetRegistry } from "./targets/registry.ts";
+import { createTargetRegistry, reconcilerTargets } from "./targets/registry.ts";
 import { CloudWatchFeed } from "./telemetry/cloudwatch-feed.ts";
 import { MetricsPipeline } from "./telemetry/samples.ts";
 import { attachRealtime } from "./realtime/server.ts";
@@ -155,10 +155,9 @@ export async function startPanel(config: Config, options: StartOptions = {}): Pr
       prisma: db.prisma,
       log,
       events,
-      drivers: (kind) => targets.driver(kind),
+      ...reconcilerTargets(targets),
       stepHold: (d, now) => windowStepHold(d.governance, now),
       metrics: metrics.reconciler,
-      metricsSource: targets,
       passDeadlineMs: config.passDeadlineSeconds * 1000,
       trafficGuard: config.trafficGuard,
       ...(options.gateRule ? { gateRule: options.gateRule } : {}),

@@ -5,7 +5,7 @@
  */
 import type { Logger } from "pino";
 import type { PrismaClient } from "../db/generated/client.ts";
-import type { EnvironmentRef, MetricsWindow, TargetDriver, WindowMetrics } from "./driver.ts";
+import type { DriverCallOptions, EnvironmentRef, MetricsWindow, TargetDriver, WindowMetrics } from "./driver.ts";
 import { ecsClientPool } from "./ecs/clients.ts";
 import { validateEcsConfig } from "./ecs/config.ts";
 import { EcsTarget } from "./ecs/ecs-target.ts";
@@ -27,8 +27,11 @@ export interface TargetRegistry {
   }): Promise<void>;
   /** Where people reach the environment's service (the local proxy), if the panel knows. */
   endpoint(env: { id: string; target: TargetKind }): Promise<string | null>;
-  /** A window's figures for the gates: from the environment's Prometheus when it names one, else from its target. */
-  metrics(env: EnvironmentRef, window: MetricsWindow): Promise<WindowMetrics>;
+  /**
+   * A window's figures for the gates: from the environment's Prometheus when it names one, else from
+   * its target. `options.signal` is the pass's: the target's calls (CloudWatch) stop at its deadline.
+   */
+  metrics(env: EnvironmentRef, window: MetricsWindow, options?: DriverCallOptions): Promise<WindowMetrics>;
   /** Whether the gates read the target's own figures (no Prometheus named): only then may the target's traffic guard act. */
   gatesReadTarget(env: EnvironmentRef): Promise<boolean>;
   readonly local: LocalTarget;
@@ -43,6 +46,19 @@ export interface TargetRegistryOptions {
   ecs?: EcsTarget;
   /** An AWS endpoint for every ECS-target client (the SDK also reads AWS_ENDPOINT_URL on its own). */
   awsEndpoint?: string;
+}
+
+/**
+ * What the reconciler takes from the registry: drivers by kind, and the registry as the gates' metric
+ * source. The panel and the tests wire the reconciler through this one function, so a test exercises
+ * the path the panel's gate calls take (a test that left out the metric source missed the pass's
+ * deadline not reaching CloudWatch).
+ */
+export function reconcilerTargets(registry: TargetRegistry): {
+  drivers: (kind: TargetKind) => TargetDriver;
+  metricsSource: TargetRegistry;
+} {
+  return { drivers: (kind) => registry.driver(kind), metricsSource: registry };
 }
 
 export function createTargetRegistry(options: TargetRegistryOptions): TargetRegistry {
@@ -68,8 +84,11 @@ export function createTargetRegistry(options: TargetRegistryOptions): TargetRegi
     async endpoint(env) {
       return env.target === "local" ? options.local.proxyUrl(env.id) : null;
     },
-    async metrics(env, window) {
-      return (await prometheus.metrics(env, window)) ?? driver(env.target).metrics(env, window);
+    async metrics(env, window, callOptions) {
+      // The signal must reach the target: without it a silent CloudWatch holds the pass for the SDK's
+      // own retries (about a minute), long past the pass's deadline. (Prometheus queries have their
+      // own 5 s limit.)
+      return (await prometheus.metrics(env, window)) ?? driver(env.target).metrics(env, window, callOptions);
     },
     async gatesReadTarget(env) {
       return (await options.prisma.prometheusSource.count({ where: { environmentId: env.id } })) === 0;

@@ -22,7 +22,7 @@ import { createEcsClients, destroyEcsClients, type EcsClients } from "../../serv
 import { RELEASE_ID_TAG, validateEcsConfig, type EcsConfig } from "../../server/targets/ecs/config.ts";
 import { EcsTarget } from "../../server/targets/ecs/ecs-target.ts";
 import type { LocalTarget } from "../../server/targets/local/local-target.ts";
-import { createTargetRegistry } from "../../server/targets/registry.ts";
+import { createTargetRegistry, reconcilerTargets } from "../../server/targets/registry.ts";
 import { openTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { useStaticAwsCredentials } from "../helpers/aws-env.ts";
 import { FakeAws, LISTENER, mockAws, sampleEcsConfigInput, sampleTaskDefinition } from "../helpers/fake-aws.ts";
@@ -134,7 +134,8 @@ beforeAll(async () => {
     prisma,
     log,
     events: createPanelEvents(),
-    drivers: (kind) => registry.driver(kind),
+    // As the panel wires it: the gates read through the registry too.
+    ...reconcilerTargets(registry),
     now: clock,
     passDeadlineMs: DEADLINE_MS,
   });
