@@ -23,7 +23,7 @@ import { recordAudit } from "../audit/record.ts";
 import type { Deployment, Environment, Prisma, PrismaClient, Release, Service } from "../db/generated/client.ts";
 import type { PanelEvents } from "../realtime/events.ts";
 import { newTraceId } from "../telemetry/context.ts";
-import type { EnvironmentRef, ReleaseRef, TargetDriver, WindowMetrics } from "../targets/driver.ts";
+import type { EnvironmentRef, ReleaseRef, Slot, TargetDriver, WindowMetrics } from "../targets/driver.ts";
 import type { ReconcilerMetrics } from "../telemetry/metrics.ts";
 import { secondsWithoutSuccess } from "./figures.ts";
 import { judge, type Baseline, type GateRule, type GateVerdict } from "./judge/judge.ts";
@@ -175,6 +175,10 @@ export class Reconciler {
   private maintaining: Promise<void> | null = null;
   private beatAgain = false;
   private housekeepingRun: Promise<void> | null = null;
+  /** Scale-downs in flight, by environment: each runs on its own, under its own deadline. */
+  private scalingDown = new Map<string, { controller: AbortController; settled: Promise<void> }>();
+  /** Environments whose scale-downs failed in a row: how many times, and when the next may start. */
+  private scaleDownRetry = new Map<string, { failures: number; at: number }>();
   private failures = new Map<string, number>();
   /** The status line last written, and the gate verdicts last sent (update-pacing.ts). */
   private lastDetail = new Map<string, Sent>();
@@ -220,11 +224,14 @@ export class Reconciler {
     this.timers = [];
     // Driver calls in flight are abandoned (each is idempotent; whoever drives next observes afresh).
     for (const pass of this.running.values()) pass.controller.abort(new Error("the panel is stopping"));
+    for (const chore of this.scalingDown.values()) chore.controller.abort(new Error("the panel is stopping"));
     await Promise.allSettled([
       ...[...this.running.values()].map((p) => p.settled),
       this.maintaining,
       this.housekeepingRun,
     ]);
+    // After the run that may have started some.
+    await Promise.allSettled([...this.scalingDown.values()].map((c) => c.settled));
     await this.leases.leave().catch(() => {});
     this.owned.clear();
     this.options.metrics?.leases.set(0);
@@ -797,11 +804,10 @@ export class Reconciler {
     this.options.events.emit("overview", "deployment:changed", { deploymentId, environmentId });
   }
 
-  /** Housekeeping one run at a time, under the pass deadline (a silent target must not pile runs up). */
+  /** Housekeeping one run at a time: a run reads what is due and starts it, without waiting for AWS. */
   private runHousekeeping(): void {
     if (this.stopped || this.housekeepingRun) return;
-    const signal = AbortSignal.timeout(this.passDeadlineMs);
-    this.housekeepingRun = this.housekeeping(signal)
+    this.housekeepingRun = this.housekeeping()
       .catch((error) =>
         this.log.warn(
           { action: "reconciler.housekeeping_error", metadata: { error: (error as Error).message ?? error } },
@@ -811,14 +817,25 @@ export class Reconciler {
       .finally(() => (this.housekeepingRun = null));
   }
 
-  /** Environment-level chores: scale down former live slots once their delay has passed. */
-  private async housekeeping(signal: AbortSignal): Promise<void> {
+  /**
+   * Environment-level chores: scale down former live slots once their delay has passed. Each
+   * environment's scale-down runs on its own, under its own deadline (the pass deadline), and at most
+   * one at a time per environment: an environment whose AWS fails or goes silent must neither stop
+   * nor delay another's (a former slot left up is paid for). A failed one is logged and tried again
+   * after a backoff (passBackoffMs), so it is not retried every second ahead of the others either.
+   */
+  private async housekeeping(): Promise<void> {
     if (this.stopped) return;
     const candidates = await this.prisma.environment.findMany({
       where: { scaleDownAt: { lte: this.now() }, scaleDownSlot: { not: null } },
       include: { service: true, deployments: { where: { activeEnvironmentId: { not: null } }, select: { id: true } } },
     });
+    const now = Date.now();
+    // An environment with nothing due any more (scaled down by another instance, deleted) starts afresh.
+    const due = new Set(candidates.map((env) => env.id));
+    for (const id of this.scaleDownRetry.keys()) if (!due.has(id)) this.scaleDownRetry.delete(id);
     for (const env of candidates) {
+      if (this.stopped) return;
       const chore = decideChore(
         {
           scaleDownSlot: env.scaleDownSlot,
@@ -827,34 +844,76 @@ export class Reconciler {
         },
         this.now(),
       );
-      if (!chore) continue;
-      const slot = chore.slot;
-      await this.options.drivers(env.target).scale(environmentRef(env), slot, 0, { signal });
-      await this.prisma.$transaction(async (tx) => {
-        const { count } = await tx.environment.updateMany({
-          where: { id: env.id, scaleDownAt: env.scaleDownAt, scaleDownSlot: slot },
-          data: { scaleDownAt: null, scaleDownSlot: null },
-        });
-        if (!count) return;
-        const last = await tx.deployment.findFirst({
-          where: { environmentId: env.id, status: "succeeded" },
-          orderBy: { finishedAt: "desc" },
-        });
-        if (last)
-          await appendEvent(tx, last.id, {
-            kind: "scaled_down",
-            message: `The former live slot ${slot} was scaled down`,
-          });
-        await recordAudit(tx, this.actor(), {
-          action: "environment.slot_scaled_down",
-          entityType: "Environment",
-          entityId: env.id,
-          after: { slot },
-        });
-      });
-      this.options.events.emit("overview", "environment:changed", { environmentId: env.id });
+      if (!chore || this.scalingDown.has(env.id) || (this.scaleDownRetry.get(env.id)?.at ?? 0) > now) continue;
+      this.startScaleDown(env, chore.slot);
     }
   }
+
+  /** Starts one environment's scale-down under its own deadline; a failure is logged and backed off, never thrown. */
+  private startScaleDown(env: Environment & { service: Service }, slot: Slot): void {
+    const controller = new AbortController();
+    const deadline = new Error(`the scale-down reached its ${Math.round(this.passDeadlineMs / 100) / 10} s deadline`);
+    const timer = setTimeout(() => controller.abort(deadline), this.passDeadlineMs);
+    timer.unref();
+    const settled = this.scaleDown(env, slot, controller.signal)
+      .then(
+        () => void this.scaleDownRetry.delete(env.id),
+        (error: unknown) => {
+          const failures = (this.scaleDownRetry.get(env.id)?.failures ?? 0) + 1;
+          const retryInMs = passBackoffMs(failures, false);
+          this.scaleDownRetry.set(env.id, { failures, at: Date.now() + retryInMs });
+          const message = choreMessage(error, controller.signal, deadline);
+          this.log.warn(
+            {
+              action: "reconciler.scale_down_failed",
+              metadata: { environmentId: env.id, slot, attempt: failures, error: message },
+            },
+            `Could not scale down the former live slot ${slot} of ${env.service.slug}/${env.name} (attempt ${failures}, next in ${Math.ceil(retryInMs / 1000)} s): ${message}`,
+          );
+        },
+      )
+      .finally(() => {
+        clearTimeout(timer);
+        this.scalingDown.delete(env.id);
+      });
+    this.scalingDown.set(env.id, { controller, settled });
+  }
+
+  /** Scales the environment's former live slot to zero, then records it (once, whichever instance gets there first). */
+  private async scaleDown(env: Environment & { service: Service }, slot: Slot, signal: AbortSignal): Promise<void> {
+    await this.options.drivers(env.target).scale(environmentRef(env), slot, 0, { signal });
+    await this.prisma.$transaction(async (tx) => {
+      const { count } = await tx.environment.updateMany({
+        where: { id: env.id, scaleDownAt: env.scaleDownAt, scaleDownSlot: slot },
+        data: { scaleDownAt: null, scaleDownSlot: null },
+      });
+      if (!count) return;
+      const last = await tx.deployment.findFirst({
+        where: { environmentId: env.id, status: "succeeded" },
+        orderBy: { finishedAt: "desc" },
+      });
+      if (last)
+        await appendEvent(tx, last.id, {
+          kind: "scaled_down",
+          message: `The former live slot ${slot} was scaled down`,
+        });
+      await recordAudit(tx, this.actor(), {
+        action: "environment.slot_scaled_down",
+        entityType: "Environment",
+        entityId: env.id,
+        after: { slot },
+      });
+    });
+    this.options.events.emit("overview", "environment:changed", { environmentId: env.id });
+  }
+}
+
+/** A chore's failure as people read it: cut short at its deadline, it says so beside the call it stopped. */
+function choreMessage(error: unknown, signal: AbortSignal, deadline: Error): string {
+  const message = error instanceof Error ? error.message : String(error);
+  if (signal.reason !== deadline) return message;
+  if (error === deadline) return `It did not finish: ${deadline.message}`;
+  return message.includes(deadline.message) ? message : `${message} (${deadline.message})`;
 }
 
 /** A pass's failure as people read it: an abort at the deadline names the deadline and, if known, the call it cut short. */
