@@ -1,7 +1,8 @@
 /**
  * The targets a panel can drive, by kind, and the environment-level pieces they need beyond the
  * driver interface (the local target's proxy and traffic generator); and where each environment's
- * gates read their metrics: its Prometheus when it names one, else its target's own figures.
+ * gates read their metrics: its Prometheus when it names one, else its target's own figures (and an
+ * ECS target's own signals, its alarms and unhealthy hosts, either way).
  */
 import type { Logger } from "pino";
 import type { PrismaClient } from "../db/generated/client.ts";
@@ -88,7 +89,17 @@ export function createTargetRegistry(options: TargetRegistryOptions): TargetRegi
       // The signal must reach the target: without it a silent CloudWatch holds the pass for the SDK's
       // own retries (about a minute), long past the pass's deadline. (Prometheus queries have their
       // own 5 s limit.)
-      return (await prometheus.metrics(env, window)) ?? driver(env.target).metrics(env, window, callOptions);
+      const fromPrometheus = await prometheus.metrics(env, window);
+      if (!fromPrometheus) return driver(env.target).metrics(env, window, callOptions);
+      // Prometheus gives the figures; what the target itself says is wrong with the new slot (an ECS
+      // environment's listed alarms, unhealthy hosts, load-balancer 5xx) still fails the gate. A
+      // target that cannot be read fails the pass, as it would without Prometheus: no alarm is
+      // assumed quiet.
+      if (env.target !== "ecs" || !window.newSlot) return fromPrometheus;
+      const { signals = [] } = await ecs.metrics(env, window, callOptions);
+      return signals.length
+        ? { ...fromPrometheus, signals: [...(fromPrometheus.signals ?? []), ...signals] }
+        : fromPrometheus;
     },
     async gatesReadTarget(env) {
       return (await options.prisma.prometheusSource.count({ where: { environmentId: env.id } })) === 0;

@@ -6,14 +6,20 @@
  * an unreachable Prometheus making the gates wait and then fail, never pass.
  */
 import { spawn } from "node:child_process";
+import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inheritedEnvironment } from "../../server/config.ts";
 import type { Explanation } from "../../server/releases/judge/judge.ts";
 import type { Policy } from "../../server/releases/policy.ts";
 import { environmentRef } from "../../server/releases/reconciler.ts";
 import { rollbackReason } from "../../server/releases/vocabulary.ts";
-import { EXAMPLE_ECS_CONFIG } from "../../server/targets/ecs/config.ts";
+import { createEcsClients } from "../../server/targets/ecs/clients.ts";
+import { EXAMPLE_ECS_CONFIG, validateEcsConfig } from "../../server/targets/ecs/config.ts";
+import { EcsTarget } from "../../server/targets/ecs/ecs-target.ts";
+import { createTargetRegistry } from "../../server/targets/registry.ts";
 import { DEFAULT_QUERIES } from "../../server/targets/prometheus/config.ts";
+import { useStaticAwsCredentials } from "../helpers/aws-env.ts";
+import { FakeAws, mockAws, sampleEcsConfigInput } from "../helpers/fake-aws.ts";
 import { startTestPanel, type TestPanel, type TestUser } from "../helpers/panel.ts";
 import { refusal, type RouterInputs, type RouterOutputs } from "../helpers/panel-client.ts";
 import { FAST_POLICY } from "../helpers/pipeline.ts";
@@ -321,6 +327,47 @@ describe("gates judged on Prometheus's figures", () => {
     });
     expect(window).toMatchObject({ complete: true, source: source(), sourceStatus: { answered: true } });
     expect(window.slots.blue.requests + window.slots.green.requests).toBeGreaterThan(0);
+  });
+});
+
+describe("an ECS environment judged on Prometheus", () => {
+  // AWS answers in memory (aws-sdk-client-mock): no test calls AWS.
+  useStaticAwsCredentials();
+
+  it("still fails a step on its own listed alarm: Prometheus gives the figures, the target its signals", async () => {
+    await createService("ecs-alarmed");
+    const { environmentId } = services["ecs-alarmed"]!;
+    const raw = sampleEcsConfigInput({ alarmNames: ["checkout-5xx"], metricsDelaySeconds: 0 });
+    await admin.client.targets.configure.mutate({ environmentId, config: raw });
+    await setPrometheus("ecs-alarmed", {
+      url: prometheus.url,
+      requestsQuery: 'http_requests_total{service="checkout", slot="{{slot}}"}',
+    });
+    const parsed = validateEcsConfig(raw);
+    if (!parsed.ok) throw new Error(parsed.error);
+    const fake = new FakeAws(parsed.config);
+    const clients = createEcsClients({ region: parsed.config.region, retry: parsed.config.retry });
+    mockAws(fake, clients);
+    fake.setAlarm("checkout-5xx", "ALARM");
+    const registry = createTargetRegistry({
+      local: t.panel.services.targets.local,
+      prisma: t.prisma,
+      log: pino({ level: "silent" }),
+      ecs: new EcsTarget({ clients: () => clients, log: pino({ level: "silent" }) }),
+    });
+    const env = await t.prisma.environment.findUniqueOrThrow({
+      where: { id: environmentId },
+      include: { service: true },
+    });
+    const to = new Date();
+    const step = { from: new Date(to.getTime() - 10_000), to, newSlot: "green" as const };
+    const judged = await registry.metrics(environmentRef(env), step);
+    expect(judged).toMatchObject({ source: `Prometheus at ${prometheus.url}`, sourceStatus: { answered: true } });
+    expect(judged.signals).toEqual([
+      expect.objectContaining({ kind: "alarm", detail: expect.stringContaining("checkout-5xx") }),
+    ]);
+    fake.setAlarm("checkout-5xx", "OK");
+    expect((await registry.metrics(environmentRef(env), step)).signals ?? []).toEqual([]);
   });
 });
 
