@@ -63,6 +63,7 @@ export function retryStrategy(settings: RetrySettings, random?: () => number): C
 }
 
 export function createEcsClients(options: EcsClientOptions): EcsClients {
+  const role = options.assumedRole;
   const base = () => ({
     region: options.region,
     maxAttempts: options.retry.maxAttempts,
@@ -70,7 +71,8 @@ export function createEcsClients(options: EcsClientOptions): EcsClients {
     retryStrategy: retryStrategy(options.retry, options.random),
     requestHandler: options.requestHandler ?? requestHandlerSettings(options.retry),
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-    ...(options.assumedRole ? { credentials: options.assumedRole.credentials } : {}),
+    // The SDK calls a credential provider with arguments of its own; ours takes only a signal.
+    ...(role ? { credentials: () => role.credentials() } : {}),
   });
   const clients: EcsClients = {
     ecs: new ECSClient(base()),
@@ -204,11 +206,18 @@ function wrapSend(clients: EcsClients, wrap: (send: Send) => Send): EcsClients {
 
 /**
  * The same clients with every call bound to `signal` (the pass's deadline): the SDK stops the
- * attempt in flight, and any retry backoff, once it aborts.
+ * attempt in flight, and any retry backoff, once it aborts. With an assumed role, the role's
+ * credentials are asked for first under the signal too: the SDK resolves credentials without the
+ * call's signal, so a renewal it started would wait on a silent STS for its whole retry budget.
  */
 export function withSignal(clients: EcsClients, signal: AbortSignal | undefined): EcsClients {
   if (!signal) return clients;
-  return wrapSend(clients, (send) => (command, options) => send(command, { ...options, abortSignal: signal }));
+  const role = clients.assumedRole;
+  const bound = wrapSend(clients, (send) => async (command, options) => {
+    if (role) await role.credentials({ signal });
+    return send(command, { ...options, abortSignal: signal });
+  });
+  return role ? { ...bound, assumedRole: { ...role, credentials: () => role.credentials({ signal }) } } : bound;
 }
 
 /**
@@ -331,13 +340,16 @@ export type EcsClientsFor = (config: EcsConfig) => EcsClients;
 export function createStsClient(
   options: Pick<EcsClientOptions, "region" | "retry" | "endpoint" | "requestHandler">,
 ): STSClient {
-  return new STSClient({
+  const sts = new STSClient({
     region: options.region,
     maxAttempts: options.retry.maxAttempts,
     retryStrategy: retryStrategy(options.retry),
     requestHandler: options.requestHandler ?? requestHandlerSettings(options.retry),
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
   });
+  // An unanswered AssumeRole names itself and where it went, like every other call.
+  nameFailures(sts, "sts", options.retry);
+  return sts;
 }
 
 /**
