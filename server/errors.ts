@@ -6,9 +6,10 @@
 /**
  * "unauthenticated": the caller could not be identified (a missing, unknown, expired or revoked API token).
  * "upstream": a service the panel depends on (AWS) failed or could not be reached.
+ * "rate_limited": the caller's address sent more than its share; `retryAfterSeconds` says when to try again.
  */
 export type DomainErrorKind =
-  "invalid" | "not_found" | "conflict" | "forbidden" | "precondition" | "unauthenticated" | "upstream";
+  "invalid" | "not_found" | "conflict" | "forbidden" | "precondition" | "unauthenticated" | "upstream" | "rate_limited";
 
 export class DomainError extends Error {
   constructor(
@@ -16,6 +17,8 @@ export class DomainError extends Error {
     message: string,
     /** The input field the problem is about, when there is one. */
     readonly field?: string,
+    /** For "rate_limited": how long the caller should wait (HTTP Retry-After). */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
     this.name = "DomainError";
@@ -32,6 +35,8 @@ export const conflict = (message: string, field?: string) => new DomainError("co
 export const forbidden = (message: string) => new DomainError("forbidden", message);
 export const preconditionFailed = (message: string, field?: string) => new DomainError("precondition", message, field);
 export const unauthenticated = (message: string) => new DomainError("unauthenticated", message);
+export const rateLimited = (message: string, retryAfterSeconds: number) =>
+  new DomainError("rate_limited", message, undefined, retryAfterSeconds);
 
 export const HTTP_STATUS: Record<DomainErrorKind, number> = {
   invalid: 400,
@@ -41,4 +46,5 @@ export const HTTP_STATUS: Record<DomainErrorKind, number> = {
   precondition: 412,
   unauthenticated: 401,
   upstream: 502,
+  rate_limited: 429,
 };

@@ -212,7 +212,11 @@ export async function handlePipelineApi(
         res,
         status,
         { error: error.message, field: error.field ?? null },
-        status === 401 ? { "WWW-Authenticate": 'Bearer realm="greenlight"' } : {},
+        status === 401
+          ? { "WWW-Authenticate": 'Bearer realm="greenlight"' }
+          : error.retryAfterSeconds !== undefined
+            ? { "Retry-After": String(error.retryAfterSeconds) }
+            : {},
       );
     }
     throw error;

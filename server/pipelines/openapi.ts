@@ -17,6 +17,7 @@ const COMMON_ERRORS = {
   401: "No token, or an unknown, expired or revoked one",
   403: "The token belongs to another service, or lacks the scope",
   404: "No such service, release or deployment",
+  429: "Too many refused requests from this address in the last minute; Retry-After says when to try again",
 } as const;
 
 function operationObject(id: string, operation: ApiOperation): ZodOpenApiOperationObject {

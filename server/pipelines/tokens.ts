@@ -9,7 +9,8 @@ import { z } from "zod";
 import type { Actor } from "../audit/actor.ts";
 import { recordAudit } from "../audit/record.ts";
 import type { PrismaClient } from "../db/generated/client.ts";
-import { conflict, forbidden, notFound, unauthenticated } from "../errors.ts";
+import { conflict, forbidden, notFound, rateLimited, unauthenticated } from "../errors.ts";
+import { REFUSAL_POLICY, refusalVerdict } from "./refusal-limit.ts";
 import { judgeToken, scopeSchema, type Scope } from "./scopes.ts";
 
 export const MAX_TOKEN_DAYS = 366;
@@ -151,11 +152,17 @@ export async function authenticate(
     : null;
   const verdict = judgeToken(request.token, stored ? { ...stored, scopes: stored.scopes ?? [] } : null, need, now);
   if (!verdict.ok) {
-    await prisma.$transaction((tx) =>
-      recordAudit(
-        tx,
-        { userId: null, email: null, roles: [], ip: request.ip, traceId: request.traceId },
-        {
+    const anonymous = { userId: null, email: null, roles: [], ip: request.ip, traceId: request.traceId };
+    const limited = await prisma.$transaction(async (tx) => {
+      // One address at a time, so parallel refusals cannot all see room in the window.
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`greenlight:api-refusals:${request.ip}`}))`;
+      const since = new Date(now.getTime() - REFUSAL_POLICY.windowSeconds * 1000);
+      const [seen] = await tx.$queryRaw<{ recorded: number; oldest: Date | null }[]>`
+        SELECT count(*)::int AS "recorded", min("at") AS "oldest" FROM "AuditEvent"
+        WHERE "action" IN ('api_token.refused', 'api_token.throttled') AND "ip" = ${request.ip} AND "at" > ${since}`;
+      const decision = refusalVerdict(seen?.recorded ?? 0, seen?.oldest ?? null, now);
+      if (decision.record === "refusal")
+        await recordAudit(tx, anonymous, {
           action: "api_token.refused",
           entityType: "ServiceApiToken",
           entityId: stored?.id ?? null,
@@ -166,9 +173,21 @@ export async function authenticate(
             scope: need.scope,
             tokenPrefix: request.token?.slice(0, 10) ?? null,
           },
-        },
-      ),
-    );
+        });
+      else if (decision.record === "throttled")
+        await recordAudit(tx, anonymous, {
+          action: "api_token.throttled",
+          entityType: "ServiceApiToken",
+          entityId: null,
+          after: { route: request.route, ...REFUSAL_POLICY, retryAfterSeconds: decision.retryAfterSeconds },
+        });
+      return decision;
+    });
+    if (limited.record !== "refusal")
+      throw rateLimited(
+        `Too many refused requests from this address (${REFUSAL_POLICY.limit} in ${REFUSAL_POLICY.windowSeconds} s); try again in ${limited.retryAfterSeconds} s`,
+        limited.retryAfterSeconds,
+      );
     throw verdict.status === 401 ? unauthenticated(verdict.reason) : forbidden(verdict.reason);
   }
   const token = stored!;

@@ -23,6 +23,7 @@ const TRPC_CODE: Record<DomainErrorKind, TRPCError["code"]> = {
   precondition: "PRECONDITION_FAILED",
   unauthenticated: "UNAUTHORIZED",
   upstream: "BAD_GATEWAY",
+  rate_limited: "TOO_MANY_REQUESTS",
 };
 
 /**

@@ -41,7 +41,8 @@ async function api(method: string, path: string, token: string | null, body?: un
 }
 
 beforeAll(async () => {
-  t = await startTestPanel();
+  // TRUST_PROXY: the refusal-flood test comes from its own address (X-Forwarded-For).
+  t = await startTestPanel({ TRUST_PROXY: "true" });
   rm = await t.createUser(["release_manager"], "Rel Manager");
   ({ serviceId, environments: envs } = await setUpService(t, rm, { name: "Checkout", slug: "checkout" }));
   otherServiceId = (await rm.client.services.create.mutate({ name: "Billing", slug: "billing" })).id;
@@ -410,5 +411,36 @@ describe("deployments", () => {
       status: 409,
       body: { field: "version", error: "Release 1.4.2 is already live in development" },
     });
+  });
+});
+
+describe("refused requests from one address", () => {
+  const from = (ip: string, token: string) =>
+    fetch(`${t.url}/api/v1/services/checkout`, {
+      headers: { Authorization: `Bearer ${token}`, "X-Forwarded-For": ip },
+    });
+  const audited = (action: string, ip: string) => t.prisma.auditEvent.count({ where: { action, ip } });
+
+  it("are audited up to 30 a minute; then the address is answered 429 with Retry-After and the audit chain stops growing", async () => {
+    const answers = await Promise.all(Array.from({ length: 45 }, () => from("10.9.9.9", "glt_made-up")));
+    const statuses = answers.map((a) => a.status).sort();
+    expect(statuses.filter((s) => s === 401)).toHaveLength(30);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(15);
+    const throttled = answers.find((a) => a.status === 429)!;
+    const retryAfter = Number(throttled.headers.get("retry-after"));
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    expect(((await throttled.json()) as { error: string }).error).toMatch(
+      /^Too many refused requests from this address \(30 in 60 s\); try again in \d+ s$/,
+    );
+    expect(await audited("api_token.refused", "10.9.9.9")).toBe(30);
+    expect(await audited("api_token.throttled", "10.9.9.9")).toBe(1);
+    expect((await from("10.9.9.9", "glt_made-up")).status).toBe(429);
+    expect((await audited("api_token.refused", "10.9.9.9")) + (await audited("api_token.throttled", "10.9.9.9"))).toBe(
+      31,
+    );
+    // Another address is refused as usual, and a valid token from the throttled address still works.
+    expect((await from("10.9.9.10", "glt_made-up")).status).toBe(401);
+    expect((await from("10.9.9.9", full)).status).toBe(200);
   });
 });
