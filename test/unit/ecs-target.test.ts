@@ -1034,6 +1034,16 @@ describe("metrics", () => {
     expect((await h.target.metrics(h.env, window)).complete).toBe(false);
   });
 
+  it("judges a step on the periods that began once it was reached, while the charts take every period the window touches", async () => {
+    h.cw.on(GetMetricDataCommand).resolves({ MetricDataResults: [] });
+    await h.target.metrics(h.env, { ...window, newSlot: "green" });
+    await h.target.metrics(h.env, window);
+    const [step, chart] = h.cw.commandCalls(GetMetricDataCommand).map((c) => c.args[0].input);
+    // Reached at 12:00:30: the 12:00 period also holds the split before the step.
+    expect(step).toMatchObject({ StartTime: minute(1), EndTime: minute(5) });
+    expect(chart).toMatchObject({ StartTime: minute(0), EndTime: minute(5) });
+  });
+
   it("asks only for periods that ended metricsDelaySeconds ago, and makes no call before there is one", async () => {
     const early = { from: new Date("2026-11-24T12:00:05Z"), to: new Date("2026-11-24T12:01:20Z") };
     const m = await h.target.metrics(h.env, early);
@@ -1067,15 +1077,16 @@ describe("metrics", () => {
     // The second call: the five periods before the step, for the load balancer's rate then.
     expect(calls[1]).toMatchObject({ StartTime: minute(0), EndTime: minute(5) });
     expect(calls[1]!.MetricDataQueries!.map((q) => q.Id).sort()).toEqual(["elb5xx", "requests_blue", "requests_green"]);
-    // 600 requests a minute, half on green, for the periods 12:05 … 12:09.
-    expect(m.slots.green.requests).toBe(1500);
+    // 600 requests a minute, half on green, for the periods 12:06 … 12:09: the period the step was
+    // reached in (12:05, reached at 12:05:10) is neither the step's nor the baseline's.
+    expect(m.slots.green.requests).toBe(1200);
     expect(m.signals).toEqual([
       {
         kind: "load_balancer_errors",
         detail:
-          "the load balancer answered 75 5xx itself (HTTPCode_ELB_5XX_Count) while green's share rose, 75 more than its rate before the step (0%) predicts; at least 15 (1% of green's 1500 requests) fail the step",
-        observed: 75,
-        threshold: 15,
+          "the load balancer answered 60 5xx itself (HTTPCode_ELB_5XX_Count) while green's share rose, 60 more than its rate before the step (0%) predicts; at least 12 (1% of green's 1200 requests) fail the step",
+        observed: 60,
+        threshold: 12,
       },
     ]);
     // Not the new slot's errors as the task counted them: the load balancer's, reported as what it is.

@@ -108,14 +108,28 @@ function loadBalancerStat(
 }
 
 /**
- * The GetMetricData request for a window: whole periods only, from the one the window starts in up
- * to the last one CloudWatch should have published by now (ended at least metricsDelaySeconds ago).
- * Sums per period (so a missing period shows), percentiles per period and over the whole span in
- * one datapoint (percentiles of periods cannot be combined). Null when no such period exists yet.
+ * Which periods a window takes. A judged window (a step, or the validation window) takes only the
+ * periods that began once it began ("inside"): the period the step was reached in also holds the
+ * traffic of the split before it, and a step must be judged on its own share. The charts take every
+ * period the window touches ("covering").
  */
-export function metricsQuery(config: MetricsConfig, window: { from: Date; to: Date }): MetricsQuery | null {
+export type PeriodAlignment = "inside" | "covering";
+
+/**
+ * The GetMetricData request for a window: whole periods only, from the first the window takes (see
+ * PeriodAlignment) up to the last one CloudWatch should have published by now (ended at least
+ * metricsDelaySeconds ago). Sums per period (so a missing period shows), percentiles per period and
+ * over the whole span in one datapoint (percentiles of periods cannot be combined). Null when no such
+ * period exists yet.
+ */
+export function metricsQuery(
+  config: MetricsConfig,
+  window: { from: Date; to: Date },
+  alignment: PeriodAlignment = "covering",
+): MetricsQuery | null {
   const period = config.metricsPeriodSeconds;
-  const startS = Math.floor(window.from.getTime() / 1000 / period) * period;
+  const round = alignment === "inside" ? Math.ceil : Math.floor;
+  const startS = round(window.from.getTime() / 1000 / period) * period;
   const endS = Math.floor((window.to.getTime() / 1000 - config.metricsDelaySeconds) / period) * period;
   if (endS <= startS) return null;
   const span = endS - startS;
@@ -184,16 +198,20 @@ export function highResolutionQuery(
   };
 }
 
-/** The load balancer's 5xx and each slot's requests over the BASELINE_PERIODS periods before the window. */
-export function baselineQuery(config: MetricsConfig, window: MetricsQuery): MetricsQuery {
+/**
+ * The load balancer's 5xx and each slot's requests over the BASELINE_PERIODS whole periods before the
+ * step began (`stepFrom`): the period the step was reached in is neither baseline nor step.
+ */
+export function baselineQuery(config: MetricsConfig, stepFrom: Date): MetricsQuery {
   const period = config.metricsPeriodSeconds;
+  const end = new Date(Math.floor(stepFrom.getTime() / 1000 / period) * period * 1000);
   const queries = [
     loadBalancerStat(config, "elb5xx", "HTTPCode_ELB_5XX_Count", "Sum", period),
     ...SLOTS.map((slot) => targetGroupStat(config, slot, "requests", "RequestCount", "Sum", period)),
   ];
   return {
-    start: new Date(window.start.getTime() - BASELINE_PERIODS * period * 1000),
-    end: window.start,
+    start: new Date(end.getTime() - BASELINE_PERIODS * period * 1000),
+    end,
     periodSeconds: period,
     queries,
   };

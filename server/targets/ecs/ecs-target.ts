@@ -388,7 +388,8 @@ export class EcsTarget implements TargetDriver {
     const alarms =
       window.newSlot && config.alarmNames.length > 0 ? describeAlarms(clients.cloudwatch, config.alarmNames) : null;
     alarms?.catch(() => {}); // awaited below; a failure meanwhile is not an unhandled rejection
-    const query = metricsQuery(config, window);
+    // A judged window (it names the new slot) is judged on its own periods only; see PeriodAlignment.
+    const query = metricsQuery(config, window, window.newSlot ? "inside" : "covering");
     const results = query ? await fetchSeries(clients.cloudwatch, query) : null;
     const metrics =
       query && results
@@ -396,7 +397,7 @@ export class EcsTarget implements TargetDriver {
         : noPeriodYet(window, config.metricsPeriodSeconds);
     const signals = [...(metrics.signals ?? [])];
     if (query && results && window.newSlot && results.get("elb5xx")?.values.some((v) => v > 0)) {
-      const baseline = await fetchSeries(clients.cloudwatch, baselineQuery(config, query));
+      const baseline = await fetchSeries(clients.cloudwatch, baselineQuery(config, window.from));
       const signal = loadBalancerErrors(config, results, baseline, window.newSlot);
       if (signal) signals.push(signal);
     }
