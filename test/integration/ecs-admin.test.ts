@@ -112,7 +112,7 @@ describe("configuring an environment's ECS target", () => {
       config: { ...CONFIG, listenerRuleArn: LISTENER.replace("listener/", "listener-rule/") + "/9683b2d02a6cabee" },
     }).catch((e: Error) => e.message);
     expect(both).toBe(
-      "Listener rule ARN: give either listenerArn or listenerRuleArn, not both (to shift a listener's default action and a rule together, list them in listenerArns and listenerRuleArns)",
+      "Listener rule ARN: give either a listener ARN or a listener rule ARN, not both (to shift a listener's default action and a rule together, list them under listener ARNs and listener rule ARNs)",
     );
     const after = await db.prisma.environment.findUniqueOrThrow({ where: { id: environmentId } });
     expect(after).toEqual(before);

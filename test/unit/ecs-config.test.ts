@@ -200,13 +200,13 @@ describe("validateEcsConfig", () => {
       "both a listener and a rule",
       (c) => (c.listenerRuleArn = RULE),
       "listenerRuleArn",
-      /^Listener rule ARN: give either listenerArn or listenerRuleArn, not both \(to shift a listener's default action and a rule together, list them in listenerArns and listenerRuleArns\)$/,
+      /^Listener rule ARN: give either a listener ARN or a listener rule ARN, not both \(to shift a listener's default action and a rule together, list them under listener ARNs and listener rule ARNs\)$/,
     ],
     [
       "listenerArn and listenerArns together",
       (c) => (c.listenerArns = [LISTENER.replace("f2f7dc8efc522ab2", "aa11bb22cc33dd44")]),
       "listenerArns",
-      /^Listener ARNs: give either listenerArn or listenerArns, not both$/,
+      /^Listener ARNs: give either one listener ARN or a list of listener ARNs, not both$/,
     ],
     [
       "an empty list of listeners",
@@ -236,13 +236,13 @@ describe("validateEcsConfig", () => {
       "a listener listed twice",
       (c) => ((c.listenerArn = undefined), (c.listenerArns = [LISTENER, LISTENER])),
       "listenerArns",
-      /^Listener ARNs \(item 2\): is listed twice \(also listenerArns\[0\]\)$/,
+      /^Listener ARNs \(item 2\): is listed twice \(also as listener ARNs \(item 1\)\)$/,
     ],
     [
       "listeners of two load balancers",
       (c) => ((c.listenerArn = undefined), (c.listenerArns = [LISTENER, LISTENER.replace("shop-alb", "other-alb")])),
       "listenerArns",
-      /^Listener ARNs \(item 2\): is on load balancer app\/other-alb\/50dc6c495c0c9188, but listenerArns\[0\] is on app\/shop-alb\/50dc6c495c0c9188 \(both target groups belong to one load balancer\)$/,
+      /^Listener ARNs \(item 2\): is on load balancer app\/other-alb\/50dc6c495c0c9188, but the listener ARNs \(item 1\) is on app\/shop-alb\/50dc6c495c0c9188 \(both target groups belong to one load balancer\)$/,
     ],
     [
       "eleven routes",
@@ -259,13 +259,13 @@ describe("validateEcsConfig", () => {
       "neither a listener nor a rule",
       (c) => delete c.listenerArn,
       "listenerArn",
-      /^Listener ARN: is required \(or listenerRuleArn/,
+      /^Listener ARN: is required \(or a listener rule ARN, when traffic is routed by a listener rule; lists of listener ARNs and listener rule ARNs for several\)$/,
     ],
     [
       "a listener in another region than configured",
       (c) => (c.region = "us-east-1"),
       "listenerArn",
-      /^Listener ARN: is in region eu-west-1, but region is us-east-1$/,
+      /^Listener ARN: is in region eu-west-1, but the environment's region is us-east-1$/,
     ],
     [
       "a target group in another account",
@@ -277,7 +277,7 @@ describe("validateEcsConfig", () => {
       "the same target group twice",
       (c) => ((c.targetGroups as Record<string, string>).green = TG_BLUE),
       "targetGroups",
-      /^Green \(target groups\): must differ from targetGroups\.blue$/,
+      /^Green \(target groups\): must differ from the blue target group$/,
     ],
     [
       "the same service twice",
@@ -307,7 +307,7 @@ describe("validateEcsConfig", () => {
       "a test listener without smoke-test URLs",
       (c) => (c.testListenerArn = LISTENER.replace("f2f7dc8efc522ab2", "0467ef3c8400ae65")),
       "smokeTestBaseUrls",
-      /^Smoke test base URLs: is required with testListenerArn/,
+      /^Smoke test base URLs: is required with a test listener ARN/,
     ],
     [
       "a test listener on another load balancer",
@@ -445,7 +445,7 @@ describe("validateEcsConfig", () => {
       "an alarm listed twice",
       (c) => (c.alarmNames = ["a", "b", "a"]),
       "alarmNames",
-      /^Alarm names \(item 3\): is listed twice \(also alarmNames\[0\]\)$/,
+      /^Alarm names \(item 3\): is listed twice \(also as alarm names \(item 1\)\)$/,
     ],
     [
       "101 alarms",

@@ -1144,7 +1144,7 @@ describe("metrics", () => {
     a.fake.setAlarm("checkout-latency", "OK");
     await expect(a.target.metrics(a.env, { ...window, newSlot: "green" })).rejects.toMatchObject({
       name: "MissingResource",
-      message: "alarm chekout-5xx does not exist (environment production of checkout; alarmNames)",
+      message: "alarm chekout-5xx does not exist (environment production of checkout; see the alarm names)",
     });
   });
 
@@ -1371,7 +1371,7 @@ describe("verifyEcsConfigAgainstAws", () => {
     a.fake.setAlarm("checkout-5xx", "OK");
     const result = await verifyEcsConfigAgainstAws(a.clients, a.config, "environment production of checkout");
     expect(result.problems).toEqual([
-      "alarms: alarm gone does not exist (environment production of checkout; alarmNames)",
+      "alarms: alarm gone does not exist (environment production of checkout; see the alarm names)",
     ]);
     a.fake.setAlarm("gone", "OK");
     const again = await verifyEcsConfigAgainstAws(a.clients, a.config, "environment production of checkout");

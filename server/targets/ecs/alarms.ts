@@ -48,7 +48,7 @@ export function alarmSignals(names: readonly string[], states: readonly AlarmSta
   const missing = names.filter((name) => !states.some((s) => s.name === name));
   if (missing.length > 0) {
     throw new MissingResource(
-      `alarm${missing.length > 1 ? "s" : ""} ${missing.join(", ")} ${missing.length > 1 ? "do" : "does"} not exist (${where}; alarmNames)`,
+      `alarm${missing.length > 1 ? "s" : ""} ${missing.join(", ")} ${missing.length > 1 ? "do" : "does"} not exist (${where}; see the alarm names)`,
     );
   }
   return states

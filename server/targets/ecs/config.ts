@@ -7,7 +7,7 @@
  * `verifyEcsConfigAgainstAws` (verify.ts) then checks the resources exist and fit together.
  */
 import { z } from "zod";
-import { fieldLabel } from "../../field-words.ts";
+import { fieldLabel, fieldWords } from "../../field-words.ts";
 
 const PARTITION = "aws(?:-cn|-us-gov|-iso|-iso-b|-iso-e|-iso-f|-eusc)?";
 // eu-west-1, us-gov-west-1, us-isob-east-1, and the European Sovereign Cloud's eusc-de-east-1.
@@ -297,12 +297,13 @@ export function validateEcsConfig(raw: unknown): EcsConfigResult {
   if (c.listenerArn && c.listenerRuleArn) {
     return fail(
       "listenerRuleArn",
-      "give either listenerArn or listenerRuleArn, not both (to shift a listener's default action and a rule together, list them in listenerArns and listenerRuleArns)",
+      "give either a listener ARN or a listener rule ARN, not both (to shift a listener's default action and a rule together, list them under listener ARNs and listener rule ARNs)",
     );
   }
-  if (c.listenerArn && c.listenerArns) return fail("listenerArns", "give either listenerArn or listenerArns, not both");
+  if (c.listenerArn && c.listenerArns)
+    return fail("listenerArns", "give either one listener ARN or a list of listener ARNs, not both");
   if (c.listenerRuleArn && c.listenerRuleArns)
-    return fail("listenerRuleArns", "give either listenerRuleArn or listenerRuleArns, not both");
+    return fail("listenerRuleArns", "give either one listener rule ARN or a list of listener rule ARNs, not both");
   const listed: { field: string; kind: "listener" | "rule"; arn: string }[] = [
     ...(c.listenerArn ? [{ field: "listenerArn", kind: "listener" as const, arn: c.listenerArn }] : []),
     ...(c.listenerArns ?? []).map((arn, i) => ({ field: `listenerArns[${i}]`, kind: "listener" as const, arn })),
@@ -312,7 +313,7 @@ export function validateEcsConfig(raw: unknown): EcsConfigResult {
   if (listed.length === 0)
     return fail(
       "listenerArn",
-      "is required (or listenerRuleArn, when traffic is routed by a listener rule; listenerArns and listenerRuleArns for several)",
+      "is required (or a listener rule ARN, when traffic is routed by a listener rule; lists of listener ARNs and listener rule ARNs for several)",
     );
   if (listed.length > MAX_ROUTES)
     return fail("listenerRuleArns", `together with the listeners, at most ${MAX_ROUTES} routes`);
@@ -322,7 +323,7 @@ export function validateEcsConfig(raw: unknown): EcsConfigResult {
   const listenerIds = new Set<string>();
   for (const [index, item] of listed.entries()) {
     const twice = listed.findIndex((other) => other.arn === item.arn);
-    if (twice < index) return fail(item.field, `is listed twice (also ${listed[twice]!.field})`);
+    if (twice < index) return fail(item.field, `is listed twice (also as ${fieldWords(listed[twice]!.field)})`);
     const m = (item.kind === "listener" ? LISTENER_ARN : LISTENER_RULE_ARN).exec(item.arn)!;
     const [, partition, region, account, loadBalancer, listenerId] = m as unknown as [
       string,
@@ -332,13 +333,14 @@ export function validateEcsConfig(raw: unknown): EcsConfigResult {
       string,
       string,
     ];
-    if (region !== c.region) return fail(item.field, `is in region ${region}, but region is ${c.region}`);
+    if (region !== c.region)
+      return fail(item.field, `is in region ${region}, but the environment's region is ${c.region}`);
     if (partition !== partitionOfRegion(region))
       return fail(item.field, `is in partition ${partition}, but region ${region} is in ${partitionOfRegion(region)}`);
     if (first && loadBalancer !== first.loadBalancer) {
       return fail(
         item.field,
-        `is on load balancer ${loadBalancer}, but ${first.field} is on ${first.loadBalancer} (both target groups belong to one load balancer)`,
+        `is on load balancer ${loadBalancer}, but the ${fieldWords(first.field)} is on ${first.loadBalancer} (both target groups belong to one load balancer)`,
       );
     }
     first ??= { field: item.field, partition, account, loadBalancer };
@@ -359,7 +361,8 @@ export function validateEcsConfig(raw: unknown): EcsConfigResult {
   const dims = { blue: "", green: "" };
   for (const slot of ["blue", "green"] as const) {
     const m = TARGET_GROUP_ARN.exec(c.targetGroups[slot])!;
-    if (m[2] !== c.region) return fail(`targetGroups.${slot}`, `is in region ${m[2]}, but region is ${c.region}`);
+    if (m[2] !== c.region)
+      return fail(`targetGroups.${slot}`, `is in region ${m[2]}, but the environment's region is ${c.region}`);
     if (m[3] !== account)
       return fail(`targetGroups.${slot}`, `belongs to account ${m[3]}, but the load balancer belongs to ${account}`);
     if (m[1] !== partition)
@@ -367,19 +370,19 @@ export function validateEcsConfig(raw: unknown): EcsConfigResult {
     dims[slot] = m[4]!;
   }
   if (c.targetGroups.blue === c.targetGroups.green)
-    return fail("targetGroups.green", "must differ from targetGroups.blue");
-  if (c.services.blue === c.services.green) return fail("services.green", "must differ from services.blue");
+    return fail("targetGroups.green", "must differ from the blue target group");
+  if (c.services.blue === c.services.green) return fail("services.green", "must differ from the blue service");
 
   const clusterArn = CLUSTER_ARN.exec(c.cluster);
   if (clusterArn && clusterArn[2] !== c.region)
-    return fail("cluster", `is in region ${clusterArn[2]}, but region is ${c.region}`);
+    return fail("cluster", `is in region ${clusterArn[2]}, but the environment's region is ${c.region}`);
   if (clusterArn && clusterArn[1] !== partition)
     return fail("cluster", `is in partition ${clusterArn[1]}, but the load balancer is in ${partition}`);
 
   if (c.loadBalancerDimension !== undefined && c.loadBalancerDimension !== loadBalancer) {
     return fail(
       "loadBalancerDimension",
-      `must be ${loadBalancer} (derived from ${routeField}); leave it out to derive it`,
+      `must be ${loadBalancer} (derived from the ${fieldWords(routeField)}); leave it out to derive it`,
     );
   }
   if (c.testListenerArn) {
@@ -396,10 +399,10 @@ export function validateEcsConfig(raw: unknown): EcsConfigResult {
     if (!c.smokeTestBaseUrls)
       return fail(
         "smokeTestBaseUrls",
-        "is required with testListenerArn: the URL (port and DNS name) the test listener answers on, for each slot",
+        "is required with a test listener ARN: the URL (port and DNS name) the test listener answers on, for each slot",
       );
   }
-  if (c.retry.maxDelayMs < c.retry.baseDelayMs) return fail("retry.maxDelayMs", "must be at least retry.baseDelayMs");
+  if (c.retry.maxDelayMs < c.retry.baseDelayMs) return fail("retry.maxDelayMs", "must be at least the base delay");
   const dimension =
     c.highResolutionMetrics?.dimensions.findIndex((d) => d.name === c.highResolutionMetrics!.slotDimension) ?? -1;
   if (dimension >= 0)
@@ -411,7 +414,7 @@ export function validateEcsConfig(raw: unknown): EcsConfigResult {
   if (repeated >= 0)
     return fail(
       `alarmNames[${repeated}]`,
-      `is listed twice (also alarmNames[${c.alarmNames!.indexOf(c.alarmNames![repeated]!)}])`,
+      `is listed twice (also as ${fieldWords(`alarmNames[${c.alarmNames!.indexOf(c.alarmNames![repeated]!)}]`)})`,
     );
   if (c.assumeRole) {
     const [, rolePartition, roleAccount] = ROLE_ARN.exec(c.assumeRole.roleArn)!;
