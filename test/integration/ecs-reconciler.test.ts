@@ -103,13 +103,17 @@ beforeAll(async () => {
   db = await openTestDatabase();
   const prisma = db.prisma;
   const service = await prisma.service.create({ data: { slug: "checkout", name: "Checkout" } });
-  for (const version of ["1.0.0", "1.1.0", "1.2.0-bad", "1.3.0-crashy", "1.4.0"]) {
+  for (const version of ["1.0.0", "1.1.0", "1.2.0-bad", "1.3.0-crashy", "1.4.0", "1.5.0-sick-host", "1.6.0-refusing"]) {
     const r = await prisma.release.create({ data: { serviceId: service.id, version, artifact: IMAGE(version) } });
     releases[version] = r.id;
   }
   fake.behave(IMAGE("1.2.0-bad"), { errorRate: 0.2, p95Ms: 120 });
   // Its tasks answer nothing wrong themselves; they crash, and the load balancer answers 502 for them.
   fake.behave(IMAGE("1.3.0-crashy"), { errorRate: 0, p95Ms: 80, loadBalancerErrorRate: 0.2 });
+  // One of its hosts fails the target group's health check in every period; what it answers is fine.
+  fake.behave(IMAGE("1.5.0-sick-host"), { errorRate: 0, p95Ms: 80, unhealthyHosts: 1 });
+  // Its tasks refuse connections: the load balancer cannot deliver a fifth of the requests to them.
+  fake.behave(IMAGE("1.6.0-refusing"), { errorRate: 0, p95Ms: 80, connectionErrorRate: 0.2 });
 
   // 1.0.0 is live on blue (two tasks, all traffic); green is empty.
   const td = fake.seedTaskDefinition(sampleTaskDefinition("checkout", IMAGE("1.0.0")), [
@@ -343,6 +347,37 @@ describe("a deployment on ECS, reconciled", () => {
     // Its own error figures were clean: the task-level gates alone would have passed it.
     expect(d.gateResults.find((g) => g.gate === "error_rate_absolute" && g.stepIndex === 0)?.observed ?? 0).toBe(0);
     expect(fake.weights()).toEqual({ blue: 0, green: 100 });
+  });
+
+  it("rolls back a release whose target group has an unhealthy host for a whole period, naming it", async () => {
+    await waitFor(
+      async () => (await db.prisma.deployment.count({ where: { activeEnvironmentId: { not: null } } })) === 0,
+      "no active deployment",
+      15_000,
+      200,
+    );
+    const d = await finished(await startWith("1.5.0-sick-host"));
+    expect(d.status, `${d.statusDetail ?? ""} ${d.failureReason ?? ""}`).toBe("rolled_back");
+    expect(d.rollbackReason).toMatchObject({ kind: "gate", gate: "target_signals", weight: 10 });
+    expect((d.rollbackReason as { detail: string }).detail).toMatch(
+      /^(blue|green)'s target group had an unhealthy host for a whole 60 s period from \d\d:\d\d UTC \(UnHealthyHostCount; \d+ periods? in this window\)$/,
+    );
+  });
+
+  it("counts the connections the load balancer could not make to the new slot as its errors, and rolls it back", async () => {
+    await waitFor(
+      async () => (await db.prisma.deployment.count({ where: { activeEnvironmentId: { not: null } } })) === 0,
+      "no active deployment",
+      15_000,
+      200,
+    );
+    const d = await finished(await startWith("1.6.0-refusing"));
+    expect(d.status, `${d.statusDetail ?? ""} ${d.failureReason ?? ""}`).toBe("rolled_back");
+    expect(d.rollbackReason).toMatchObject({ kind: "gate", weight: 10 });
+    // Its tasks answered no 5xx: every error the gate counted is a connection the load balancer could not make.
+    const gate = (d.rollbackReason as { gate: string }).gate;
+    expect(gate).toMatch(/^error_rate/);
+    expect(d.gateResults.find((g) => g.gate === gate && g.stepIndex === 0)).toMatchObject({ outcome: "fail" });
   });
 
   it("rolls back when a listed CloudWatch alarm goes into ALARM during a step, naming the alarm", async () => {
