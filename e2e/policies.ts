@@ -2,7 +2,7 @@
  * The deployment policies the specs deploy with, in one place: short bakes, the default gates (latency
  * included) judged on a few requests, and the smoke tests the demo service answers.
  */
-import { DEFAULT_GATES, type Policy } from "../server/releases/policy";
+import { DATABASE_HEALTH_SMOKE_TEST, DEFAULT_GATES, type Policy } from "../server/releases/policy";
 
 /** Two steps, two-second bakes, the old slot kept for ten minutes: a release goes live in seconds. */
 export const FAST_POLICY: Policy = {
@@ -17,28 +17,11 @@ export const FAST_POLICY: Policy = {
   smokeTests: [],
 };
 
-export const DATABASE_HEALTH_SMOKE: Policy["smokeTests"][number] = {
-  kind: "http",
-  name: "Database health is 200",
-  method: "GET",
-  path: "/api/v1/health/database",
-  expectStatus: 200,
-  maxStatus: 399,
-  maxLatencyMs: 2000,
-};
-
-export const WEBSOCKET_SMOKE: Policy["smokeTests"][number] = {
-  kind: "websocket",
-  name: "WebSocket connects",
-  path: "/ws",
-  connectWithinMs: 5000,
-};
-
 /** Three steps, judged on five requests each, with a smoke test before any traffic and at 100 %. */
 export const THREE_STEP_POLICY: Policy = {
   ...FAST_POLICY,
   steps: [10, 50, 100],
   gates: { ...DEFAULT_GATES, minRequests: 5 },
   scaleDownDelaySeconds: 60,
-  smokeTests: [DATABASE_HEALTH_SMOKE],
+  smokeTests: [DATABASE_HEALTH_SMOKE_TEST],
 };

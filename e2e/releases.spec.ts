@@ -5,11 +5,12 @@
 import type { Page } from "@playwright/test";
 import { api, approveForProduction } from "./api";
 import { expect, signInAs, test } from "./fixtures";
-import { DATABASE_HEALTH_SMOKE, THREE_STEP_POLICY, WEBSOCKET_SMOKE } from "./policies";
+import { DATABASE_HEALTH_SMOKE_TEST, WEBSOCKET_SMOKE_TEST } from "../server/releases/policy";
+import { THREE_STEP_POLICY } from "./policies";
 
 test.describe.configure({ mode: "serial" });
 
-const POLICY = { ...THREE_STEP_POLICY, smokeTests: [DATABASE_HEALTH_SMOKE, WEBSOCKET_SMOKE] };
+const POLICY = { ...THREE_STEP_POLICY, smokeTests: [DATABASE_HEALTH_SMOKE_TEST, WEBSOCKET_SMOKE_TEST] };
 
 async function setPolicy(page: Page, environmentId: string, changes: Partial<typeof POLICY> = {}) {
   await api(page, "environments.updatePolicy", { environmentId, policy: { ...POLICY, ...changes } });

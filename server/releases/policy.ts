@@ -123,6 +123,24 @@ export const policySchema = z.object({
 });
 export type Policy = z.infer<typeof policySchema>;
 
+/** The demo service's database health answers 200 within 2 s (a default check, and the one tests deploy with). */
+export const DATABASE_HEALTH_SMOKE_TEST: SmokeCheck = {
+  kind: "http",
+  name: "Database health is 200",
+  method: "GET",
+  path: "/api/v1/health/database",
+  expectStatus: 200,
+  maxStatus: 399,
+  maxLatencyMs: 2000,
+};
+
+export const WEBSOCKET_SMOKE_TEST: SmokeCheck = {
+  kind: "websocket",
+  name: "WebSocket connects",
+  path: "/ws",
+  connectWithinMs: 5000,
+};
+
 export const DEFAULT_SMOKE_TESTS: SmokeCheck[] = [
   {
     kind: "http",
@@ -133,16 +151,8 @@ export const DEFAULT_SMOKE_TESTS: SmokeCheck[] = [
     maxStatus: 399,
     maxLatencyMs: 2000,
   },
-  { kind: "websocket", name: "WebSocket connects", path: "/ws", connectWithinMs: 5000 },
-  {
-    kind: "http",
-    name: "Database health is 200",
-    method: "GET",
-    path: "/api/v1/health/database",
-    expectStatus: 200,
-    maxStatus: 399,
-    maxLatencyMs: 2000,
-  },
+  WEBSOCKET_SMOKE_TEST,
+  DATABASE_HEALTH_SMOKE_TEST,
   {
     kind: "http",
     name: "Feature endpoint answers below 400",

@@ -2,7 +2,7 @@
  * Outside deployments: live alerts when an environment crosses its critical thresholds, and
  * availability over 30 days. During rollbacks: the administrators' rollback hooks.
  */
-import { DEFAULT_GATES } from "../../server/releases/policy.ts";
+import { DATABASE_HEALTH_SMOKE_TEST, DEFAULT_GATES } from "../../server/releases/policy.ts";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { io } from "socket.io-client";
@@ -33,17 +33,7 @@ const POLICY: Policy = {
   validationSeconds: 1,
   scaleDownDelaySeconds: 600,
   greenReadyTimeoutSeconds: 30,
-  smokeTests: [
-    {
-      kind: "http",
-      name: "Database health is 200",
-      method: "GET",
-      path: "/api/v1/health/database",
-      expectStatus: 200,
-      maxStatus: 399,
-      maxLatencyMs: 2000,
-    },
-  ],
+  smokeTests: [DATABASE_HEALTH_SMOKE_TEST],
 };
 
 async function deploy(version: string, settings: Record<string, unknown> = {}): Promise<string> {

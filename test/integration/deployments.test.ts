@@ -2,7 +2,7 @@
  * The release engine end to end, in-process: real API calls, the real reconciler, the real local
  * target (child processes and proxy) and the traffic generator. Short bakes come from the policy.
  */
-import { DEFAULT_GATES } from "../../server/releases/policy.ts";
+import { DATABASE_HEALTH_SMOKE_TEST, DEFAULT_GATES, WEBSOCKET_SMOKE_TEST } from "../../server/releases/policy.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyAuditChain } from "../../server/audit/verify.ts";
 import type { DeploymentFigures } from "../../server/releases/figures.ts";
@@ -24,18 +24,7 @@ const FAST: Policy = {
   validationSeconds: 1,
   scaleDownDelaySeconds: 1,
   greenReadyTimeoutSeconds: 30,
-  smokeTests: [
-    {
-      kind: "http",
-      name: "Database health is 200",
-      method: "GET",
-      path: "/api/v1/health/database",
-      expectStatus: 200,
-      maxStatus: 399,
-      maxLatencyMs: 2000,
-    },
-    { kind: "websocket", name: "WebSocket connects", path: "/ws", connectWithinMs: 5000 },
-  ],
+  smokeTests: [DATABASE_HEALTH_SMOKE_TEST, WEBSOCKET_SMOKE_TEST],
 };
 
 async function release(version: string, settings: Record<string, unknown> = {}): Promise<string> {

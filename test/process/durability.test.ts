@@ -4,7 +4,7 @@
  * the same data. The deployment must finish as it should, with no step run twice, no gap in its
  * timeline, an intact audit chain — and the slot processes adopted, never orphaned or duplicated.
  */
-import { DEFAULT_GATES } from "../../server/releases/policy.ts";
+import { DATABASE_HEALTH_SMOKE_TEST, DEFAULT_GATES } from "../../server/releases/policy.ts";
 import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import fs from "node:fs";
@@ -54,15 +54,7 @@ const POLICY: Policy = {
   scaleDownDelaySeconds: 600,
   greenReadyTimeoutSeconds: 60,
   smokeTests: [
-    {
-      kind: "http",
-      name: "Database health is 200",
-      method: "GET",
-      path: "/api/v1/health/database",
-      expectStatus: 200,
-      maxStatus: 399,
-      maxLatencyMs: 2000,
-    },
+    DATABASE_HEALTH_SMOKE_TEST,
     // Slow on purpose, so there is a smoke-testing phase to kill the panel in.
     {
       kind: "http",
