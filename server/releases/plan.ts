@@ -42,6 +42,8 @@ export interface DeploymentSnapshot {
   outcome: DeploymentStatus | null;
   hasRollbackHooks: boolean;
   startedAt: Date;
+  /** When the new release first received traffic, as the panel recorded it (the first step reached). */
+  trafficStartedAt: Date | null;
   /** What the rollback was, if any (a person's command has no breach). */
   rollbackReasonKind: RollbackReason["kind"] | null;
 }
@@ -364,7 +366,12 @@ export function decide(d: DeploymentSnapshot, input: PassInput): Action {
   const cutOff = observed.cutOff?.key === d.id ? observed.cutOff : null;
   if (cutOff && (d.status === "shifting" || d.status === "paused")) {
     const verdict = cutOffVerdict(cutOff, otherSlot(d.targetSlot));
-    return rollBackOnGate(d, verdict, [verdict], now, steps[d.stepIndex] ?? 0, cutOff.at);
+    const rollback = rollBackOnGate(d, verdict, [verdict], now, steps[d.stepIndex] ?? 0, cutOff.at);
+    // The guard can act before the panel records the first step. Traffic began no earlier than the
+    // shifting phase, so that is where what the release served (its onset and blast radius) is read from.
+    if (!d.trafficStartedAt && rollback.kind === "transition")
+      rollback.patch = { ...rollback.patch, trafficStartedAt: d.phaseStartedAt };
+    return rollback;
   }
   switch (d.status) {
     case "preparing":

@@ -145,6 +145,7 @@ function snapshot(d: LoadedDeployment): DeploymentSnapshot {
     outcome: d.outcome,
     hasRollbackHooks: hooks.success && hooks.data.length > 0,
     startedAt: d.startedAt,
+    trafficStartedAt: d.trafficStartedAt,
     rollbackReasonKind: rollbackReason.safeParse(d.rollbackReason).data?.kind ?? null,
   };
 }

@@ -280,12 +280,24 @@ describe("a bad release", () => {
       rate: 30,
     });
     const id = await deploy(await release("1.2.1-bad", { failureRate: 0.5 }), "development");
-    await waitFor(async () => {
+    const shifting = await waitFor(async () => {
       const d = await detail(id);
       if (["rolled_back", "failed"].includes(d.status))
         throw new Error(`deployment ended ${d.status} before its first step`);
-      return d.status === "shifting" && d.events.some((e) => e.kind === "step") ? d : undefined;
-    }, "the first step to begin");
+      return d.status === "shifting" ? d : undefined;
+    }, "the shifting phase to begin");
+    // Block the moment the data plane sends the new slot its first requests, before the panel could judge any.
+    const development = {
+      id: envs.development!,
+      serviceSlug: "checkout-api",
+      name: "development",
+      target: "local" as const,
+      targetConfig: {},
+    };
+    await waitFor(
+      async () => (await t.panel.services.targets.local.observe(development)).weights[shifting.targetSlot] > 0,
+      "traffic on the new slot",
+    );
     // The panel's event loop (this process) is busy for 8 s: it can neither judge nor move traffic meanwhile.
     const blockedFrom = Date.now();
     while (Date.now() - blockedFrom < 8000) {

@@ -141,6 +141,7 @@ function snapshot(over: Partial<DeploymentSnapshot> = {}): DeploymentSnapshot {
     baseline: null,
     gateFailures: null,
     startedAt: new Date("2026-11-24T11:59:00Z"),
+    trafficStartedAt: null,
     rollbackReasonKind: null,
     breachAt: null,
     rollbackCompletedAt: null,

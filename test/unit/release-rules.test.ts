@@ -11,6 +11,7 @@ import {
   effectiveSteps,
   mayFinish,
   type Action,
+  type DeploymentPatch,
   type DeploymentSnapshot,
 } from "../../server/releases/plan.ts";
 import { DEFAULT_GATES, defaultPolicy, policySchema, readPolicy } from "../../server/releases/policy.ts";
@@ -84,6 +85,7 @@ const deployment = (partial: Partial<DeploymentSnapshot> = {}): DeploymentSnapsh
   baseline: null,
   gateFailures: null,
   startedAt: new Date("2026-11-24T11:59:00Z"),
+  trafficStartedAt: null,
   rollbackReasonKind: null,
   breachAt: null,
   rollbackCompletedAt: null,
@@ -578,6 +580,21 @@ describe("the traffic guard in the planner", () => {
       );
     },
   );
+
+  it.each<[string, Partial<DeploymentSnapshot>, Date | undefined]>([
+    // The guard tripped before the panel recorded the first step: the release's traffic began with the shifting phase.
+    ["before the first step is recorded", { stepIndex: 0, stepReachedAt: null, trafficStartedAt: null }, T0],
+    ["after it", { ...stepped, trafficStartedAt: at(1) }, undefined],
+  ])("dates the release's first traffic %s, so its onset and blast radius can be read", (_name, partial, expected) => {
+    const action = decide(deployment(partial), {
+      observed: { ...world({ blue: 100, green: 0 }), cutOff },
+      gates: null,
+      metrics: null,
+      now: at(9),
+    });
+    expect(action).toMatchObject({ kind: "transition", to: "rolling_back" });
+    expect((action as { patch: DeploymentPatch }).patch.trafficStartedAt).toEqual(expected);
+  });
 
   it("ignores another deployment's cut-off", () => {
     const action = decide(deployment(stepped), {
