@@ -564,13 +564,13 @@ function waitForBakeAndGates(d: DeploymentSnapshot, input: PassInput, label: str
     if (recovered) return recovered;
   }
   const bake = bakeWindow(d, now);
+  const every = lookEveryMs(d, input);
   if (bake && !bake.over) {
     const left = bake.endsAt.getTime() - now.getTime();
-    // Looks come often while baking: a failing release is caught within a fraction of a second.
     return {
       kind: "wait",
       reason: `${label}: ${seconds(left)} s left`,
-      retryInMs: Math.min(200, Math.max(50, left)),
+      retryInMs: Math.min(every, Math.max(50, left)),
       gates: gates ?? undefined,
     };
   }
@@ -580,11 +580,25 @@ function waitForBakeAndGates(d: DeploymentSnapshot, input: PassInput, label: str
     return {
       kind: "wait",
       reason: waiting?.detail ?? "waiting for metrics",
-      retryInMs: 200,
+      retryInMs: every,
       gates: gates ?? undefined,
     };
   }
   return null;
+}
+
+/** How often a waiting step looks at its gates while the new release serves traffic, and while it serves none. */
+export const LOOK_EVERY_MS = { serving: 200, idle: 1000 } as const;
+
+/**
+ * Looks come often while the new release serves requests: a failing release is caught within a
+ * fraction of a second. While it has served none in the window, there is nothing to catch yet, and a
+ * look a second is enough (a panel with a hundred deployments waiting for traffic would otherwise
+ * spend its CPU and database on looks that cannot find anything).
+ */
+export function lookEveryMs(d: DeploymentSnapshot, input: PassInput): number {
+  const served = input.metrics?.slots[d.targetSlot].requests;
+  return served === 0 ? LOOK_EVERY_MS.idle : LOOK_EVERY_MS.serving;
 }
 
 /**

@@ -50,13 +50,14 @@ import {
   leasesToHandBack,
   PassDeadlineExceeded,
   passBackoffMs,
+  spreadWaitMs,
   passOrder,
 } from "./scheduling.ts";
 import { runSmokeChecks } from "./smoke.ts";
 import { assertTransition, isTerminal, PROGRESSING_STATUSES, type DeploymentStatus } from "./state-machine.ts";
 import { appendEvent } from "./timeline.ts";
 import { rollbackReason } from "./vocabulary.ts";
-import { detailKind, FIGURES_EVERY_MS, isDue, type Sent } from "./update-pacing.ts";
+import { detailKind, FIGURES_EVERY_MS, isDue, STORED_FIGURES_EVERY_MS, type Sent } from "./update-pacing.ts";
 
 type LoadedDeployment = Deployment & { release: Release; environment: Environment & { service: Service } };
 
@@ -181,8 +182,9 @@ export class Reconciler {
   /** Environments whose scale-downs failed in a row: how many times, and when the next may start. */
   private scaleDownRetry = new Map<string, { failures: number; at: number }>();
   private failures = new Map<string, number>();
-  /** The status line last written, and the gate verdicts last sent (update-pacing.ts). */
+  /** The status line last sent and last stored, and the gate verdicts last sent (update-pacing.ts). */
   private lastDetail = new Map<string, Sent>();
+  private storedDetail = new Map<string, Sent>();
   private sentGates = new Map<string, Sent>();
   /** The gate outcomes last stored. */
   private lastGates = new Map<string, string>();
@@ -299,6 +301,7 @@ export class Reconciler {
     this.nextPassAt.delete(id);
     this.failures.delete(id);
     this.lastDetail.delete(id);
+    this.storedDetail.delete(id);
     this.sentGates.delete(id);
     this.lastGates.delete(id);
     this.related.delete(id);
@@ -348,7 +351,7 @@ export class Reconciler {
       (retryInMs) => {
         this.observePass(startedAt, "ok");
         this.failures.delete(id);
-        this.nextPassAt.set(id, Date.now() + retryInMs);
+        this.nextPassAt.set(id, Date.now() + spreadWaitMs(retryInMs));
       },
       (error: unknown) => {
         this.observePass(startedAt, controller.signal.aborted ? "deadline" : "error");
@@ -374,7 +377,12 @@ export class Reconciler {
       `Deployment pass failed (${count}/${this.errorBudget}): ${message}`,
     );
     this.nextPassAt.set(id, Date.now() + passBackoffMs(count, this.rollingBack.has(id)));
-    await this.setDetail(id, `Retrying after an error (${count}/${this.errorBudget}): ${message}`).catch(() => {});
+    // A retry's count is news, not a figure: it is stored as soon as it is sent.
+    await this.setDetail(
+      id,
+      `Retrying after an error (${count}/${this.errorBudget}): ${message}`,
+      FIGURES_EVERY_MS,
+    ).catch(() => {});
     if (count >= this.errorBudget) {
       await this.pauseOnErrors(id, message).catch((e: unknown) =>
         this.log.error({ action: "reconciler.pause_failed", metadata: { error: e } }, "Could not pause"),
@@ -703,6 +711,7 @@ export class Reconciler {
       });
     });
     this.lastDetail.delete(d.id);
+    this.storedDetail.delete(d.id);
     if (action.gates) this.lastGates.set(d.id, JSON.stringify(action.gates.map((g) => [g.gate, g.outcome])));
     if (terminal) {
       this.owned.delete(d.id);
@@ -784,14 +793,17 @@ export class Reconciler {
     this.lastGates.set(d.id, key);
   }
 
-  private async setDetail(id: string, detail: string): Promise<void> {
+  private async setDetail(id: string, detail: string, storeEveryMs = STORED_FIGURES_EVERY_MS): Promise<void> {
     const next = { kind: detailKind(detail), text: detail, at: Date.now() };
     if (!isDue(this.lastDetail.get(id), next, next.at, FIGURES_EVERY_MS)) return;
     this.lastDetail.set(id, next);
-    await this.prisma.deployment.updateMany({
-      where: { id, leaseOwner: this.instanceId },
-      data: { statusDetail: detail },
-    });
+    if (isDue(this.storedDetail.get(id), next, next.at, storeEveryMs)) {
+      this.storedDetail.set(id, next);
+      await this.prisma.deployment.updateMany({
+        where: { id, leaseOwner: this.instanceId },
+        data: { statusDetail: detail },
+      });
+    }
     this.options.events.emit(`deployment:${id}`, "deployment:detail", {
       deploymentId: id,
       detail,

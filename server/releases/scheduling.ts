@@ -36,6 +36,17 @@ export function passBackoffMs(failures: number, rollingBack: boolean, random: ()
 }
 
 /**
+ * The wait before a deployment's next pass, as the planner asked, give or take 10 %. Deployments
+ * claimed together would otherwise pass in step for ever: a hundred passes in the same few
+ * milliseconds every second, and every request to the panel in that moment queued behind their
+ * queries (`npm run bench -- overview`). Short waits (the last moments of a bake) stay exact.
+ */
+export function spreadWaitMs(waitMs: number, random: () => number = Math.random): number {
+  if (waitMs < 100) return waitMs;
+  return Math.round(waitMs * (0.9 + random() * 0.2));
+}
+
+/**
  * How long past its deadline a pass may still be running before it counts as stuck. A pass whose
  * calls honour the abort ends within milliseconds of it; timers fire late on a busy event loop, so
  * the margin is generous.

@@ -11,6 +11,7 @@ import {
   passBackoffMs,
   passOrder,
   PassDeadlineExceeded,
+  spreadWaitMs,
 } from "../../server/releases/scheduling.ts";
 
 describe("passOrder: rollbacks first, then the longest-waiting", () => {
@@ -40,6 +41,21 @@ describe("passOrder: rollbacks first, then the longest-waiting", () => {
     { due: [], order: [] },
   ])("$order", ({ due, order }) => {
     expect(passOrder(due).map((p) => p.id)).toEqual(order);
+  });
+});
+
+describe("spreadWaitMs: the planner's wait ±10 %, short waits exact", () => {
+  it.each([
+    [50, 0, 50],
+    [99, 1, 99],
+    [200, 0, 180],
+    [200, 0.5, 200],
+    [200, 1, 220],
+    [1000, 0, 900],
+    [1000, 0.999, 1100],
+    [5000, 1, 5500],
+  ])("%i ms with random %f → %i ms", (wait, random, ms) => {
+    expect(spreadWaitMs(wait, () => random)).toBe(ms);
   });
 });
 

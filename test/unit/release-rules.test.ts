@@ -524,6 +524,29 @@ describe("decide: one action per pass", () => {
   });
 });
 
+describe("how often a waiting step looks again", () => {
+  const baking = deployment({ status: "shifting", stepIndex: 1, stepReachedAt: at(1) });
+  const window = (greenRequests: number) => ({
+    from: at(1),
+    to: at(10),
+    slots: { green: m(greenRequests, 0, greenRequests ? 20 : null), blue: m(100, 0, 20) },
+    complete: true,
+  });
+  it.each<[string, number | null, number]>([
+    ["while the new release serves requests: often, to catch a failure within a fraction of a second", 4, 200],
+    ["while it has served none in the window: once a second, there is nothing to catch yet", 0, 1000],
+    ["before any window is read: often", null, 200],
+  ])("%s", (_what, requests, every) => {
+    const action = decide(baking, {
+      observed: world({ blue: 50, green: 50 }),
+      gates: null,
+      metrics: requests === null ? null : window(requests),
+      now: at(10),
+    });
+    expect(action).toMatchObject({ kind: "wait", retryInMs: every });
+  });
+});
+
 describe("the traffic guard in the planner", () => {
   const cutOff = {
     key: "d1",
