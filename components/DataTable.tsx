@@ -6,6 +6,10 @@
  *
  * Columns are built with `dataTableColumns<Row>()`; a column sorts by its accessor value unless it
  * sets `enableSorting: false`; the search covers the columns whose `meta.searchable` is true.
+ *
+ * With `server`, the rows come already searched, sorted and paged by the server (the overview with
+ * hundreds of services): the table keeps the same URL (`q`, `sort`, and `page`), from which the page
+ * builds its query, shows the server's counts, and adds a pager.
  */
 import {
   columnFilteringFeature,
@@ -58,6 +62,19 @@ function writeSort(sorting: SortingState): string {
   return sorting.map((s) => `${s.desc ? "-" : ""}${s.id}`).join(",");
 }
 
+/** The server's answer to the table's URL: the rows are one page of `matching`. */
+export interface ServerPaging {
+  /** Rows that match the search and filters. */
+  matching: number;
+  /** Rows without any search or filter. */
+  total: number;
+  /** From 1. */
+  page: number;
+  pageCount: number;
+  /** Whether the rows shown are still those of an earlier URL. */
+  stale?: boolean;
+}
+
 export interface DataTableProps<T extends RowData> {
   /** The table's accessible name (also the search box's). */
   label: string;
@@ -76,6 +93,7 @@ export interface DataTableProps<T extends RowData> {
   empty?: ReactNode;
   rowProps?: (row: T) => Record<string, string | undefined>;
   className?: string;
+  server?: ServerPaging;
 }
 
 export function DataTable<T extends RowData>({
@@ -90,11 +108,13 @@ export function DataTable<T extends RowData>({
   empty,
   rowProps,
   className,
+  server,
 }: DataTableProps<T>) {
   const pathname = usePathname();
   const params = useSearchParams();
   const qKey = `${urlPrefix}q`;
   const sortKey = `${urlPrefix}sort`;
+  const pageKey = `${urlPrefix}page`;
   const [globalFilter, setGlobalFilterState] = useState(() => params.get(qKey) ?? "");
   const [sorting, setSortingState] = useState<SortingState>(() =>
     params.has(sortKey) ? readSort(params.get(sortKey)) : defaultSort,
@@ -105,12 +125,14 @@ export function DataTable<T extends RowData>({
       const next = new URLSearchParams(window.location.search);
       if (value) next.set(key, value);
       else next.delete(key);
+      // Another search or order starts again from the first page.
+      if (key !== pageKey) next.delete(pageKey);
       const query = next.toString();
       // The native history call (which Next's router follows) changes window.location at once: a second write
       // right after, such as the overview's state filter, then starts from this one and does not bring back a stale value.
       window.history.replaceState(null, "", query ? `${pathname}?${query}` : pathname);
     },
-    [pathname],
+    [pathname, pageKey],
   );
   const setGlobalFilter = useCallback(
     (updater: string | ((old: string) => string)) =>
@@ -143,8 +165,12 @@ export function DataTable<T extends RowData>({
     getColumnCanGlobalFilter: (column) =>
       (column.columnDef.meta as { searchable?: boolean } | undefined)?.searchable === true,
     enableSortingRemoval: true,
+    manualSorting: server !== undefined,
+    manualFiltering: server !== undefined,
   });
   const rows = table.getRowModel().rows;
+  const shown = server ? server.matching : rows.length;
+  const total = server ? server.total : data.length;
   const searchId = useMemo(() => `search-${label.replace(/\W+/g, "-").toLowerCase()}`, [label]);
 
   return (
@@ -163,11 +189,11 @@ export function DataTable<T extends RowData>({
           )}
           {toolbar}
           <span className="muted data-table-count" aria-live="polite">
-            {rows.length === data.length ? `${data.length} rows` : `${rows.length} of ${data.length} rows`}
+            {shown === total ? `${total} rows` : `${shown} of ${total} rows`}
           </span>
         </div>
       )}
-      <div className="data-table-scroll">
+      <div className="data-table-scroll" aria-busy={server?.stale ? true : undefined}>
         <table aria-label={label}>
           <thead>
             {table.getHeaderGroups().map((group) => (
@@ -210,10 +236,27 @@ export function DataTable<T extends RowData>({
             ))}
           </tbody>
         </table>
-        {rows.length === 0 && data.length > 0 && (
-          <p className="muted data-table-empty">{empty ?? "Nothing matches."}</p>
-        )}
+        {rows.length === 0 && total > 0 && <p className="muted data-table-empty">{empty ?? "Nothing matches."}</p>}
       </div>
+      {server && server.pageCount > 1 && (
+        <Pager page={server.page} pageCount={server.pageCount} onPage={(page) => writeUrl(pageKey, String(page))} />
+      )}
     </div>
+  );
+}
+
+function Pager({ page, pageCount, onPage }: { page: number; pageCount: number; onPage: (page: number) => void }) {
+  return (
+    <nav className="data-table-pager" aria-label="Pages">
+      <button type="button" disabled={page <= 1} onClick={() => onPage(page - 1)}>
+        Previous
+      </button>
+      <span aria-current="page">
+        Page {page} of {pageCount}
+      </span>
+      <button type="button" disabled={page >= pageCount} onClick={() => onPage(page + 1)}>
+        Next
+      </button>
+    </nav>
   );
 }

@@ -131,6 +131,56 @@ test("the overview is a table of services × environments: live release, deploym
   }
 });
 
+test("the overview pages on the server: 50 services a page, a pager kept in the URL, and a new order starts at page 1", async ({
+  page,
+  panel,
+}) => {
+  await signInAs(page, panel, "release_manager");
+  const names = Array.from({ length: 52 }, (_, i) => `Paging ${RUN} ${String(i + 1).padStart(2, "0")}`);
+  for (let i = 0; i < names.length; i += 8)
+    await Promise.all(
+      names.slice(i, i + 8).map((name) => api(page, "services.create", { name, environments: ["staging"] })),
+    );
+  // What the server sends: one page, not every service.
+  const answer = await api<{ services: unknown[]; matching: number; pageCount: number }>(
+    page,
+    "services.overview",
+    { search: `Paging ${RUN}` },
+    "query",
+  );
+  expect(answer).toMatchObject({ matching: 52, pageCount: 2 });
+  expect(answer.services).toHaveLength(50);
+  await page.goto(`/?q=${encodeURIComponent(`Paging ${RUN}`)}`);
+  const table = page.getByRole("table", { name: "Services" });
+  const rows = table.locator("tbody tr");
+  await expect(rows).toHaveCount(50);
+  await expect(rows.first()).toContainText(names[0]!);
+  await expect(page.locator(".data-table-count")).toHaveText(/^52 of \d+ rows$/);
+  const pager = page.getByRole("navigation", { name: "Pages" });
+  await expect(pager).toContainText("Page 1 of 2");
+  await expect(pager.getByRole("button", { name: "Previous" })).toBeDisabled();
+
+  await pager.getByRole("button", { name: "Next" }).click();
+  await expect(pager).toContainText("Page 2 of 2");
+  await expect(rows).toHaveCount(2);
+  await expect(rows.first()).toContainText(names[50]!);
+  await expect(page).toHaveURL(/page=2/);
+  await page.reload();
+  await expect(page.getByRole("navigation", { name: "Pages" })).toContainText("Page 2 of 2");
+  await expect(rows).toHaveCount(2);
+
+  // Another order starts again from the first page: descending, the last service comes first.
+  await table.getByRole("columnheader", { name: "Service" }).getByRole("button").click();
+  await expect(pager).toContainText("Page 1 of 2");
+  await expect(page).not.toHaveURL(/page=/);
+  await expect(rows).toHaveCount(50);
+  await expect(rows.first()).toContainText(names[51]!);
+  // A narrower search fits one page: no pager.
+  await page.getByRole("searchbox", { name: "Search services" }).fill(`Paging ${RUN} 0`);
+  await expect(rows).toHaveCount(9);
+  await expect(pager).toHaveCount(0);
+});
+
 test("approvals: the inbox shows each change's age and checklist state; approving confirms it with the checklist state and leaves no Approve button on the decided change; the checklist draws its marks as SVG", async ({
   page,
   panel,

@@ -75,13 +75,10 @@ test("traffic before anything is live raises no alert and costs no availability;
   await expect(page.getByTestId("slot-figures").locator('tr[data-slot="blue"]')).toContainText("no release here");
   await expect(page.getByTestId("deployment-status")).toHaveText("succeeded", { timeout: 240_000 });
 
-  const overview = await api<{ id: string; environments: { id: string; availabilityPercent: number | null }[] }[]>(
-    page,
-    "services.overview",
-    undefined,
-    "query",
-  );
-  expect(overview.find((s) => s.id === serviceId)!.environments[0]!.availabilityPercent).toBe(100);
+  const overview = await api<{
+    services: { id: string; environments: { id: string; availabilityPercent: number | null }[] }[];
+  }>(page, "services.overview", { search: "Vacant Ledger" }, "query");
+  expect(overview.services.find((s) => s.id === serviceId)!.environments[0]!.availabilityPercent).toBe(100);
   // No alert was ever opened (an alert opened before the release took traffic would have closed since).
   const auditor = await signedIn(browser, panel, "auditor");
   const opened = await api<{ events: unknown[] }>(

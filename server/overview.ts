@@ -7,7 +7,8 @@
  * once, and joins them in memory: the query count does not grow with the services (no N+1). The
  * bench `npm run bench -- overview` times it with 500 services × 3 environments.
  */
-import type { Prisma, PrismaClient } from "./db/generated/client.ts";
+import { Prisma, type PrismaClient } from "./db/generated/client.ts";
+import { overviewPage, type OverviewPage, type OverviewQuery } from "./overview-page.ts";
 import { effectiveSteps } from "./releases/plan.ts";
 import { readPolicy } from "./releases/policy.ts";
 import type { LiveHealth } from "./releases/queries.ts";
@@ -85,8 +86,8 @@ interface HealthRow {
   last_at: Date | null;
 }
 
-/** The last 30 s of every environment's traffic (both slots), in one grouped query; a slot holding no release is not measured, only its weight counts. */
-async function liveHealth(prisma: PrismaClient, now: Date): Promise<Map<string, LiveHealth>> {
+/** The last 30 s of the environments' traffic (both slots), in one grouped query; a slot holding no release is not measured, only its weight counts. */
+async function liveHealth(prisma: PrismaClient, ids: Prisma.Sql, now: Date): Promise<Map<string, LiveHealth>> {
   const since = new Date(now.getTime() - LIVE_WINDOW_MS);
   const [rows, weights] = await Promise.all([
     prisma.$queryRaw<HealthRow[]>`
@@ -94,11 +95,11 @@ async function liveHealth(prisma: PrismaClient, now: Date): Promise<Map<string, 
              SUM("p95" * "requests") FILTER (WHERE "p95" IS NOT NULL AND "requests" > 0 AND NOT "vacant") AS p95_weighted,
              COALESCE(SUM("requests") FILTER (WHERE "p95" IS NOT NULL AND "requests" > 0 AND NOT "vacant"), 0) AS p95_requests,
              MAX("at") AS last_at
-      FROM "MetricSample" WHERE "at" >= ${since} GROUP BY "environmentId"`,
+      FROM "MetricSample" WHERE "environmentId" IN (${ids}) AND "at" >= ${since} GROUP BY "environmentId"`,
     // Each environment's newest second, both slots' weights.
     prisma.$queryRaw<{ environmentId: string; slot: "blue" | "green"; weight: number }[]>`
       SELECT s."environmentId", s."slot", s."weight" FROM "MetricSample" s
-      JOIN (SELECT "environmentId", MAX("at") AS at FROM "MetricSample" WHERE "at" >= ${since} GROUP BY "environmentId") l
+      JOIN (SELECT "environmentId", MAX("at") AS at FROM "MetricSample" WHERE "environmentId" IN (${ids}) AND "at" >= ${since} GROUP BY "environmentId") l
         ON l."environmentId" = s."environmentId" AND l.at = s."at"`,
   ]);
   const weightsById = new Map<string, Partial<Record<"blue" | "green", number>>>();
@@ -123,19 +124,19 @@ async function liveHealth(prisma: PrismaClient, now: Date): Promise<Map<string, 
 }
 
 /**
- * Every environment's 30-day availability in one query: the minutes rolled up, plus the seconds
- * since each environment's last roll-up straight from the samples (as `availability` does for one).
+ * The environments' 30-day availability in one query: the minutes rolled up, plus the seconds since
+ * each environment's last roll-up straight from the samples (as `availability` does for one).
  */
-async function availabilities(prisma: PrismaClient, now: Date): Promise<Map<string, number | null>> {
+async function availabilities(prisma: PrismaClient, ids: Prisma.Sql, now: Date): Promise<Map<string, number | null>> {
   const since = new Date(now.getTime() - AVAILABILITY_WINDOW_MS);
   const rows = await prisma.$queryRaw<{ environmentId: string; traffic: bigint | null; ok: bigint | null }[]>`
     WITH minutes AS (
       SELECT "environmentId", SUM("trafficSeconds") AS traffic, SUM("okSeconds") AS ok, MAX("at") AS until
-      FROM "AvailabilityMinute" WHERE "at" >= ${since} GROUP BY "environmentId"
+      FROM "AvailabilityMinute" WHERE "environmentId" IN (${ids}) AND "at" >= ${since} GROUP BY "environmentId"
     ), seconds AS (
       SELECT s."environmentId", s."at", SUM(s."requests") AS req, SUM(s."errors") AS err, MAX(s."seconds") AS sec
       FROM "MetricSample" s LEFT JOIN minutes m ON m."environmentId" = s."environmentId"
-      WHERE s."at" >= COALESCE(m.until + INTERVAL '60 seconds', ${since}) AND NOT s."vacant"
+      WHERE s."environmentId" IN (${ids}) AND s."at" >= COALESCE(m.until + INTERVAL '60 seconds', ${since}) AND NOT s."vacant"
       GROUP BY s."environmentId", s."at"
     ), recent AS (
       SELECT "environmentId", SUM(sec) FILTER (WHERE req > 0) AS traffic, SUM(sec) FILTER (WHERE req - err > 0) AS ok
@@ -176,7 +177,16 @@ async function pendingChanges(prisma: PrismaClient): Promise<Map<string, Pending
   return new Map(rows.map((r) => [r.environmentId, { count: Number(r.count), oldestId: r.oldest_id }]));
 }
 
-export async function overview(prisma: PrismaClient, now = new Date()) {
+/**
+ * One page of the overview. What decides which services match and in what order (live releases,
+ * deployments, changes, alerts) is read for every environment; the traffic figures only for the
+ * page's environments, after it is chosen.
+ */
+export async function overview(
+  prisma: PrismaClient,
+  query: OverviewQuery,
+  now = new Date(),
+): Promise<OverviewPage<OverviewService>> {
   // Sequential: PGlite runs one query at a time anyway, and on PostgreSQL seven small queries in a
   // row are cheaper than holding seven pool connections for one page.
   const rows = await environments(prisma);
@@ -199,8 +209,6 @@ export async function overview(prisma: PrismaClient, now = new Date()) {
       startedAt: true,
     },
   });
-  const health = await liveHealth(prisma, now);
-  const availability = await availabilities(prisma, now);
 
   const activeById = new Map(active.map((d) => [d.environmentId, d]));
   const alertsById = new Map<string, OverviewAlert[]>();
@@ -225,8 +233,8 @@ export async function overview(prisma: PrismaClient, now = new Date()) {
       production: row.production!,
       liveSlot: row.liveSlot!,
       liveVersion: row.liveVersion,
-      health: health.get(row.id) ?? null,
-      availabilityPercent: availability.get(row.id) ?? null,
+      health: null,
+      availabilityPercent: null,
       alerts: alertsById.get(row.id) ?? [],
       activeDeployment: d
         ? {
@@ -243,7 +251,18 @@ export async function overview(prisma: PrismaClient, now = new Date()) {
       pendingChanges: pending.get(row.id) ?? null,
     });
   }
-  return services;
+
+  const page = overviewPage(services, query);
+  const cells = page.services.flatMap((s) => s.environments);
+  if (cells.length === 0) return page;
+  const ids = Prisma.join(cells.map((c) => c.id));
+  const health = await liveHealth(prisma, ids, now);
+  const availability = await availabilities(prisma, ids, now);
+  for (const cell of cells) {
+    cell.health = health.get(cell.id) ?? null;
+    cell.availabilityPercent = availability.get(cell.id) ?? null;
+  }
+  return page;
 }
 
 export interface OverviewAlert {

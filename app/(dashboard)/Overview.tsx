@@ -1,17 +1,37 @@
 "use client";
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
+import { useSearchParams } from "next/navigation";
 import { useCallback, useState, type FormEvent } from "react";
 import { EmptyState } from "@/components/EmptyState";
 import { Notice } from "@/components/Notice";
 import { errorMessage, useRealtimeEvent, useTRPC } from "../_lib/trpc";
 import { ServiceTable } from "./ServiceTable";
 import { formText } from "../../lib/form-text";
+import { useDebouncedValue } from "@/components/use-debounced-value";
+import { OVERVIEW_PAGE_SIZE, OVERVIEW_SHOWS, type OverviewShow } from "@/server/overview-page";
+
+/** The overview's query, from the URL the table keeps (`q`, `show`, `sort`, `page`). */
+function useOverviewQuery() {
+  const params = useSearchParams();
+  const search = useDebouncedValue(params.get("q") ?? "", 250);
+  const showParam = params.get("show");
+  const show: OverviewShow = showParam && showParam in OVERVIEW_SHOWS ? (showParam as OverviewShow) : "all";
+  const sort = params.get("sort")?.split(",")[0] || "service";
+  const page = Math.max(1, Math.floor(Number(params.get("page"))) || 1);
+  return { search, show, sort, page, pageSize: OVERVIEW_PAGE_SIZE };
+}
 
 export function Overview({ canCreateService }: { canCreateService: boolean }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
-  const overview = useQuery({ ...trpc.services.overview.queryOptions(), refetchInterval: 5000 });
+  const query = useOverviewQuery();
+  const overview = useQuery({
+    ...trpc.services.overview.queryOptions(query),
+    refetchInterval: 5000,
+    // The rows of the last answer stay (dimmed) while the next search or page is on its way.
+    placeholderData: keepPreviousData,
+  });
   const refresh = useCallback(
     () => void queryClient.invalidateQueries({ queryKey: trpc.services.overview.queryKey() }),
     [queryClient, trpc],
@@ -70,7 +90,7 @@ export function Overview({ canCreateService }: { canCreateService: boolean }) {
         </p>
       )}
       {overview.error && <Notice kind="error">{errorMessage(overview.error)}</Notice>}
-      {overview.data && overview.data.length === 0 && (
+      {overview.data && overview.data.total === 0 && (
         <EmptyState title="No services yet">
           <p>
             {canCreateService
@@ -79,7 +99,9 @@ export function Overview({ canCreateService }: { canCreateService: boolean }) {
           </p>
         </EmptyState>
       )}
-      {overview.data && overview.data.length > 0 && <ServiceTable services={overview.data} />}
+      {overview.data && overview.data.total > 0 && (
+        <ServiceTable page={overview.data} show={query.show} stale={overview.isPlaceholderData} />
+      )}
     </>
   );
 }

@@ -3,44 +3,22 @@
  * The overview table: one row per service, one column per environment name. Each cell says what is
  * live there, a deployment in progress and its step, the last finished deployment, pending change
  * requests and live health, with links. Sorts by service or by how much a column's cells need
- * attention; filters by name and by what is happening; both kept in the URL.
+ * attention; filters by name and by what is happening; pages. The server does all three
+ * (server/overview-page.ts) from the URL, where the table keeps them.
  */
 import type { inferRouterOutputs } from "@trpc/server";
 import Link from "next/link";
-import { usePathname, useSearchParams } from "next/navigation";
+import { usePathname } from "next/navigation";
 import { useMemo } from "react";
 import { DataTable, dataTableColumns, type DataTableColumn } from "@/components/DataTable";
 import { Icon } from "@/components/Icon";
 import { StatusBadge } from "@/components/StatusBadge";
+import { attention, OVERVIEW_SHOWS, type OverviewShow } from "@/server/overview-page";
 import type { AppRouter } from "@/server/trpc/root";
 
-type Service = inferRouterOutputs<AppRouter>["services"]["overview"][number];
+type OverviewPage = inferRouterOutputs<AppRouter>["services"]["overview"];
+type Service = OverviewPage["services"][number];
 type Cell = Service["environments"][number];
-
-const FAILED = new Set(["failed", "rolled_back", "aborted"]);
-
-/** Lower is more urgent: a column sorted ascending puts the cells to look at first. */
-function attention(cell: Cell | undefined): number {
-  if (!cell) return 9;
-  if (cell.alerts.length) return 0;
-  if (cell.activeDeployment) return 1;
-  if (cell.lastDeployment && FAILED.has(cell.lastDeployment.status)) return 2;
-  if (cell.pendingChanges) return 3;
-  if (!cell.liveVersion) return 5;
-  return 4;
-}
-
-const SHOW = {
-  all: { label: "All services", test: () => true },
-  deploying: { label: "Deploying now", test: (c: Cell) => c.activeDeployment !== null },
-  approvals: { label: "Awaiting approval", test: (c: Cell) => c.pendingChanges !== null },
-  failed: {
-    label: "Last deployment failed",
-    test: (c: Cell) => c.lastDeployment !== null && FAILED.has(c.lastDeployment.status),
-  },
-  alerts: { label: "With open alerts", test: (c: Cell) => c.alerts.length > 0 },
-} as const;
-type Show = keyof typeof SHOW;
 
 function stepText(d: NonNullable<Cell["activeDeployment"]>): string {
   const step = Math.min(d.stepIndex, d.steps.length - 1);
@@ -101,23 +79,9 @@ function EnvironmentCell({ service, cell }: { service: Service; cell: Cell | und
   );
 }
 
-export function ServiceTable({ services }: { services: Service[] }) {
+export function ServiceTable({ page, show, stale }: { page: OverviewPage; show: OverviewShow; stale: boolean }) {
   const pathname = usePathname();
-  const params = useSearchParams();
-  const showParam = params.get("show");
-  const show: Show = showParam && showParam in SHOW ? (showParam as Show) : "all";
-
-  // Environment names in promotion order (by their usual position across services).
-  const envNames = useMemo(() => {
-    const positions = new Map<string, number[]>();
-    for (const s of services)
-      for (const e of s.environments) positions.set(e.name, [...(positions.get(e.name) ?? []), e.position]);
-    const average = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-    return [...positions.entries()]
-      .sort((a, b) => average(a[1]) - average(b[1]) || a[0].localeCompare(b[0]))
-      .map(([name]) => name);
-  }, [services]);
-  const envKey = envNames.join("\n");
+  const envKey = page.environments.join("\n");
 
   const columns = useMemo(() => {
     const helper = dataTableColumns<Service>();
@@ -126,7 +90,6 @@ export function ServiceTable({ services }: { services: Service[] }) {
       helper.accessor("name", {
         id: "service",
         header: "Service",
-        sortFn: "alphanumeric",
         meta: { searchable: true },
         cell: (info) => (
           <Link className="ov-service" href={`/services/${info.row.original.id}`}>
@@ -138,7 +101,6 @@ export function ServiceTable({ services }: { services: Service[] }) {
         helper.accessor((s) => attention(s.environments.find((e) => e.name === name)), {
           id: `env:${name}`,
           header: name,
-          sortFn: "basic",
           sortDescFirst: false,
           cell: (info) => (
             <EnvironmentCell
@@ -152,15 +114,11 @@ export function ServiceTable({ services }: { services: Service[] }) {
     return cols;
   }, [envKey]);
 
-  const filtered = useMemo(
-    () => (show === "all" ? services : services.filter((s) => s.environments.some((e) => SHOW[show].test(e)))),
-    [services, show],
-  );
-
   function setShow(value: string) {
     const next = new URLSearchParams(window.location.search);
     if (value === "all") next.delete("show");
     else next.set("show", value);
+    next.delete("page");
     const query = next.toString();
     // As DataTable writes its search: at once, so neither write undoes the other.
     window.history.replaceState(null, "", query ? `${pathname}?${query}` : pathname);
@@ -170,15 +128,16 @@ export function ServiceTable({ services }: { services: Service[] }) {
     <DataTable
       label="Services"
       className="ov-table"
-      data={filtered}
+      data={page.services}
       columns={columns}
       getRowId={(s) => s.id}
       searchPlaceholder="Filter services by name"
       defaultSort={[{ id: "service", desc: false }]}
       rowProps={(s) => ({ "data-service": s.slug })}
+      server={{ matching: page.matching, total: page.total, page: page.page, pageCount: page.pageCount, stale }}
       toolbar={
         <select aria-label="Show" value={show} onChange={(e) => setShow(e.target.value)}>
-          {Object.entries(SHOW).map(([value, { label }]) => (
+          {Object.entries(OVERVIEW_SHOWS).map(([value, { label }]) => (
             <option key={value} value={value}>
               {label}
             </option>
@@ -186,7 +145,9 @@ export function ServiceTable({ services }: { services: Service[] }) {
         </select>
       }
       empty={
-        show === "all" ? "No service matches the filter." : `No service matches: ${SHOW[show].label.toLowerCase()}.`
+        show === "all"
+          ? "No service matches the filter."
+          : `No service matches: ${OVERVIEW_SHOWS[show].label.toLowerCase()}.`
       }
     />
   );

@@ -105,7 +105,7 @@ describe("alerts outside deployments", () => {
       });
       expect(stored).toMatchObject({ metric: "latency_p95", severity: "critical", threshold: 10 });
       const overview = await rm.client.services.overview.query();
-      expect(overview[0]!.environments[0]!.alerts.map((a) => a.metric)).toContain("latency_p95");
+      expect(overview.services[0]!.environments[0]!.alerts.map((a) => a.metric)).toContain("latency_p95");
       await rm.client.environments.updateAlertThresholds.mutate({
         environmentId,
         thresholds: { errorRatePercent: 5, p95Ms: 1500 },

@@ -122,7 +122,7 @@ describe("a good release", () => {
       breachToRollbackSeconds: null,
     });
     const env = await rm.client.services.overview.query();
-    expect(env[0]!.environments.find((e) => e.name === "development")).toMatchObject({
+    expect(env.services[0]!.environments.find((e) => e.name === "development")).toMatchObject({
       liveVersion: "1.1.0",
       liveSlot: d.targetSlot,
     });

@@ -6,9 +6,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PrismaClient } from "../../server/db/generated/client.ts";
 import { overview } from "../../server/overview.ts";
+import { overviewQuery } from "../../server/overview-page.ts";
 import { DEFAULT_ALERT_THRESHOLDS, defaultPolicy } from "../../server/releases/policy.ts";
 import { countingClient, openTestDatabase, type TestDatabase } from "../helpers/database.ts";
 
+const firstPage = overviewQuery.parse(undefined);
 let db: TestDatabase;
 let requesterId: string;
 
@@ -123,7 +125,7 @@ describe("the overview", () => {
       },
     });
 
-    const rows = await overview(db.prisma);
+    const rows = (await overview(db.prisma, firstPage)).services;
     const row = rows.find((s) => s.slug === "checkout")!;
     const [s, p] = row.environments;
     expect(s).toMatchObject({
@@ -150,12 +152,94 @@ describe("the overview", () => {
     try {
       for (let i = 0; i < 2; i++) await addService(fresh.prisma, `svc-${i}`);
       const few = countingClient(fresh.prisma);
-      expect(await overview(few.client)).toHaveLength(2);
+      expect((await overview(few.client, firstPage)).services).toHaveLength(2);
       for (let i = 2; i < 30; i++) await addService(fresh.prisma, `svc-${i}`);
       const many = countingClient(fresh.prisma);
-      expect(await overview(many.client)).toHaveLength(30);
+      expect((await overview(many.client, firstPage)).services).toHaveLength(30);
       expect(many.count()).toBe(few.count());
       expect(few.count()).toBeLessThanOrEqual(8);
+    } finally {
+      await fresh.close();
+    }
+  });
+  it("answers one page: search, filter and sort apply across every service, and traffic is read for the page's cells", async () => {
+    const fresh = await openTestDatabase();
+    try {
+      const made = [];
+      for (let i = 0; i < 30; i++) made.push(await addService(fresh.prisma, `svc-${i}`));
+      // svc-17's staging is deploying; svc-25's staging has traffic.
+      const deploying = made[17]!;
+      const release = await fresh.prisma.release.create({
+        data: { serviceId: deploying.service.id, version: "2.0.0", artifact: "a:2" },
+      });
+      await fresh.prisma.deployment.create({
+        data: {
+          releaseId: release.id,
+          environmentId: deploying.staging.id,
+          activeEnvironmentId: deploying.staging.id,
+          status: "shifting",
+          targetSlot: "blue",
+          fromSlot: "green",
+          policy: { ...defaultPolicy(false), steps: [10, 50, 100] },
+        },
+      });
+      const now = new Date();
+      await fresh.prisma.metricSample.create({
+        data: {
+          environmentId: made[25]!.staging.id,
+          slot: "blue",
+          at: new Date(now.getTime() - 2000),
+          requests: 30,
+          errors: 3,
+          p50: 10,
+          p95: 20,
+          p99: 30,
+          weight: 100,
+        },
+      });
+      const read = (query: Record<string, unknown>) => overview(fresh.prisma, overviewQuery.parse(query), now);
+      const slugs = (page: { services: { slug: string }[] }) => page.services.map((s) => s.slug);
+
+      const first = await read({ pageSize: 10 });
+      expect(first).toMatchObject({
+        matching: 30,
+        total: 30,
+        page: 1,
+        pageCount: 3,
+        environments: ["staging", "production"],
+      });
+      expect(slugs(first)).toEqual([
+        "svc-0",
+        "svc-1",
+        "svc-2",
+        "svc-3",
+        "svc-4",
+        "svc-5",
+        "svc-6",
+        "svc-7",
+        "svc-8",
+        "svc-9",
+      ]);
+      const third = await read({ pageSize: 10, page: 3 });
+      expect(slugs(third)).toEqual(Array.from({ length: 10 }, (_, i) => `svc-${20 + i}`));
+      expect(third.services.find((s) => s.slug === "svc-25")!.environments[0]!.health).toMatchObject({
+        requests: 30,
+        errorRatePercent: 10,
+      });
+      // A page past the last answers the last.
+      expect(await read({ pageSize: 10, page: 99 })).toMatchObject({ page: 3 });
+      // Sorted by how much its staging cell needs attention, the deploying service comes first; descending, last.
+      expect(slugs(await read({ pageSize: 10, sort: "env:staging" }))[0]).toBe("svc-17");
+      expect(slugs(await read({ pageSize: 30, sort: "-env:staging" })).at(-1)).toBe("svc-17");
+      expect(slugs(await read({ pageSize: 3, sort: "-service" }))).toEqual(["svc-29", "svc-28", "svc-27"]);
+      expect(await read({ show: "deploying" })).toMatchObject({ matching: 1, services: [{ slug: "svc-17" }] });
+      expect(await read({ search: "SVC-2" })).toMatchObject({ matching: 11, total: 30 });
+      expect(await read({ search: "nothing like it" })).toMatchObject({
+        matching: 0,
+        services: [],
+        page: 1,
+        pageCount: 1,
+      });
     } finally {
       await fresh.close();
     }

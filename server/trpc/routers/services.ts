@@ -2,11 +2,12 @@ import { z } from "zod";
 import { createServiceInPanel, serviceWithEndpoints } from "../../catalog-actions.ts";
 import { createServiceInput } from "../../releases/catalog.ts";
 import { overview } from "../../overview.ts";
+import { overviewQuery } from "../../overview-page.ts";
 import { listServices } from "../../releases/queries.ts";
 import { createRouter, procedure } from "../init.ts";
 
 export const servicesRouter = createRouter({
-  overview: procedure.query(({ ctx }) => overview(ctx.services.prisma)),
+  overview: procedure.input(overviewQuery).query(({ ctx, input }) => overview(ctx.services.prisma, input)),
   list: procedure.query(({ ctx }) => listServices(ctx.services.prisma)),
   get: procedure
     .input(z.object({ id: z.string().uuid("must be a service id") }))
