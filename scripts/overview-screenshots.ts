@@ -2,7 +2,8 @@
  * `npx tsx scripts/overview-screenshots.ts [services]`: the overview with many services, to look at.
  * Starts a panel with its UI on a fresh embedded database, seeds `services` × 3 environments straight
  * into it (bench/overview.ts), signs a release manager in with Chromium and saves screenshots at 1400
- * and 390 px wide to .cache/screenshots/overview-<width>.png.
+ * and 390 px wide to .cache/screenshots/overview-<width>.png, and page 2 sorted by production's
+ * attention, scrolled to the pager, to overview-<width>-pager.png.
  */
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
@@ -41,6 +42,11 @@ async function main(): Promise<void> {
         innerWidth: window.innerWidth,
       }));
       console.log(`overview-${width}.png`, JSON.stringify(scroll));
+      // Sorted by what needs attention in production, and the pager under the page's 50 rows.
+      await page.goto(`${url}/?sort=env:production&page=2`);
+      await page.getByRole("navigation", { name: "Pages" }).scrollIntoViewIfNeeded();
+      await page.screenshot({ path: path.join(out, `overview-${width}-pager.png`) });
+      console.log(`overview-${width}-pager.png`);
       await context.close();
     }
   } finally {
