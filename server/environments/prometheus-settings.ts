@@ -22,6 +22,7 @@ import {
 } from "../targets/prometheus/config.ts";
 import { windowQueries } from "../targets/prometheus/queries.ts";
 import { templateValues } from "../targets/prometheus/source.ts";
+import type { TargetRegistry } from "../targets/registry.ts";
 
 export const prometheusEnvironmentInput = z.object({ environmentId: z.string().uuid("must be an environment id") });
 
@@ -136,8 +137,14 @@ function restartOutageClock(tx: Prisma.TransactionClient, environmentId: string)
 }
 
 /** Saves an environment's Prometheus settings once a dry run against that Prometheus passes. */
+/** Where the settings are kept, and the metric source that must hear of a change. */
+export interface PrometheusSettingsServices {
+  prisma: PrismaClient;
+  targets: Pick<TargetRegistry, "metricsSourceChanged">;
+}
+
 export async function savePrometheusSettings(
-  prisma: PrismaClient,
+  { prisma, targets }: PrometheusSettingsServices,
   actor: Actor,
   input: PrometheusSettingsInput,
 ): Promise<{ settings: PrometheusSettingsView; dryRun: DryRun }> {
@@ -171,16 +178,17 @@ export async function savePrometheusSettings(
     });
     return after;
   });
+  targets.metricsSourceChanged();
   return { settings: view(env.id, saved), dryRun: found };
 }
 
 /** The environment's gates read its target's own figures again. */
 export async function removePrometheusSettings(
-  prisma: PrismaClient,
+  { prisma, targets }: PrometheusSettingsServices,
   actor: Actor,
   environmentId: string,
 ): Promise<PrometheusSettingsView> {
-  return prisma.$transaction(async (tx) => {
+  const removed = await prisma.$transaction(async (tx) => {
     const before = await tx.prometheusSource.findUnique({ where: { environmentId } });
     if (!before) {
       if (!(await tx.environment.findUnique({ where: { id: environmentId } })))
@@ -199,4 +207,6 @@ export async function removePrometheusSettings(
     });
     return view(environmentId, null);
   });
+  targets.metricsSourceChanged();
+  return removed;
 }

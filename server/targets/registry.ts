@@ -35,6 +35,8 @@ export interface TargetRegistry {
   metrics(env: EnvironmentRef, window: MetricsWindow, options?: DriverCallOptions): Promise<WindowMetrics>;
   /** Whether the gates read the target's own figures (no Prometheus named): only then may the target's traffic guard act. */
   gatesReadTarget(env: EnvironmentRef): Promise<boolean>;
+  /** An environment's Prometheus was named, changed or removed: the next look reads which do afresh. */
+  metricsSourceChanged(): void;
   readonly local: LocalTarget;
   readonly ecs: EcsTarget;
 }
@@ -102,7 +104,10 @@ export function createTargetRegistry(options: TargetRegistryOptions): TargetRegi
         : fromPrometheus;
     },
     async gatesReadTarget(env) {
-      return (await options.prisma.prometheusSource.count({ where: { environmentId: env.id } })) === 0;
+      return !(await prometheus.names(env.id));
+    },
+    metricsSourceChanged() {
+      prometheus.forget();
     },
   };
 }

@@ -42,10 +42,10 @@ export const environmentsRouter = createRouter({
     .query(({ ctx, input }) => prometheusSettings(ctx.services.prisma, input.environmentId)),
   setPrometheus: procedure
     .input(prometheusSettingsInput)
-    .mutation(({ ctx, input }) => savePrometheusSettings(ctx.services.prisma, ctx.actor, input)),
+    .mutation(({ ctx, input }) => savePrometheusSettings(ctx.services, ctx.actor, input)),
   removePrometheus: procedure
     .input(prometheusEnvironmentInput)
-    .mutation(({ ctx, input }) => removePrometheusSettings(ctx.services.prisma, ctx.actor, input.environmentId)),
+    .mutation(({ ctx, input }) => removePrometheusSettings(ctx.services, ctx.actor, input.environmentId)),
   metrics: procedure.input(metricSeriesInput).query(({ ctx, input }) => metricSeries(ctx.services.prisma, input)),
   availability: procedure
     .input(z.object({ environmentId: z.string().uuid("must be an environment id") }))
