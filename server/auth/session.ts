@@ -5,6 +5,7 @@
  * so a role change or a deactivation takes effect at once too. A session older than SESSION_MAX_AGE
  * since sign-in is refused even if next-auth has rolled its cookie forward.
  */
+import { LRUCache } from "lru-cache";
 import { parse as parseCookies } from "cookie";
 import { decode } from "next-auth/jwt";
 import type { Prisma, PrismaClient } from "../db/generated/client.ts";
@@ -97,8 +98,7 @@ interface SessionRow {
  * Only what decrypted is kept (a forged cookie costs the attacker what it costs us); the session row is
  * still read on every request, so sign-out and role changes take effect at once.
  */
-const decodedTokens = new Map<string, { secret: string; payload: Record<string, unknown> }>();
-const DECODED_TOKENS_KEPT = 2000;
+const decodedTokens = new LRUCache<string, { secret: string; payload: Record<string, unknown> }>({ max: 2000 });
 /** next-auth's decode allows 15 s of clock skew on `exp`; a kept token is held to the same. */
 const EXPIRY_TOLERANCE_MS = 15_000;
 
@@ -117,7 +117,6 @@ async function decodeSessionToken(token: string, secret: string, now: number): P
   }
   if (!payload) return null;
   if (typeof payload.exp !== "number") return payload;
-  if (decodedTokens.size >= DECODED_TOKENS_KEPT) decodedTokens.delete(decodedTokens.keys().next().value!);
   decodedTokens.set(token, { secret, payload });
   return payload;
 }

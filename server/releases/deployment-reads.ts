@@ -10,6 +10,7 @@
  * The invariant: what is kept under a fingerprint was read after that fingerprint was seen, so it is
  * never older than what the reader asked about; a mismatch only costs a read.
  */
+import { LRUCache } from "lru-cache";
 import type { PrismaClient } from "../db/generated/client.ts";
 import { notFound } from "../errors.ts";
 import { storedDeploymentDetail, withCurrentSplit, type StoredDeploymentDetail } from "./queries.ts";
@@ -23,12 +24,15 @@ interface Kept {
 }
 
 export class DeploymentReads {
-  private readonly kept = new Map<string, Kept>();
+  /** The most recently read are kept; past the capacity the least recently read goes. */
+  private readonly kept: LRUCache<string, Kept>;
 
   constructor(
     private readonly prisma: PrismaClient,
-    private readonly capacity = DEFAULT_CAPACITY,
-  ) {}
+    capacity = DEFAULT_CAPACITY,
+  ) {
+    this.kept = new LRUCache({ max: capacity });
+  }
 
   async get(id: string) {
     const fingerprint = await deploymentFingerprint(this.prisma, id);
@@ -37,13 +41,10 @@ export class DeploymentReads {
     if (entry?.fingerprint !== fingerprint) {
       const fresh: Kept = { fingerprint, detail: storedDeploymentDetail(this.prisma, id) };
       // A failed read is not kept: the next reader tries again.
-      fresh.detail.catch(() => this.kept.get(id) === fresh && this.kept.delete(id));
+      fresh.detail.catch(() => this.kept.peek(id) === fresh && this.kept.delete(id));
       entry = fresh;
+      this.kept.set(id, entry);
     }
-    // Most recently read last, so the first key is the one to let go of.
-    this.kept.delete(id);
-    this.kept.set(id, entry);
-    if (this.kept.size > this.capacity) this.kept.delete(this.kept.keys().next().value!);
     return withCurrentSplit(this.prisma, await entry.detail);
   }
 

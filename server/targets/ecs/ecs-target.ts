@@ -12,6 +12,7 @@
  * `greenlight:release-id` (set by ensureRelease when it registers the revision). A task definition
  * without the tag (one registered outside the panel) runs "no known release" (null).
  */
+import { LRUCache } from "lru-cache";
 import {
   DescribeServicesCommand,
   DescribeTaskDefinitionCommand,
@@ -121,7 +122,9 @@ export class EcsTarget implements TargetDriver {
    * change and the tag is written with the revision, so a found tag is kept; an untagged revision is
    * looked at again after a minute. Only a memo of facts AWS can be asked again.
    */
-  private readonly taskDefinitions = new Map<string, { info: TaskDefinitionInfo; at: number }>();
+  private readonly taskDefinitions = new LRUCache<string, { info: TaskDefinitionInfo; at: number }>({
+    max: CACHE_LIMIT,
+  });
   private readonly reading = new Map<string, Promise<TaskDefinitionInfo>>();
   private readonly lastObservation = new Map<string, number>();
 
@@ -195,8 +198,6 @@ export class EcsTarget implements TargetDriver {
         releaseId: tags.find((t) => t.key === RELEASE_ID_TAG)?.value ?? null,
         image: taskDefinition.containerDefinitions?.find((c) => c.name === config.containerName)?.image ?? null,
       };
-      if (this.taskDefinitions.size >= CACHE_LIMIT)
-        this.taskDefinitions.delete(this.taskDefinitions.keys().next().value!);
       this.taskDefinitions.set(arn, { info, at: Date.now() });
       return info;
     })().finally(() => this.reading.delete(arn));
