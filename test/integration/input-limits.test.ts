@@ -96,7 +96,8 @@ describe("CI evidence", () => {
   let token: string;
   beforeAll(async () => {
     const rm = await t.createUser(["release_manager", "admin"]);
-    const service = await rm.client.services.create.mutate({ name: "Evidence", environments: ["staging"] });
+    // Production's checklist has the automatic "tests_passing" item, so evidence for it reaches the database.
+    const service = await rm.client.services.create.mutate({ name: "Evidence", environments: ["production"] });
     releaseId = (
       await rm.client.releases.create.mutate({ serviceId: service.id, version: "1.0.0", artifact: "evidence:1.0.0" })
     ).id;
@@ -127,6 +128,10 @@ describe("CI evidence", () => {
     expect(response.status).toBe(400);
     expect(await response.json()).toEqual({ error: "Details: must not contain a NUL character", field: "details" });
     expect(await stored()).toEqual(before);
+    // The same evidence without the NUL is stored: the refusal above is the NUL's, not the item's.
+    const accepted = await post(JSON.stringify({ item: "tests_passing", status: "passed", details: "ok then" }));
+    expect(accepted.status, await accepted.clone().text()).toBe(200);
+    expect(await stored()).not.toEqual(before);
   });
 
   it("over 64 KB is a 413", async () => {
