@@ -1,7 +1,7 @@
 "use client";
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
-import { useSearchParams } from "next/navigation";
+import { useRouter, useSearchParams } from "next/navigation";
 import { useCallback, useState, type FormEvent } from "react";
 import { EmptyState } from "@/components/EmptyState";
 import { Notice } from "@/components/Notice";
@@ -109,11 +109,15 @@ export function Overview({ canCreateService }: { canCreateService: boolean }) {
 function CreateService({ onCreated }: { onCreated: () => void }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
+  const router = useRouter();
   const create = useMutation(
     trpc.services.create.mutationOptions({
-      onSuccess: () => {
+      onSuccess: (service) => {
         void queryClient.invalidateQueries({ queryKey: trpc.services.overview.queryKey() });
         onCreated();
+        // The new service's page, where its releases are added next: with the overview paged, the new row
+        // may well be on another page.
+        router.push(`/services/${service.id}`);
       },
     }),
   );
