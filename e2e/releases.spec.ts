@@ -124,6 +124,8 @@ test("a good release goes to staging and production; the split walks 10 â†’ 50 â
     await expect(page.locator('[data-figure="secondsWithoutSuccess"] .value')).toHaveText("0 s");
   }
   await page.getByRole("link", { name: "Overview", exact: true }).click();
+  // The overview pages by name: other specs' services may come first, so find it as a person would.
+  await page.getByRole("searchbox", { name: "Search services" }).fill("Storefront");
   await expect(page.getByTestId("env-storefront-production").getByTestId("live-version")).toContainText("1.1.0");
 });
 
