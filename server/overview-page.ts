@@ -122,12 +122,16 @@ export function overviewPage<S extends ServiceFacts>(services: readonly S[], que
   const column = desc ? query.sort.slice(1) : query.sort;
   const env = column.startsWith("env:") ? column.slice(4) : null;
   const name = (a: S, b: S) => byName.compare(a.name, b.name) || a.slug.localeCompare(b.slug);
+  const direction = desc ? -1 : 1;
+  type Keyed = { s: S; key: number };
+  const compare =
+    env === null
+      ? (a: Keyed, b: Keyed) => direction * name(a.s, b.s)
+      : // Within one level of attention, services stay in name order whichever way the column is sorted.
+        (a: Keyed, b: Keyed) => direction * (a.key - b.key) || name(a.s, b.s);
   const sorted = matching
     .map((s) => ({ s, key: env === null ? 0 : attention(s.environments.find((e) => e.name === env)) }))
-    // Within one level of attention, services stay in name order whichever way the column is sorted.
-    .sort((a, b) =>
-      env === null ? (desc ? -1 : 1) * name(a.s, b.s) : (desc ? -1 : 1) * (a.key - b.key) || name(a.s, b.s),
-    )
+    .sort(compare)
     .map(({ s }) => s);
   const pageCount = Math.max(1, Math.ceil(sorted.length / query.pageSize));
   const page = Math.min(query.page, pageCount);

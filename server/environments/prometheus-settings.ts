@@ -136,13 +136,13 @@ function restartOutageClock(tx: Prisma.TransactionClient, environmentId: string)
   });
 }
 
-/** Saves an environment's Prometheus settings once a dry run against that Prometheus passes. */
 /** Where the settings are kept, and the metric source that must hear of a change. */
 export interface PrometheusSettingsServices {
   prisma: PrismaClient;
   targets: Pick<TargetRegistry, "metricsSourceChanged">;
 }
 
+/** Saves an environment's Prometheus settings once a dry run against that Prometheus passes. */
 export async function savePrometheusSettings(
   { prisma, targets }: PrometheusSettingsServices,
   actor: Actor,
