@@ -25,6 +25,21 @@ const DATABASE_AGNOSTIC = [
   "test/integration/pipeline-tokens-migration.test.ts",
   // 10,000 calls: once is enough, and twice would cost the suite a minute and a half.
   "test/integration/fuzz.test.ts",
+  "test/integration/realtime-access.test.ts",
+  "test/integration/ecs-gate-deadline.test.ts",
+  "test/integration/housekeeping-scale-down.test.ts",
+];
+
+/**
+ * The release engine's long journeys, whose races (two starts at once, two schedulers claiming one
+ * window) are only real with concurrent connections: they run once, on PostgreSQL where it is
+ * configured, else on PGlite. The embedded database's engine path is walked by the other integration
+ * suites, the process tier and every Playwright spec (`npm start` runs on PGlite).
+ */
+const ENGINE_JOURNEYS = [
+  "test/integration/deployments.test.ts",
+  "test/integration/scheduled-deployments.test.ts",
+  "test/integration/redeploy.test.ts",
 ];
 
 export default defineConfig({
@@ -48,6 +63,7 @@ export default defineConfig({
         test: {
           name: "pglite",
           include: ["test/integration/**/*.test.ts"],
+          exclude: env.databaseUrl ? ENGINE_JOURNEYS : [],
           provide: { backend: "pglite" },
           isolate: false,
         },

@@ -90,14 +90,20 @@ describe("the data plane held up", () => {
     while (Date.now() - blockedAt < 400) {
       // The stimulus: this process (the data plane's) does nothing else for 400 ms.
     }
+    // What the data plane answered last, for the failure message: which seconds had requests, and how slow.
+    let last: WindowAnswer["green"] | undefined;
     const held = await waitFor(
       async () => {
         const window = await control<WindowAnswer>("GET", `/environments/held-up/window?from=${from}&to=${Date.now()}`);
+        last = window.green;
         return window.green.heldBack ? window.green : undefined;
       },
       "the data plane to name the held-back second",
       10_000,
-    );
+    ).catch((error: Error) => {
+      const { latency: _latency, ...figures } = last ?? {};
+      throw new Error(`${error.message} (blocked at ${blockedAt}; its last answer: ${JSON.stringify(figures)})`);
+    });
     sending = false;
     clearInterval(sender);
     await Promise.allSettled(sent);
