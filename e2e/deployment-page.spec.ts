@@ -143,6 +143,8 @@ test("at 50 %: slots named by role and colour, commands from the server, charts 
     [390, 844],
   ] as const) {
     await page.setViewportSize({ width, height });
+    // Tables scroll in their own box and keep whole words: no "ST EP", "CONF IDEN CE" or "pas s".
+    expect(await wordsBrokenInTables(page), `words broken across lines at ${width} px`).toEqual([]);
     await page.screenshot({ path: `.cache/screenshots/deployment-50-${width}.png`, fullPage: true });
   }
   await page.setViewportSize({ width: 1280, height: 720 });
@@ -236,3 +238,24 @@ test("the checklist on the deployment page: blocking items, evidence, several ti
   await expect(checklist.getByTestId("checklist-blocking")).toHaveText(/^2 required items not complete/);
   await api(page, "environments.setTrafficGenerator", { environmentId, enabled: false });
 });
+
+/** Every word in the page's tables that the browser broke across two lines (a Range per word has one box per line). */
+function wordsBrokenInTables(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const broken: string[] = [];
+    for (const table of document.querySelectorAll("main table")) {
+      const walker = document.createTreeWalker(table, NodeFilter.SHOW_TEXT);
+      for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        const text = node.textContent ?? "";
+        // Words as a line may not break inside them: hyphens and slashes are fair places to wrap.
+        for (const match of text.matchAll(/[^\s/-]+/g)) {
+          const range = document.createRange();
+          range.setStart(node, match.index);
+          range.setEnd(node, match.index + match[0].length);
+          if (range.getClientRects().length > 1) broken.push(match[0]);
+        }
+      }
+    }
+    return broken;
+  });
+}
