@@ -63,7 +63,13 @@ export async function seedOverview(
     names.forEach((name, position) => {
       const production = name === "production";
       const environmentId = randomUUID();
-      const live = releases[Math.max(0, 1 - (position % 2))]!;
+      // 1.1.0 went to blue, then 1.2.0 to green; one service in seven rolled 1.2.0 back, so 1.1.0 stays
+      // live on blue there (the overview shows what the history says).
+      const [first, second, third] = releases;
+      const rolledBack = i % 7 === 0;
+      const live = rolledBack ? first! : second!;
+      const liveSlot = rolledBack ? ("blue" as const) : ("green" as const);
+      const idleSlot = rolledBack ? ("green" as const) : ("blue" as const);
       const policy = defaultPolicy(production);
       envRows.push({
         id: environmentId,
@@ -74,8 +80,8 @@ export async function seedOverview(
         policy,
         alertThresholds: DEFAULT_ALERT_THRESHOLDS,
         liveReleaseId: live.id,
+        liveSlot,
       });
-      const [first, second, third] = releases;
       deploymentRows.push(
         {
           releaseId: first!.id,
@@ -90,7 +96,7 @@ export async function seedOverview(
         {
           releaseId: second!.id,
           environmentId,
-          status: i % 7 === 0 ? ("rolled_back" as const) : ("succeeded" as const),
+          status: rolledBack ? ("rolled_back" as const) : ("succeeded" as const),
           targetSlot: "green" as const,
           fromSlot: "blue" as const,
           fromReleaseId: first!.id,
@@ -106,9 +112,9 @@ export async function seedOverview(
           activeEnvironmentId: environmentId,
           status: "shifting" as const,
           stepIndex: 1,
-          targetSlot: "blue" as const,
-          fromSlot: "green" as const,
-          fromReleaseId: second!.id,
+          targetSlot: idleSlot,
+          fromSlot: liveSlot,
+          fromReleaseId: live.id,
           policy,
           startedAt: new Date(now - 300_000),
         });
@@ -126,7 +132,7 @@ export async function seedOverview(
         for (let s = 0; s < 60; s++)
           sampleRows.push({
             environmentId,
-            slot: "blue" as const,
+            slot: liveSlot,
             at: new Date(Math.floor(now / 1000) * 1000 - s * 1000),
             requests: 20,
             errors: s % 30 === 0 ? 1 : 0,
