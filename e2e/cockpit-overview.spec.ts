@@ -8,6 +8,7 @@ import type { Request } from "@playwright/test";
 import { DEFAULT_GATES } from "../server/releases/policy";
 import { api } from "./api";
 import { expect, nav, signInAs, test } from "./fixtures";
+import { wordsBrokenInTables } from "./layout";
 
 test.describe.configure({ mode: "serial" });
 
@@ -353,6 +354,8 @@ for (const role of ["release_manager", "admin"]) {
         inner: window.innerWidth,
       }));
       expect(widths.scroll, `${href} as ${role} scrolls sideways`).toBeLessThanOrEqual(widths.inner);
+      // A table too wide scrolls in its own box and keeps whole words ("Month ly maint enanc e" was not).
+      expect(await wordsBrokenInTables(page), `${href}: words broken across lines in a table`).toEqual([]);
       for (const link of await links.all())
         await expect(link, `${await link.textContent()} on ${href}`).toBeInViewport({ ratio: 1 });
     }

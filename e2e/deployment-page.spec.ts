@@ -8,6 +8,7 @@
 import type { Page } from "@playwright/test";
 import { api, signedIn } from "./api";
 import { expect, signInAs, test } from "./fixtures";
+import { wordsBrokenInTables } from "./layout";
 import { THREE_STEP_POLICY } from "./policies";
 
 test.describe.configure({ mode: "serial" });
@@ -238,24 +239,3 @@ test("the checklist on the deployment page: blocking items, evidence, several ti
   await expect(checklist.getByTestId("checklist-blocking")).toHaveText(/^2 required items not complete/);
   await api(page, "environments.setTrafficGenerator", { environmentId, enabled: false });
 });
-
-/** Every word in the page's tables that the browser broke across two lines (a Range per word has one box per line). */
-function wordsBrokenInTables(page: Page): Promise<string[]> {
-  return page.evaluate(() => {
-    const broken: string[] = [];
-    for (const table of document.querySelectorAll("main table")) {
-      const walker = document.createTreeWalker(table, NodeFilter.SHOW_TEXT);
-      for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-        const text = node.textContent ?? "";
-        // Words as a line may not break inside them: hyphens and slashes are fair places to wrap.
-        for (const match of text.matchAll(/[^\s/-]+/g)) {
-          const range = document.createRange();
-          range.setStart(node, match.index);
-          range.setEnd(node, match.index + match[0].length);
-          if (range.getClientRects().length > 1) broken.push(match[0]);
-        }
-      }
-    }
-    return broken;
-  });
-}
