@@ -80,3 +80,49 @@ export async function throughStaging(
   expect(await finished(client, d.id)).toBe("succeeded");
   return releaseId;
 }
+
+/**
+ * Every checklist item for the release in `environmentId` done: the manual ones ticked by `client`, the
+ * CI ones posted with `ciToken` through the public evidence API, as a pipeline would.
+ */
+export async function completeChecklist(
+  t: TestPanel,
+  client: PanelClient,
+  ciToken: string,
+  { releaseId, environmentId }: { releaseId: string; environmentId: string },
+): Promise<void> {
+  for (const item of await client.checklist.get.query({ releaseId, environmentId })) {
+    if (item.kind === "manual")
+      await client.checklist.tick.mutate({ releaseId, environmentId, key: item.key, done: true, note: "checked" });
+    else {
+      const response = await fetch(`${t.url}/api/v1/releases/${releaseId}/evidence`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Authorization: `Bearer ${ciToken}` },
+        body: JSON.stringify({ item: item.key, status: "passed", url: "https://ci.example.com/run/1" }),
+      });
+      expect(response.status, `evidence for ${item.key}`).toBe(200);
+    }
+  }
+}
+
+/**
+ * A release of `version` through staging, with a change for production that `approver` approved and a
+ * complete checklist: everything production's governance asks before a start.
+ */
+export async function readyForProduction(
+  t: TestPanel,
+  people: { rm: TestUser; approver: TestUser },
+  service: GovernedService,
+  version: string,
+  change: { type: "standard" | "major"; title: string; performanceAssessment?: string },
+): Promise<{ releaseId: string; changeId: string }> {
+  const releaseId = await throughStaging(people.rm.client, service, version);
+  const { id: changeId } = await people.rm.client.changes.create.mutate({
+    releaseId,
+    environmentId: service.production,
+    ...change,
+  });
+  await people.approver.client.changes.approve.mutate({ id: changeId });
+  await completeChecklist(t, people.rm.client, service.ciToken, { releaseId, environmentId: service.production });
+  return { releaseId, changeId };
+}

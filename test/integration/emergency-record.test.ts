@@ -6,7 +6,7 @@
  * role, is told of the decision and that the post-incident review is theirs; a new owner is told too.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { finished, release, setUpGovernedService, throughStaging } from "../helpers/governance-fixture.ts";
+import { finished, readyForProduction, release, setUpGovernedService } from "../helpers/governance-fixture.ts";
 import { startTestPanel, type TestPanel, type TestUser } from "../helpers/panel.ts";
 
 let t: TestPanel;
@@ -74,36 +74,19 @@ describe("the emergency's requester", () => {
 
 describe("a deployment under an emergency", () => {
   it("records the approved change (used), the checklist as it stood, and that the promotion order held", async () => {
-    const releaseId = await throughStaging(u.rm.client, { serviceId, staging }, "2.0.0");
-    const changeId = (
-      await u.rm.client.changes.create.mutate({
-        releaseId,
-        environmentId: production,
+    const { releaseId, changeId } = await readyForProduction(
+      t,
+      u,
+      { serviceId, staging, production, ciToken },
+      "2.0.0",
+      {
         type: "major",
         title: "Checkout rewrite",
         performanceAssessment: "p95 +2 ms",
-      })
-    ).id;
-    await u.approver.client.changes.approve.mutate({ id: changeId });
+      },
+    );
     const items = await u.rm.client.checklist.get.query({ releaseId, environmentId: production });
-    for (const item of items) {
-      if (item.kind === "manual")
-        await u.rm.client.checklist.tick.mutate({
-          releaseId,
-          environmentId: production,
-          key: item.key,
-          done: true,
-          note: "checked",
-        });
-      else {
-        const response = await fetch(`${t.url}/api/v1/releases/${releaseId}/evidence`, {
-          method: "POST",
-          headers: { "Content-Type": "application/json", Authorization: `Bearer ${ciToken}` },
-          body: JSON.stringify({ item: item.key, status: "passed" }),
-        });
-        expect(response.status).toBe(200);
-      }
-    }
+    expect(items.length).toBeGreaterThan(0);
     // The emergency of the test above is still authorised: the major change starts outside a window.
     const d = await u.rm.client.deployments.start.mutate({ releaseId, environmentId: production });
     const deployment = await t.prisma.deployment.findUniqueOrThrow({

@@ -7,7 +7,13 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NoticeScheduler } from "../../server/governance/scheduler.ts";
-import { finished, release, setUpGovernedService, throughStaging } from "../helpers/governance-fixture.ts";
+import {
+  completeChecklist,
+  finished,
+  release,
+  setUpGovernedService,
+  throughStaging,
+} from "../helpers/governance-fixture.ts";
 import { postCredentials, startTestPanel, type TestPanel, type TestUser } from "../helpers/panel.ts";
 import { refusal, refusalOf, type RouterInputs } from "../helpers/panel-client.ts";
 import { startSmtpSink } from "../helpers/smtp-sink.ts";
@@ -24,30 +30,6 @@ const u = {} as Record<
 let serviceId: string;
 let staging: string;
 let production: string;
-
-async function completeChecklist(releaseId: string, token: string) {
-  const items = await u.rm.client.checklist.get.query({ releaseId, environmentId: production });
-  for (const item of items) {
-    if (item.kind === "manual")
-      await u.rm.client.checklist.tick.mutate({
-        releaseId,
-        environmentId: production,
-        key: item.key,
-        done: true,
-        note: "checked",
-      });
-    else
-      expect(
-        (
-          await postEvidence(releaseId, token, {
-            item: item.key,
-            status: "passed",
-            url: "https://ci.example.com/run/1",
-          })
-        ).status,
-      ).toBe(200);
-  }
-}
 
 function postEvidence(releaseId: string, token: string | null, body: unknown) {
   return fetch(`${t.url}/api/v1/releases/${releaseId}/evidence`, {
@@ -178,7 +160,7 @@ describe("a user-facing production change", () => {
   });
 
   it("starts once approved and the checklist is complete, keeping the record as it was", async () => {
-    await completeChecklist(releaseId, ciToken);
+    await completeChecklist(t, u.rm.client, ciToken, { releaseId, environmentId: production });
     const d = await u.rm.client.deployments.start.mutate({ releaseId, environmentId: production });
     const deployment = await t.prisma.deployment.findUniqueOrThrow({ where: { id: d.id } });
     expect(deployment.changeRequestId).toBe(changeId);
@@ -250,7 +232,7 @@ describe("maintenance windows", () => {
       })
     ).id;
     await u.approver.client.changes.approve.mutate({ id: cr });
-    await completeChecklist(releaseId, ciToken);
+    await completeChecklist(t, u.rm.client, ciToken, { releaseId, environmentId: production });
     // Whatever today is, no window is open unless today is the second Sunday at night in New York.
     const windows = await u.rm.client.maintenance.windows.query({});
     expect(windows.current).toBeNull();

@@ -5,7 +5,7 @@
  * starts and succeeds through the same path.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { finished, release, setUpGovernedService, throughStaging } from "../helpers/governance-fixture.ts";
+import { finished, readyForProduction, release, setUpGovernedService } from "../helpers/governance-fixture.ts";
 import { startTestPanel, type TestPanel, type TestUser } from "../helpers/panel.ts";
 import { refusal } from "../helpers/panel-client.ts";
 
@@ -28,35 +28,10 @@ afterAll(async () => {
 });
 
 async function toProduction(version: string): Promise<string> {
-  const releaseId = await throughStaging(u.rm.client, { serviceId, staging }, version);
-  const changeId = (
-    await u.rm.client.changes.create.mutate({
-      releaseId,
-      environmentId: production,
-      type: "standard",
-      title: `Ship ${version}`,
-    })
-  ).id;
-  await u.approver.client.changes.approve.mutate({ id: changeId });
-  const items = await u.rm.client.checklist.get.query({ releaseId, environmentId: production });
-  for (const item of items) {
-    if (item.kind === "manual")
-      await u.rm.client.checklist.tick.mutate({
-        releaseId,
-        environmentId: production,
-        key: item.key,
-        done: true,
-        note: "checked",
-      });
-    else {
-      const response = await fetch(`${t.url}/api/v1/releases/${releaseId}/evidence`, {
-        method: "POST",
-        headers: { "Content-Type": "application/json", Authorization: `Bearer ${ciToken}` },
-        body: JSON.stringify({ item: item.key, status: "passed" }),
-      });
-      expect(response.status).toBe(200);
-    }
-  }
+  const { releaseId } = await readyForProduction(t, u, { serviceId, staging, production, ciToken }, version, {
+    type: "standard",
+    title: `Ship ${version}`,
+  });
   const d = await u.rm.client.deployments.start.mutate({ releaseId, environmentId: production });
   expect(await finished(u.rm.client, d.id)).toBe("succeeded");
   return d.id;

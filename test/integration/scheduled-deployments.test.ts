@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ScheduledStarts } from "../../server/scheduled-starts.ts";
-import { finished, setUpGovernedService, throughStaging } from "../helpers/governance-fixture.ts";
+import { finished, readyForProduction, setUpGovernedService } from "../helpers/governance-fixture.ts";
 import { startTestPanel, type TestPanel, type TestUser } from "../helpers/panel.ts";
 import { refusal } from "../helpers/panel-client.ts";
 
@@ -20,37 +20,11 @@ let ciToken: string;
 
 /** A release through staging, with an approved major change for production and a complete checklist. */
 async function approvedMajorChange(version: string): Promise<{ releaseId: string; changeId: string }> {
-  const releaseId = await throughStaging(u.rm.client, { serviceId, staging }, version);
-  const changeId = (
-    await u.rm.client.changes.create.mutate({
-      releaseId,
-      environmentId: production,
-      type: "major",
-      title: `Schema rewrite ${version}`,
-      performanceAssessment: "p95 +3 ms",
-    })
-  ).id;
-  await u.approver.client.changes.approve.mutate({ id: changeId });
-  const items = await u.rm.client.checklist.get.query({ releaseId, environmentId: production });
-  for (const item of items) {
-    if (item.kind === "manual")
-      await u.rm.client.checklist.tick.mutate({
-        releaseId,
-        environmentId: production,
-        key: item.key,
-        done: true,
-        note: "checked",
-      });
-    else {
-      const response = await fetch(`${t.url}/api/v1/releases/${releaseId}/evidence`, {
-        method: "POST",
-        headers: { "Content-Type": "application/json", Authorization: `Bearer ${ciToken}` },
-        body: JSON.stringify({ item: item.key, status: "passed", url: "https://ci.example.com/run/1" }),
-      });
-      expect(response.status).toBe(200);
-    }
-  }
-  return { releaseId, changeId };
+  return readyForProduction(t, u, { serviceId, staging, production, ciToken }, version, {
+    type: "major",
+    title: `Schema rewrite ${version}`,
+    performanceAssessment: "p95 +3 ms",
+  });
 }
 
 const worker = (now: Date) => new ScheduledStarts(t.panel.services, { intervalMs: 3_600_000, now: () => now });
