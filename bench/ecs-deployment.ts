@@ -15,23 +15,19 @@ import { DEFAULT_GATES } from "../server/releases/policy.ts";
 import { GetMetricDataCommand, type GetMetricDataCommandInput } from "@aws-sdk/client-cloudwatch";
 import pino from "pino";
 import { systemActor } from "../server/audit/actor.ts";
-import type { Prisma } from "../server/db/generated/client.ts";
 import { migrateDatabase, openDatabase } from "../server/db/open.ts";
 import { createPanelEvents } from "../server/realtime/events.ts";
 import { startDeployment } from "../server/releases/commands.ts";
-import { DEFAULT_ALERT_THRESHOLDS, type Policy } from "../server/releases/policy.ts";
-import { Reconciler } from "../server/releases/reconciler.ts";
+import type { Policy } from "../server/releases/policy.ts";
 import { createEcsClients } from "../server/targets/ecs/clients.ts";
-import { RELEASE_ID_TAG, validateEcsConfig } from "../server/targets/ecs/config.ts";
+import { validateEcsConfig } from "../server/targets/ecs/config.ts";
 import { EcsTarget } from "../server/targets/ecs/ecs-target.ts";
-import type { LocalTarget } from "../server/targets/local/local-target.ts";
-import { createTargetRegistry } from "../server/targets/registry.ts";
 import { CloudWatchFeed } from "../server/telemetry/cloudwatch-feed.ts";
 import { MetricsPipeline } from "../server/telemetry/samples.ts";
-import { FakeAws, LISTENER, mockAws, sampleEcsConfigInput, sampleTaskDefinition } from "../test/helpers/fake-aws.ts";
+import { ecsReconciler, seedEcsEnvironment } from "../test/helpers/ecs-environment.ts";
+import { FakeAws, LISTENER, mockAws, sampleEcsConfigInput } from "../test/helpers/fake-aws.ts";
 import { benchLine } from "./stats.ts";
 
-const IMAGE = (v: string) => `123456789012.dkr.ecr.eu-west-1.amazonaws.com/checkout:${v}`;
 const HTTPS = LISTENER.replace("f2f7dc8efc522ab2", "aa11bb22cc33dd44");
 
 async function until(condition: () => Promise<boolean>, what: string, timeoutMs = 120_000): Promise<void> {
@@ -85,46 +81,20 @@ export async function runEcsDeploymentBench(options: {
       fake.calls.at(-1)!.by = "feed";
       return out;
     });
-  const service = await db.prisma.service.create({ data: { slug: "checkout", name: "Checkout" } });
-  const r1 = await db.prisma.release.create({
-    data: { serviceId: service.id, version: "1.0.0", artifact: IMAGE("1.0.0") },
+  const seeded = await seedEcsEnvironment(db.prisma, fake, {
+    targetConfig: raw,
+    policy,
+    versions: ["1.0.0", "1.1.0"],
+    listeners,
   });
-  const r2 = await db.prisma.release.create({
-    data: { serviceId: service.id, version: "1.1.0", artifact: IMAGE("1.1.0") },
-  });
-  const td = fake.seedTaskDefinition(sampleTaskDefinition("checkout", IMAGE("1.0.0")), [
-    { key: RELEASE_ID_TAG, value: r1.id },
-  ]);
-  fake.seedService("blue", td, 2);
-  fake.seedService("green", td, 0);
-  for (const arn of listeners) fake.seedRoute(arn, { blue: 100, green: 0 });
+  const env = { id: seeded.environmentId };
+  const r2 = { id: seeded.releases["1.1.0"]! };
   fake.seedScalableTarget("blue", 2, 10);
   fake.setAlarm("checkout-latency", "OK");
   fake.setAlarm("payments-queue-depth", "OK");
-  const env = await db.prisma.environment.create({
-    data: {
-      serviceId: service.id,
-      name: "production",
-      position: 0,
-      target: "ecs",
-      targetConfig: raw as Prisma.InputJsonValue,
-      policy: policy,
-      alertThresholds: DEFAULT_ALERT_THRESHOLDS,
-      liveSlot: "blue",
-      liveReleaseId: r1.id,
-    },
-  });
 
   const events = createPanelEvents();
-  const target = new EcsTarget({ clients: () => clients, now: clock, log });
-  const registry = createTargetRegistry({ local: {} as LocalTarget, prisma: db.prisma, log, ecs: target });
-  const reconciler = new Reconciler({
-    prisma: db.prisma,
-    log,
-    events,
-    drivers: (kind) => registry.driver(kind),
-    now: clock,
-  });
+  const { reconciler } = ecsReconciler({ prisma: db.prisma, clients: () => clients, now: clock, events });
   const pipeline = new MetricsPipeline({ prisma: db.prisma, log, events });
   // Every 15 s of the sped-up clock, as in a panel.
   const feedTarget = new EcsTarget({ clients: () => feedClients, now: clock, log });

@@ -13,11 +13,12 @@ import { createPanelEvents, type PanelEvents } from "../../server/realtime/event
 import { DEFAULT_ALERT_THRESHOLDS, defaultPolicy } from "../../server/releases/policy.ts";
 import { availability, metricSeries } from "../../server/releases/queries.ts";
 import { createEcsClients } from "../../server/targets/ecs/clients.ts";
-import { RELEASE_ID_TAG, validateEcsConfig } from "../../server/targets/ecs/config.ts";
+import { validateEcsConfig } from "../../server/targets/ecs/config.ts";
 import { EcsTarget } from "../../server/targets/ecs/ecs-target.ts";
 import { CloudWatchFeed } from "../../server/telemetry/cloudwatch-feed.ts";
 import { MetricsPipeline } from "../../server/telemetry/samples.ts";
 import { openTestDatabase, type TestDatabase } from "../helpers/database.ts";
+import { ecsImage, seedEcsEnvironment } from "../helpers/ecs-environment.ts";
 import {
   FakeAws,
   LISTENER,
@@ -29,7 +30,7 @@ import {
 } from "../helpers/fake-aws.ts";
 import { waitFor } from "../helpers/wait.ts";
 
-const IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/checkout:1.0.0";
+const IMAGE = ecsImage("1.0.0");
 // The feed's clock: set by each test (CloudWatch periods are minutes).
 let now = new Date("2026-12-01T12:00:30Z");
 const clock = () => now;
@@ -55,31 +56,12 @@ beforeAll(async () => {
   fake = new FakeAws(parsed.config, clock);
   const clients = createEcsClients({ region: "eu-west-1", retry: parsed.config.retry });
   mockAws(fake, clients);
-  const service = await db.prisma.service.create({ data: { slug: "checkout", name: "Checkout" } });
-  const release = await db.prisma.release.create({
-    data: { serviceId: service.id, version: "1.0.0", artifact: IMAGE },
-  });
-  const td = fake.seedTaskDefinition(sampleTaskDefinition("checkout", IMAGE), [
-    { key: RELEASE_ID_TAG, value: release.id },
-  ]);
-  fake.seedService("blue", td, 2);
-  fake.seedService("green", td, 0);
-  fake.seedRoute(LISTENER, { blue: 100, green: 0 });
-  const env = await db.prisma.environment.create({
-    data: {
-      serviceId: service.id,
-      name: "production",
-      position: 0,
-      production: true,
-      target: "ecs",
-      targetConfig: raw as Prisma.InputJsonValue,
-      policy: defaultPolicy(true),
-      alertThresholds: DEFAULT_ALERT_THRESHOLDS,
-      liveSlot: "blue",
-      liveReleaseId: release.id,
-    },
-  });
-  environmentId = env.id;
+  ({ environmentId } = await seedEcsEnvironment(db.prisma, fake, {
+    targetConfig: raw,
+    policy: defaultPolicy(true),
+    versions: ["1.0.0"],
+    production: true,
+  }));
   const log = pino({ level: "silent" });
   pipeline = new MetricsPipeline({ prisma: db.prisma, log, events });
   feed = new CloudWatchFeed({

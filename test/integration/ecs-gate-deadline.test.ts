@@ -9,22 +9,17 @@
  * The reconciler and the fake share a clock 240× faster than the wall clock (CloudWatch periods are
  * a minute); the pass deadline is real time.
  */
-import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { systemActor } from "../../server/audit/actor.ts";
-import type { Prisma } from "../../server/db/generated/client.ts";
-import { createPanelEvents } from "../../server/realtime/events.ts";
 import { startDeployment } from "../../server/releases/commands.ts";
-import { DEFAULT_ALERT_THRESHOLDS, DEFAULT_GATES, type Policy } from "../../server/releases/policy.ts";
-import { Reconciler } from "../../server/releases/reconciler.ts";
+import { DEFAULT_GATES, type Policy } from "../../server/releases/policy.ts";
+import type { Reconciler } from "../../server/releases/reconciler.ts";
 import { createEcsClients, destroyEcsClients, type EcsClients } from "../../server/targets/ecs/clients.ts";
-import { RELEASE_ID_TAG, validateEcsConfig } from "../../server/targets/ecs/config.ts";
-import { EcsTarget } from "../../server/targets/ecs/ecs-target.ts";
-import type { LocalTarget } from "../../server/targets/local/local-target.ts";
-import { createTargetRegistry, reconcilerTargets } from "../../server/targets/registry.ts";
+import { validateEcsConfig } from "../../server/targets/ecs/config.ts";
 import { useStaticAwsCredentials } from "../helpers/aws-env.ts";
 import { openTestDatabase, type TestDatabase } from "../helpers/database.ts";
-import { FakeAws, LISTENER, mockAws, sampleEcsConfigInput, sampleTaskDefinition } from "../helpers/fake-aws.ts";
+import { ecsReconciler, seedEcsEnvironment } from "../helpers/ecs-environment.ts";
+import { FakeAws, mockAws, sampleEcsConfigInput } from "../helpers/fake-aws.ts";
 import { startSilentServer, type SilentServer } from "../helpers/silent-server.ts";
 import { waitFor } from "../helpers/wait.ts";
 
@@ -32,7 +27,6 @@ const SPEED = 240;
 const t0 = Date.now();
 const clock = () => new Date(t0 + (Date.now() - t0) * SPEED);
 const DEADLINE_MS = 2000;
-const IMAGE = (v: string) => `123456789012.dkr.ecr.eu-west-1.amazonaws.com/checkout:${v}`;
 
 // The deployment bakes at its first step for a day: every pass reads the step's window from CloudWatch.
 const BAKING: Policy = {
@@ -62,13 +56,6 @@ beforeAll(async () => {
   db = await openTestDatabase();
   const prisma = db.prisma;
 
-  const service = await prisma.service.create({ data: { slug: "checkout", name: "Checkout" } });
-  const releases: Record<string, string> = {};
-  for (const version of ["1.0.0", "1.1.0"])
-    releases[version] = (
-      await prisma.release.create({ data: { serviceId: service.id, version, artifact: IMAGE(version) } })
-    ).id;
-  newRelease = releases["1.1.0"]!;
   const raw = sampleEcsConfigInput({
     steadyStateTimeoutSeconds: 7200,
     metricsDelaySeconds: 0,
@@ -81,45 +68,22 @@ beforeAll(async () => {
   fake = new FakeAws(parsed.config, clock);
   const mocked = createEcsClients({ region: parsed.config.region, retry: parsed.config.retry });
   mockAws(fake, mocked);
-  const td = fake.seedTaskDefinition(sampleTaskDefinition("checkout", IMAGE("1.0.0")), [
-    { key: RELEASE_ID_TAG, value: releases["1.0.0"]! },
-  ]);
-  fake.seedService("blue", td, 2);
-  fake.seedService("green", td, 0);
-  fake.seedRoute(LISTENER, { blue: 100, green: 0 });
-  environmentId = (
-    await prisma.environment.create({
-      data: {
-        serviceId: service.id,
-        name: "production",
-        position: 0,
-        target: "ecs",
-        targetConfig: raw as Prisma.InputJsonValue,
-        policy: BAKING,
-        alertThresholds: DEFAULT_ALERT_THRESHOLDS,
-        liveSlot: "blue",
-        liveReleaseId: releases["1.0.0"],
-      },
-    })
-  ).id;
+  const seeded = await seedEcsEnvironment(prisma, fake, {
+    targetConfig: raw,
+    policy: BAKING,
+    versions: ["1.0.0", "1.1.0"],
+  });
+  environmentId = seeded.environmentId;
+  newRelease = seeded.releases["1.1.0"]!;
   // Real clients, real sockets: CloudWatch's endpoint is the silent server.
   silentClients = createEcsClients({ region: "eu-west-1", retry: parsed.config.retry, endpoint: silent.url });
 
-  const log = pino({ level: "silent" });
-  const target = new EcsTarget({
+  ({ reconciler } = ecsReconciler({
+    prisma,
     clients: () => (cloudWatchSilent ? { ...mocked, cloudwatch: silentClients.cloudwatch } : mocked),
     now: clock,
-    log,
-  });
-  const registry = createTargetRegistry({ local: {} as LocalTarget, prisma, log, ecs: target });
-  reconciler = new Reconciler({
-    prisma,
-    log,
-    events: createPanelEvents(),
-    ...reconcilerTargets(registry),
-    now: clock,
     passDeadlineMs: DEADLINE_MS,
-  });
+  }));
   reconciler.start();
 });
 

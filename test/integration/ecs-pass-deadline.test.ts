@@ -9,23 +9,18 @@
  * periods are a minute); the pass deadline is real time.
  */
 import { DEFAULT_GATES } from "../../server/releases/policy.ts";
-import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { systemActor } from "../../server/audit/actor.ts";
 import { verifyAuditChain } from "../../server/audit/verify.ts";
-import type { Prisma } from "../../server/db/generated/client.ts";
-import { createPanelEvents } from "../../server/realtime/events.ts";
 import { runCommand, startDeployment } from "../../server/releases/commands.ts";
-import { DEFAULT_ALERT_THRESHOLDS, type Policy } from "../../server/releases/policy.ts";
-import { Reconciler } from "../../server/releases/reconciler.ts";
+import type { Policy } from "../../server/releases/policy.ts";
+import type { Reconciler } from "../../server/releases/reconciler.ts";
 import { createEcsClients, destroyEcsClients, type EcsClients } from "../../server/targets/ecs/clients.ts";
-import { RELEASE_ID_TAG, validateEcsConfig, type EcsConfig } from "../../server/targets/ecs/config.ts";
-import { EcsTarget } from "../../server/targets/ecs/ecs-target.ts";
-import type { LocalTarget } from "../../server/targets/local/local-target.ts";
-import { createTargetRegistry, reconcilerTargets } from "../../server/targets/registry.ts";
+import { validateEcsConfig, type EcsConfig } from "../../server/targets/ecs/config.ts";
 import { openTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { useStaticAwsCredentials } from "../helpers/aws-env.ts";
-import { FakeAws, LISTENER, mockAws, sampleEcsConfigInput, sampleTaskDefinition } from "../helpers/fake-aws.ts";
+import { ecsReconciler, seedEcsEnvironment } from "../helpers/ecs-environment.ts";
+import { FakeAws, mockAws, sampleEcsConfigInput } from "../helpers/fake-aws.ts";
 import { startSilentServer, type SilentServer } from "../helpers/silent-server.ts";
 import { waitFor } from "../helpers/wait.ts";
 
@@ -33,7 +28,6 @@ const SPEED = 240;
 const t0 = Date.now();
 const clock = () => new Date(t0 + (Date.now() - t0) * SPEED);
 const DEADLINE_MS = 2000;
-const IMAGE = (v: string) => `123456789012.dkr.ecr.eu-west-1.amazonaws.com/checkout:${v}`;
 
 const POLICY: Policy = {
   steps: [10, 50, 100],
@@ -84,12 +78,6 @@ beforeAll(async () => {
     ["a", "shop-a", LONG_BAKE],
     ["b", "shop-b", POLICY],
   ] as const) {
-    const service = await prisma.service.create({ data: { slug: `checkout-${key}`, name: `Checkout ${key}` } });
-    for (const version of ["1.0.0", "1.1.0"]) {
-      releases[key][version] = (
-        await prisma.release.create({ data: { serviceId: service.id, version, artifact: IMAGE(version) } })
-      ).id;
-    }
     const raw = configFor(cluster);
     const parsed = validateEcsConfig(raw);
     if (!parsed.ok) throw new Error(parsed.error);
@@ -98,47 +86,25 @@ beforeAll(async () => {
     const clients = createEcsClients({ region: parsed.config.region, retry: parsed.config.retry });
     mockAws(fake, clients);
     mocked.set(cluster, clients);
-    const td = fake.seedTaskDefinition(sampleTaskDefinition("checkout", IMAGE("1.0.0")), [
-      { key: RELEASE_ID_TAG, value: releases[key]["1.0.0"]! },
-    ]);
-    fake.seedService("blue", td, 2);
-    fake.seedService("green", td, 0);
-    fake.seedRoute(LISTENER, { blue: 100, green: 0 });
     fakes[key] = fake;
-    const env = await prisma.environment.create({
-      data: {
-        serviceId: service.id,
-        name: "production",
-        position: 0,
-        target: "ecs",
-        targetConfig: raw as Prisma.InputJsonValue,
-        policy: policy,
-        alertThresholds: DEFAULT_ALERT_THRESHOLDS,
-        liveSlot: "blue",
-        liveReleaseId: releases[key]["1.0.0"],
-      },
+    const seeded = await seedEcsEnvironment(prisma, fake, {
+      targetConfig: raw,
+      policy,
+      versions: ["1.0.0", "1.1.0"],
+      slug: `checkout-${key}`,
     });
-    envIds[key] = env.id;
+    releases[key] = seeded.releases;
+    envIds[key] = seeded.environmentId;
   }
   // Real clients, real sockets: the endpoint is the silent server.
   silentClients = createEcsClients({ region: "eu-west-1", retry: configs.a.retry, endpoint: silent.url });
 
-  const log = pino({ level: "silent" });
-  const target = new EcsTarget({
+  ({ reconciler } = ecsReconciler({
+    prisma,
     clients: (config) => (config.cluster === "shop-a" && aIsSilent ? silentClients : mocked.get(config.cluster)!),
     now: clock,
-    log,
-  });
-  const registry = createTargetRegistry({ local: {} as LocalTarget, prisma, log, ecs: target });
-  reconciler = new Reconciler({
-    prisma,
-    log,
-    events: createPanelEvents(),
-    // As the panel wires it: the gates read through the registry too.
-    ...reconcilerTargets(registry),
-    now: clock,
     passDeadlineMs: DEADLINE_MS,
-  });
+  }));
   reconciler.start();
 });
 

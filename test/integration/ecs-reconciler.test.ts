@@ -11,37 +11,29 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { RegisterTaskDefinitionCommandInput } from "@aws-sdk/client-ecs";
 import type { ModifyListenerCommandInput } from "@aws-sdk/client-elastic-load-balancing-v2";
-import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { systemActor } from "../../server/audit/actor.ts";
 import { verifyAuditChain } from "../../server/audit/verify.ts";
-import type { Prisma } from "../../server/db/generated/client.ts";
-import { createPanelEvents } from "../../server/realtime/events.ts";
 import { startDeployment } from "../../server/releases/commands.ts";
-import { DEFAULT_ALERT_THRESHOLDS, type Policy, DEFAULT_GATES } from "../../server/releases/policy.ts";
-import { Reconciler } from "../../server/releases/reconciler.ts";
+import { type Policy, DEFAULT_GATES } from "../../server/releases/policy.ts";
+import type { Reconciler } from "../../server/releases/reconciler.ts";
 import { createEcsClients } from "../../server/targets/ecs/clients.ts";
-import { RELEASE_ID_TAG, validateEcsConfig } from "../../server/targets/ecs/config.ts";
-import { EcsTarget } from "../../server/targets/ecs/ecs-target.ts";
+import { validateEcsConfig } from "../../server/targets/ecs/config.ts";
 import {
   FakeAws,
   mockAws,
   sampleEcsConfigInput,
   sampleTaskDefinition,
-  LISTENER,
   TG_BLUE,
   TG_GREEN,
 } from "../helpers/fake-aws.ts";
-import type { LocalTarget } from "../../server/targets/local/local-target.ts";
-import { createTargetRegistry } from "../../server/targets/registry.ts";
 import { openTestDatabase, type TestDatabase } from "../helpers/database.ts";
+import { ecsImage as IMAGE, ecsReconciler, seedEcsEnvironment } from "../helpers/ecs-environment.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 const SPEED = 240;
 const t0 = Date.now();
 const clock = () => new Date(t0 + (Date.now() - t0) * SPEED);
-
-const IMAGE = (v: string) => `123456789012.dkr.ecr.eu-west-1.amazonaws.com/checkout:${v}`;
 
 const POLICY: Policy = {
   steps: [10, 50, 100],
@@ -102,11 +94,6 @@ beforeAll(async () => {
 
   db = await openTestDatabase();
   const prisma = db.prisma;
-  const service = await prisma.service.create({ data: { slug: "checkout", name: "Checkout" } });
-  for (const version of ["1.0.0", "1.1.0", "1.2.0-bad", "1.3.0-crashy", "1.4.0", "1.5.0-sick-host", "1.6.0-refusing"]) {
-    const r = await prisma.release.create({ data: { serviceId: service.id, version, artifact: IMAGE(version) } });
-    releases[version] = r.id;
-  }
   fake.behave(IMAGE("1.2.0-bad"), { errorRate: 0.2, p95Ms: 120 });
   // Its tasks answer nothing wrong themselves; they crash, and the load balancer answers 502 for them.
   fake.behave(IMAGE("1.3.0-crashy"), { errorRate: 0, p95Ms: 80, loadBalancerErrorRate: 0.2 });
@@ -116,43 +103,22 @@ beforeAll(async () => {
   fake.behave(IMAGE("1.6.0-refusing"), { errorRate: 0, p95Ms: 80, connectionErrorRate: 0.2 });
 
   // 1.0.0 is live on blue (two tasks, all traffic); green is empty.
-  const td = fake.seedTaskDefinition(sampleTaskDefinition("checkout", IMAGE("1.0.0")), [
-    { key: RELEASE_ID_TAG, value: releases["1.0.0"]! },
-  ]);
-  fake.seedService("blue", td, 2);
-  fake.seedService("green", td, 0);
-  fake.seedRoute(LISTENER, { blue: 100, green: 0 });
+  const seeded = await seedEcsEnvironment(prisma, fake, {
+    targetConfig,
+    policy: POLICY,
+    versions: ["1.0.0", "1.1.0", "1.2.0-bad", "1.3.0-crashy", "1.4.0", "1.5.0-sick-host", "1.6.0-refusing"],
+    production: true,
+  });
+  Object.assign(releases, seeded.releases);
+  environmentId = seeded.environmentId;
   fake.setAlarm("checkout-latency", "OK");
   fake.setAlarm("payments-queue-depth", "INSUFFICIENT_DATA");
   // Application Auto Scaling manages the live service.
   fake.seedScalableTarget("blue", 2, 10);
 
-  const env = await prisma.environment.create({
-    data: {
-      serviceId: service.id,
-      name: "production",
-      position: 0,
-      production: true,
-      target: "ecs",
-      targetConfig: targetConfig as Prisma.InputJsonValue,
-      policy: POLICY,
-      alertThresholds: DEFAULT_ALERT_THRESHOLDS,
-      liveSlot: "blue",
-      liveReleaseId: releases["1.0.0"],
-    },
-  });
-  environmentId = env.id;
-
-  const log = pino({ level: "silent" });
-  const target = new EcsTarget({ clients: () => clients, now: clock, log });
-  const registry = createTargetRegistry({ local: {} as LocalTarget, prisma, log, ecs: target });
-  reconciler = new Reconciler({
-    prisma,
-    log,
-    events: createPanelEvents(),
-    drivers: (kind) => registry.driver(kind),
-    now: clock,
-  });
+  const wired = ecsReconciler({ prisma, clients: () => clients, now: clock });
+  reconciler = wired.reconciler;
+  const registry = wired.registry;
   reconciler.start();
   startWith = async (version: string) => {
     const d = await startDeployment(
