@@ -10,6 +10,7 @@ import { recordAudit } from "../audit/record.ts";
 import { ROLE_LABELS, ROLES, type Role } from "../auth/roles.ts";
 import type { ChangeRequest, Prisma, PrismaClient } from "../db/generated/client.ts";
 import { conflict, forbidden, invalid, notFound, preconditionFailed } from "../errors.ts";
+import { releaseInEnvironment } from "../releases/catalog.ts";
 import { evaluateApprovals, rolesOpenTo, type ApprovalRecord } from "./approval-policy.ts";
 import type { Notifier } from "./notifications.ts";
 
@@ -160,18 +161,7 @@ export async function createChangeRequest(
     );
   let deliver = async () => {};
   const cr = await prisma.$transaction(async (tx) => {
-    const environment = await tx.environment.findUnique({
-      where: { id: input.environmentId },
-      include: { service: true },
-    });
-    if (!environment) throw notFound(`Environment ${input.environmentId}`);
-    const release = await tx.release.findUnique({ where: { id: input.releaseId } });
-    if (!release) throw notFound(`Release ${input.releaseId}`);
-    if (release.serviceId !== environment.serviceId)
-      throw invalid(
-        "releaseId",
-        `Release ${release.version} belongs to another service than ${environment.service.name}`,
-      );
+    const { environment, release } = await releaseInEnvironment(tx, input);
     if (!environment.production)
       throw invalid(
         "environmentId",

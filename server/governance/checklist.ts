@@ -10,6 +10,7 @@ import type { Actor } from "../audit/actor.ts";
 import { recordAudit } from "../audit/record.ts";
 import type { Prisma, PrismaClient } from "../db/generated/client.ts";
 import { forbidden, invalid, notFound } from "../errors.ts";
+import { releaseInEnvironment } from "../releases/catalog.ts";
 
 export interface TemplateItem {
   key: string;
@@ -214,12 +215,7 @@ export async function tickMany(
 }
 
 async function tickIn(tx: Db, actor: Actor & { userId: string }, input: z.infer<typeof tickInput>) {
-  const environment = await tx.environment.findUnique({ where: { id: input.environmentId } });
-  if (!environment) throw notFound(`Environment ${input.environmentId}`);
-  const release = await tx.release.findUnique({ where: { id: input.releaseId } });
-  if (!release) throw notFound(`Release ${input.releaseId}`);
-  if (release.serviceId !== environment.serviceId)
-    throw invalid("releaseId", `Release ${release.version} belongs to another service than the environment`);
+  const { environment, release } = await releaseInEnvironment(tx, input);
   const items = await itemsFor(tx, release.id, environment);
   const item = items.find((i) => i.key === input.key);
   if (!item) throw invalid("key", `The checklist of ${environment.name} has no item "${input.key}"`);

@@ -283,3 +283,27 @@ export async function createRelease(
     return release;
   });
 }
+
+/**
+ * The environment (with its service) and the release a deployment, change request or checklist names:
+ * 404 for either missing, and a field error when the release is another service's. Read in the
+ * caller's transaction.
+ */
+export async function releaseInEnvironment(
+  tx: Prisma.TransactionClient,
+  input: { environmentId: string; releaseId: string },
+) {
+  const environment = await tx.environment.findUnique({
+    where: { id: input.environmentId },
+    include: { service: true },
+  });
+  if (!environment) throw notFound(`Environment ${input.environmentId}`);
+  const release = await tx.release.findUnique({ where: { id: input.releaseId } });
+  if (!release) throw notFound(`Release ${input.releaseId}`);
+  if (release.serviceId !== environment.serviceId)
+    throw invalid(
+      "releaseId",
+      `Release ${release.version} belongs to another service than ${environment.service.name}`,
+    );
+  return { environment, release };
+}

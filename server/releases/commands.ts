@@ -8,8 +8,9 @@ import { z } from "zod";
 import type { Actor } from "../audit/actor.ts";
 import { recordAudit } from "../audit/record.ts";
 import type { Prisma, PrismaClient } from "../db/generated/client.ts";
-import { conflict, DomainError, invalid, notFound, preconditionFailed } from "../errors.ts";
+import { conflict, DomainError, notFound, preconditionFailed } from "../errors.ts";
 import { otherSlot } from "../targets/driver.ts";
+import { releaseInEnvironment } from "./catalog.ts";
 import { readPolicy } from "./policy.ts";
 import { assertTransition, commandRefusal, type Command } from "./state-machine.ts";
 import { appendEvent } from "./timeline.ts";
@@ -85,18 +86,7 @@ export async function startDeployment(
 ) {
   try {
     return await prisma.$transaction(async (tx) => {
-      const environment = await tx.environment.findUnique({
-        where: { id: input.environmentId },
-        include: { service: true },
-      });
-      if (!environment) throw notFound(`Environment ${input.environmentId}`);
-      const release = await tx.release.findUnique({ where: { id: input.releaseId } });
-      if (!release) throw notFound(`Release ${input.releaseId}`);
-      if (release.serviceId !== environment.serviceId)
-        throw invalid(
-          "releaseId",
-          `Release ${release.version} belongs to another service than ${environment.service.name}`,
-        );
+      const { environment, release } = await releaseInEnvironment(tx, input);
       const targetProblem = options.validateTarget?.(environment.target, environment.targetConfig);
       // Not governance: nothing a person approves or ticks lets it start, so a 409 (the CLI says "could not start", not "refused").
       if (targetProblem)

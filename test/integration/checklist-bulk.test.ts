@@ -59,6 +59,24 @@ describe("ticking several checklist items at once", () => {
     expect(await audited()).toHaveLength(3);
   });
 
+  it("refuses another service's release, naming it and the field, and ticks nothing", async () => {
+    const other = await db.prisma.service.create({ data: { slug: "other", name: "Other" } });
+    const foreign = await db.prisma.release.create({
+      data: { serviceId: other.id, version: "9.9.9", artifact: "demo:9.9.9" },
+    });
+    const refused = tickMany(db.prisma, actor, {
+      ...input,
+      releaseId: foreign.id,
+      keys: ["feature_flags"],
+      note: "checked",
+    });
+    await expect(refused).rejects.toMatchObject({
+      field: "releaseId",
+      message: "Release 9.9.9 belongs to another service than Bulk",
+    });
+    expect(await audited()).toHaveLength(3);
+  });
+
   it("needs a note or a link, as a single tick does", async () => {
     await expect(tickMany(db.prisma, actor, { ...input, keys: ["feature_flags"] })).rejects.toThrow(/note/);
   });
