@@ -53,6 +53,26 @@ export function feedCaption(points: readonly ChartPoint[], now: number, cloudWat
   return `CloudWatch, ${last.seconds ?? 1} s periods; the newest covers ${time(last.t)}–${time(end)} (${Math.max(0, Math.round((now - end) / 1000))} s ago), later periods are still arriving`;
 }
 
+/** A line of a chart: one slot's `field` of the points (blueRps, greenP95…), named by the slot and `label`. */
+interface SlotSeries {
+  slot: SlotName;
+  field: string;
+  label?: string;
+  style?: { strokeOpacity?: number; strokeDasharray?: string };
+}
+
+const bothSlots = (field: string): SlotSeries[] => [
+  { slot: "blue", field },
+  { slot: "green", field },
+];
+
+/** p50 faint, p95 solid, p99 dashed: each slot's three latency lines in its own colour. */
+const LATENCY_LINES: Omit<SlotSeries, "slot">[] = [
+  { field: "P50", label: "p50", style: { strokeOpacity: 0.4 } },
+  { field: "P95", label: "p95" },
+  { field: "P99", label: "p99", style: { strokeDasharray: "4 2" } },
+];
+
 export interface ChartMark {
   t: number;
   label: string;
@@ -113,6 +133,31 @@ export function MetricsCharts({
       formatter={(v) => (typeof v === "number" ? format(v) : String(v ?? "—"))}
     />
   );
+  /** One line chart of per-slot series, with the step marks, the shared axis and the tooltip's unit. */
+  const lineChart = (title: string, testId: string, format: (v: number) => string, series: SlotSeries[]) => (
+    <Chart title={title} testId={testId}>
+      <LineChart {...common}>
+        <CartesianGrid strokeDasharray="3 3" />
+        {axis}
+        <YAxis fontSize={11} />
+        {tooltip(format)}
+        <Legend />
+        {lines}
+        {series.map(({ slot, field, label, style }) => (
+          <Line
+            key={`${slot}${field}`}
+            type="linear"
+            dataKey={`${slot}${field}`}
+            name={label ? `${names[slot]} ${label}` : names[slot]}
+            stroke={slot === "blue" ? BLUE : GREEN}
+            {...style}
+            dot={false}
+            isAnimationActive={false}
+          />
+        ))}
+      </LineChart>
+    </Chart>
+  );
   return (
     <div className="charts" data-points={points.length} data-testid="charts">
       {caption && (
@@ -120,88 +165,14 @@ export function MetricsCharts({
           {caption}
         </p>
       )}
-      <Chart title="Requests per second" testId="chart-rps">
-        <LineChart {...common}>
-          <CartesianGrid strokeDasharray="3 3" />
-          {axis}
-          <YAxis fontSize={11} />
-          {tooltip((v) => `${formatNumber(v, 1)}/s`)}
-          <Legend />
-          {lines}
-          <Line type="linear" dataKey="blueRps" name={names.blue} stroke={BLUE} dot={false} isAnimationActive={false} />
-          <Line
-            type="linear"
-            dataKey="greenRps"
-            name={names.green}
-            stroke={GREEN}
-            dot={false}
-            isAnimationActive={false}
-          />
-        </LineChart>
-      </Chart>
-      <Chart title="Error rate (%)" testId="chart-errors">
-        <LineChart {...common}>
-          <CartesianGrid strokeDasharray="3 3" />
-          {axis}
-          <YAxis fontSize={11} />
-          {tooltip(formatPercent)}
-          <Legend />
-          {lines}
-          <Line type="linear" dataKey="blueErr" name={names.blue} stroke={BLUE} dot={false} isAnimationActive={false} />
-          <Line
-            type="linear"
-            dataKey="greenErr"
-            name={names.green}
-            stroke={GREEN}
-            dot={false}
-            isAnimationActive={false}
-          />
-        </LineChart>
-      </Chart>
-      <Chart title="Latency (ms): p50 / p95 / p99" testId="chart-latency">
-        <LineChart {...common}>
-          <CartesianGrid strokeDasharray="3 3" />
-          {axis}
-          <YAxis fontSize={11} />
-          {tooltip(formatMs)}
-          <Legend />
-          {lines}
-          <Line
-            dataKey="blueP50"
-            name={`${names.blue} p50`}
-            stroke={BLUE}
-            strokeOpacity={0.4}
-            dot={false}
-            isAnimationActive={false}
-          />
-          <Line dataKey="blueP95" name={`${names.blue} p95`} stroke={BLUE} dot={false} isAnimationActive={false} />
-          <Line
-            dataKey="blueP99"
-            name={`${names.blue} p99`}
-            stroke={BLUE}
-            strokeDasharray="4 2"
-            dot={false}
-            isAnimationActive={false}
-          />
-          <Line
-            dataKey="greenP50"
-            name={`${names.green} p50`}
-            stroke={GREEN}
-            strokeOpacity={0.4}
-            dot={false}
-            isAnimationActive={false}
-          />
-          <Line dataKey="greenP95" name={`${names.green} p95`} stroke={GREEN} dot={false} isAnimationActive={false} />
-          <Line
-            dataKey="greenP99"
-            name={`${names.green} p99`}
-            stroke={GREEN}
-            strokeDasharray="4 2"
-            dot={false}
-            isAnimationActive={false}
-          />
-        </LineChart>
-      </Chart>
+      {lineChart("Requests per second", "chart-rps", (v) => `${formatNumber(v, 1)}/s`, bothSlots("Rps"))}
+      {lineChart("Error rate (%)", "chart-errors", formatPercent, bothSlots("Err"))}
+      {lineChart(
+        "Latency (ms): p50 / p95 / p99",
+        "chart-latency",
+        formatMs,
+        (["blue", "green"] as const).flatMap((slot) => LATENCY_LINES.map((line) => ({ slot, ...line }))),
+      )}
       <Chart title="Traffic split (%)" testId="chart-split">
         <AreaChart {...common}>
           <CartesianGrid strokeDasharray="3 3" />
