@@ -20,15 +20,14 @@ import {
   XAxis,
   YAxis,
 } from "recharts";
-import { formatMs, formatNumber, formatPercent } from "../lib/format";
+import { formatMs, formatNumber, formatPercent, formatTime } from "../lib/format";
 import { withGaps, type ChartPoint, type SlotName } from "./chart-series";
 
 export type { ChartPoint } from "./chart-series";
 
 const BLUE = "#2563eb";
 const GREEN = "#16a34a";
-const time = (t: number) =>
-  new Date(t).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+const time = formatTime;
 
 function Chart({ title, children, testId }: { title: string; children: React.ReactElement; testId: string }) {
   return (

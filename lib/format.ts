@@ -71,16 +71,25 @@ export function formatDuration(seconds: number | null | undefined): string {
 type DateLike = string | number | Date | null | undefined;
 const toDate = (value: DateLike) => (value === null || value === undefined ? null : new Date(value));
 
-/** Date and time, to the second, in the viewer's zone: "12/1/2026, 14:05:09". */
+/**
+ * Date and time, to the second, in the viewer's zone: "12/1/2026, 14:05:09". The hour cycle is h23:
+ * `hour12: false` wrote the first hour after midnight as "24:05:09".
+ */
 export function formatDateTime(value: DateLike): string {
   const d = toDate(value);
-  return d && !Number.isNaN(d.getTime()) ? d.toLocaleString(LOCALE, { hour12: false }) : "—";
+  return d && !Number.isNaN(d.getTime()) ? d.toLocaleString(LOCALE, { hourCycle: "h23" }) : "—";
 }
 
 /** Time of day to the second: "14:05:09". */
 export function formatTime(value: DateLike): string {
   const d = toDate(value);
   return d && !Number.isNaN(d.getTime())
-    ? d.toLocaleTimeString(LOCALE, { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false })
+    ? d.toLocaleTimeString(LOCALE, { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" })
     : "—";
+}
+
+/** The date alone: "12/1/2026". */
+export function formatDate(value: DateLike): string {
+  const d = toDate(value);
+  return d && !Number.isNaN(d.getTime()) ? d.toLocaleDateString(LOCALE) : "—";
 }

@@ -10,6 +10,7 @@ import { ServiceTable } from "./ServiceTable";
 import { formText } from "../../lib/form-text";
 import { useDebouncedValue } from "@/components/use-debounced-value";
 import { OVERVIEW_PAGE_SIZE, OVERVIEW_SHOWS, type OverviewShow } from "@/server/overview-page";
+import { formatDateTime, formatTime } from "@/lib/format";
 
 /** The overview's query, from the URL the table keeps (`q`, `show`, `sort`, `page`). */
 function useOverviewQuery() {
@@ -61,14 +62,13 @@ export function Overview({ canCreateService }: { canCreateService: boolean }) {
       {active.map((e) => (
         <Notice key={e.id} kind="warn">
           Emergency maintenance in progress: {e.reason} (authorised by {e.decidedBy?.name ?? "?"} until{" "}
-          {e.expiresAt ? new Date(e.expiresAt).toLocaleTimeString() : "?"}).{" "}
-          <Link href={`/maintenance?emergency=${e.id}`}>Details</Link>
+          {formatTime(e.expiresAt)}). <Link href={`/maintenance?emergency=${e.id}`}>Details</Link>
         </Notice>
       ))}
       {overdue.data?.map((r) => (
         <Notice key={r.id} kind="error">
           <span data-testid="overdue-review">
-            Post-incident review overdue since {new Date(r.dueAt).toLocaleString()}: {r.emergency.reason}.
+            Post-incident review overdue since {formatDateTime(r.dueAt)}: {r.emergency.reason}.
           </span>{" "}
           <Link href={`/maintenance?review=${r.id}`}>Open the review</Link>
         </Notice>

@@ -8,8 +8,7 @@ import { feedCaption, type ChartPoint } from "../../components/MetricsCharts.tsx
 import { formatTime } from "../../lib/format.ts";
 
 const at = (iso: string) => Date.parse(iso);
-const time = (t: number) =>
-  new Date(t).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+const time = formatTime;
 
 describe("feedCaption", () => {
   it("says nothing for one point a second, or no points", () => {

@@ -2,6 +2,8 @@
 import { describe, expect, it } from "vitest";
 import {
   formatCount,
+  formatDate,
+  formatDateTime,
   formatDuration,
   formatMs,
   formatNumber,
@@ -41,5 +43,19 @@ describe("formatting", () => {
     expect(formatMs(undefined)).toBe("—");
     expect(formatDuration(Number.NaN)).toBe("—");
     expect(formatTime(null)).toBe("—");
+    expect(formatDate(undefined)).toBe("—");
+    expect(formatDateTime("not a date")).toBe("—");
+  });
+  it("writes dates and times one way on every page, to the second and on a 24-hour clock", () => {
+    // Built from local parts: the viewer's zone is whatever the machine's is.
+    const at = new Date(2026, 11, 1, 14, 5, 9);
+    expect(formatDateTime(at)).toBe("12/1/2026, 14:05:09");
+    expect(formatDateTime(at.toISOString())).toBe("12/1/2026, 14:05:09");
+    expect(formatTime(at.getTime())).toBe("14:05:09");
+    expect(formatDate(at)).toBe("12/1/2026");
+    // Five past midnight is 00:05, not 24:05 (as `hour12: false` wrote it).
+    const midnight = new Date(2026, 11, 1, 0, 5, 9);
+    expect(formatDateTime(midnight)).toBe("12/1/2026, 00:05:09");
+    expect(formatTime(midnight)).toBe("00:05:09");
   });
 });

@@ -8,6 +8,7 @@ import { errorMessage, useTRPC } from "../../_lib/trpc";
 import { ChangeSchedule } from "../maintenance/Scheduled";
 import { Checklist } from "./Checklist";
 import { ChecklistState } from "./ChecklistState";
+import { formatDateTime } from "@/lib/format";
 
 export interface ChangePermissions {
   decide: boolean;
@@ -85,7 +86,7 @@ export function ChangeDetail({
         </dd>
         <dt>Requested by</dt>
         <dd>
-          {c.requestedBy.name} ({c.requestedBy.email}) on {new Date(c.createdAt).toLocaleString()}
+          {c.requestedBy.name} ({c.requestedBy.email}) on {formatDateTime(c.createdAt)}
         </dd>
         <dt>Status</dt>
         <dd data-testid="change-status">{c.status}</dd>
@@ -132,7 +133,7 @@ export function ChangeDetail({
           <ul>
             {c.approvals.map((a) => (
               <li key={a.id} className={a.revision === c.revision ? "" : "muted"}>
-                {new Date(a.createdAt).toLocaleString()}: {a.approver.name} {a.decision} as {ROLE_LABELS[a.role]}
+                {formatDateTime(a.createdAt)}: {a.approver.name} {a.decision} as {ROLE_LABELS[a.role]}
                 {a.reason ? ` — ${a.reason}` : ""}
                 {a.revision !== c.revision ? " (lapsed: an earlier revision)" : ""}
               </li>

@@ -4,6 +4,7 @@ import { useState } from "react";
 import { Icon } from "@/components/Icon";
 import { Notice } from "@/components/Notice";
 import { errorMessage, useTRPC } from "../../_lib/trpc";
+import { formatDateTime } from "@/lib/format";
 
 /** A release's checklist for one environment: manual items ticked with a note or link, automatic ones showing CI's evidence. */
 export function Checklist({
@@ -70,7 +71,7 @@ export function Checklist({
                       <span>
                         CI ({evidence.token}): <strong>{evidence.status}</strong>{" "}
                         {evidence.url && <a href={evidence.url}>run</a>} {evidence.details ?? ""}{" "}
-                        <span className="muted">{new Date(evidence.at).toLocaleString()}</span>
+                        <span className="muted">{formatDateTime(evidence.at)}</span>
                       </span>
                     ) : (
                       <span className="muted">
@@ -81,7 +82,7 @@ export function Checklist({
                     <span>
                       {item.completedBy?.name ?? "someone"}: {item.note ?? ""}{" "}
                       {item.link && <a href={item.link}>link</a>}{" "}
-                      {item.completedAt && <span className="muted">{new Date(item.completedAt).toLocaleString()}</span>}
+                      {item.completedAt && <span className="muted">{formatDateTime(item.completedAt)}</span>}
                     </span>
                   ) : null}
                 </td>

@@ -5,6 +5,7 @@ import { useMemo, useState, type FormEvent } from "react";
 import { Notice } from "@/components/Notice";
 import { errorMessage, useTRPC } from "../../_lib/trpc";
 import { ServiceSelect } from "@/components/ServiceSelect";
+import { formatDate, formatDateTime } from "@/lib/format";
 
 /** The filter as the form holds it: strings, empty for "any". Times are the browser's local time. */
 interface FormFilter {
@@ -231,9 +232,9 @@ export function AuditLog() {
           <Notice kind="ok">
             <span data-testid="chain-status">Chain intact</span>: {v.checked} events verified
             {v.anchor
-              ? `, from the retention anchor at event ${v.anchor.seq} (events before ${new Date(v.anchor.purgedBefore).toLocaleDateString()} were purged)`
+              ? `, from the retention anchor at event ${v.anchor.seq} (events before ${formatDate(v.anchor.purgedBefore)} were purged)`
               : " from the first event"}
-            , at {new Date(v.verifiedAt).toLocaleString()}.
+            , at {formatDateTime(v.verifiedAt)}.
           </Notice>
         ) : (
           <Notice kind="error">
@@ -265,7 +266,7 @@ export function AuditLog() {
           {rows.map((event) => (
             <tr key={event.seq}>
               <td className="mono">{event.seq}</td>
-              <td title={new Date(event.at).toISOString()}>{new Date(event.at).toLocaleString()}</td>
+              <td title={new Date(event.at).toISOString()}>{formatDateTime(event.at)}</td>
               <td>
                 {event.actorEmail ?? "—"}
                 {event.actorRoles.length > 0 && (

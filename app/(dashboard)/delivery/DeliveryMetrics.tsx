@@ -6,6 +6,7 @@ import { trendOf, type DeliveryFigures, type ScopeMetrics } from "@/server/deliv
 import { PERIOD_DAYS } from "@/server/delivery/report";
 import { errorMessage, useTRPC } from "../../_lib/trpc";
 import { formatPerDay, formatRatio, formatSeconds, TREND_SYMBOL } from "./format";
+import { formatDate } from "@/lib/format";
 
 type Metric = "deploymentsPerDay" | "leadTimeSeconds" | "changeFailureRate" | "timeToRestoreSeconds";
 
@@ -133,7 +134,7 @@ export function DeliveryMetrics({ days }: { days: (typeof PERIOD_DAYS)[number] }
             <tbody>
               {report.data.overall.series.map((slice) => (
                 <tr key={String(slice.from)}>
-                  <td>{new Date(slice.from).toLocaleDateString()}</td>
+                  <td>{formatDate(slice.from)}</td>
                   {COLUMNS.map((c) => (
                     <td key={c.metric}>{c.format(slice.figures)}</td>
                   ))}

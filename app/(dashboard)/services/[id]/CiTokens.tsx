@@ -5,6 +5,7 @@ import { Notice } from "@/components/Notice";
 import { SCOPE_LABELS, SCOPES, type Scope } from "@/server/pipelines/scopes";
 import { errorMessage, useTRPC } from "../../../_lib/trpc";
 import { formText } from "../../../../lib/form-text";
+import { formatDate, formatDateTime } from "@/lib/format";
 
 const EXPIRY_DAYS = [30, 90, 180, 365];
 
@@ -79,11 +80,9 @@ export function CiTokens({ serviceId }: { serviceId: string }) {
                 <td className="mono">{t.prefix}…</td>
                 <td>{t.scopes.join(", ")}</td>
                 <td className="muted">
-                  {t.expiresAt
-                    ? `${expired ? "expired" : "expires"} ${new Date(t.expiresAt).toLocaleDateString()}`
-                    : "never"}
+                  {t.expiresAt ? `${expired ? "expired" : "expires"} ${formatDate(t.expiresAt)}` : "never"}
                 </td>
-                <td className="muted">{t.lastUsedAt ? new Date(t.lastUsedAt).toLocaleString() : "never used"}</td>
+                <td className="muted">{t.lastUsedAt ? formatDateTime(t.lastUsedAt) : "never used"}</td>
                 <td>
                   {t.revokedAt ? (
                     <span className="badge off">revoked</span>

@@ -3,7 +3,15 @@
 import { useQuery } from "@tanstack/react-query";
 import { Notice } from "@/components/Notice";
 import type { GovernanceSnapshot } from "@/server/governance/start-guard";
-import { formatCount, formatDuration, formatMs, formatNumber, formatPp, formatRate } from "@/lib/format";
+import {
+  formatCount,
+  formatDateTime,
+  formatDuration,
+  formatMs,
+  formatNumber,
+  formatPp,
+  formatRate,
+} from "@/lib/format";
 import { errorMessage, useTRPC } from "../../../../_lib/trpc";
 import { gateLabel, inWords } from "../words";
 
@@ -12,7 +20,7 @@ type StepMetrics = {
   live?: { requests: number; errors: number; errorRate: number | null; p95: number | null };
 };
 const pct = (rate: number | null | undefined) => formatRate(rate);
-const when = (value: string | Date | null | undefined) => (value ? new Date(value).toLocaleString() : "—");
+const when = formatDateTime;
 
 type RollbackReasonShape =
   | { kind: "gate"; gate: string; weight: number; detail: string }

@@ -8,27 +8,28 @@ import { Notice } from "@/components/Notice";
 import { StatusBadge } from "@/components/StatusBadge";
 import type { AppRouter } from "@/server/trpc/root";
 import { errorMessage, useTRPC } from "../../../../_lib/trpc";
+import { formatCount, formatDateTime, formatDuration, formatPp } from "@/lib/format";
 
 type Person = { email: string; name: string } | null;
 
 const who = (p: Person) => (p ? `${p.name} <${p.email}>` : "—");
-const when = (iso: string | null | undefined) => (iso ? new Date(iso).toLocaleString() : "—");
 
 /** The figures kept with a deployment (server/releases/figures.ts), whatever of them are there. */
 function Figures({ figures }: { figures: unknown }) {
   if (!figures || typeof figures !== "object") return <span className="muted">—</span>;
   const f = figures as Record<string, unknown>;
-  const num = (key: string, unit: string) => (typeof f[key] === "number" ? `${f[key]}${unit}` : "—");
+  // Rounded as everywhere else ("142.3075860000099" s was shown as stored).
+  const num = (key: string, format: (value: number) => string) => (typeof f[key] === "number" ? format(f[key]) : "—");
   return (
     <dl className="kv">
       <dt>Duration</dt>
-      <dd>{num("durationSeconds", " s")}</dd>
+      <dd>{num("durationSeconds", formatDuration)}</dd>
       <dt>Breach → rolled back</dt>
-      <dd>{num("breachToRollbackSeconds", " s")}</dd>
+      <dd>{num("breachToRollbackSeconds", formatDuration)}</dd>
       <dt>Error rate change</dt>
-      <dd>{num("errorRateChangePp", " pp")}</dd>
+      <dd>{num("errorRateChangePp", formatPp)}</dd>
       <dt>Seconds without success</dt>
-      <dd>{num("secondsWithoutSuccess", "")}</dd>
+      <dd>{num("secondsWithoutSuccess", formatCount)}</dd>
     </dl>
   );
 }
@@ -77,10 +78,10 @@ export function DeploymentHistory({ serviceId }: { serviceId: string }) {
               <Fragment key={d.id}>
                 <tr data-testid={`deployment-${d.id}`}>
                   <td>
-                    <Link href={`/deployments/${d.id}`}>{new Date(d.startedAt).toLocaleString()}</Link>
+                    <Link href={`/deployments/${d.id}`}>{formatDateTime(d.startedAt)}</Link>
                     {d.finishedAt && (
                       <div className="muted" style={{ fontSize: "0.8rem" }}>
-                        finished {new Date(d.finishedAt).toLocaleString()}
+                        finished {formatDateTime(d.finishedAt)}
                       </div>
                     )}
                   </td>
@@ -179,7 +180,9 @@ function Governance({ deployment: d }: { deployment: Deployment }) {
           )}
         </dd>
         <dt>Maintenance window</dt>
-        <dd>{g.window ? `${g.window.name}: ${when(g.window.start)} – ${when(g.window.end)}` : "—"}</dd>
+        <dd>
+          {g.window ? `${g.window.name}: ${formatDateTime(g.window.start)} – ${formatDateTime(g.window.end)}` : "—"}
+        </dd>
         <dt>Emergency</dt>
         <dd>{g.emergency ? `authorised by ${who(g.emergency.authorizedBy)}: ${g.emergency.reason}` : "—"}</dd>
       </dl>
@@ -201,7 +204,7 @@ function Governance({ deployment: d }: { deployment: Deployment }) {
                 <td>{who(a.approver)}</td>
                 <td>{a.decision}</td>
                 <td>{a.reason ?? "—"}</td>
-                <td>{when(a.at)}</td>
+                <td>{formatDateTime(a.at)}</td>
               </tr>
             ))}
           </tbody>
@@ -230,7 +233,7 @@ function Governance({ deployment: d }: { deployment: Deployment }) {
                 <td>{c.done ? "yes" : "no"}</td>
                 <td>
                   {who(c.completedBy)}
-                  <div className="muted">{when(c.completedAt)}</div>
+                  <div className="muted">{formatDateTime(c.completedAt)}</div>
                 </td>
                 <td>
                   {c.note ?? ""}
@@ -250,7 +253,7 @@ function Governance({ deployment: d }: { deployment: Deployment }) {
                         </div>
                       )}
                       <div className="muted">
-                        token {c.evidence.token ?? "—"}, {when(c.evidence.at)}
+                        token {c.evidence.token ?? "—"}, {formatDateTime(c.evidence.at)}
                       </div>
                       {c.evidence.details !== null && (
                         <pre style={{ whiteSpace: "pre-wrap", margin: 0 }}>
