@@ -156,6 +156,17 @@ test("a release manager redeploys an earlier version to production from the serv
     "query",
   );
   expect(live.environments.find((e) => e.name === "production")!.liveRelease?.version).toBe("1.0.0");
+
+  // The service's history, as an auditor reads it: the redeploy on top, its figures rounded as everywhere else (they were shown as stored).
+  const auditor = await as(browser, panel, "auditor");
+  await auditor.goto(`/services/${serviceId}/history`);
+  const history = auditor.getByRole("table", { name: "Deployment history" });
+  const newest = history.getByTestId(`deployment-${deploymentId}`);
+  await expect(newest).toContainText("1.0.0");
+  await expect(newest.locator("dd").first()).toHaveText(/^(\d+(\.\d)? s|\d+ min( \d+ s)?)$/);
+  for (const when of await history.locator("tbody tr td:first-child a").allTextContents())
+    expect(when).toMatch(/^\d{1,2}\/\d{1,2}\/\d{4}, [0-2]\d:[0-5]\d:[0-5]\d$/);
+  await auditor.close();
   await approver.close();
   await rm.close();
 });
