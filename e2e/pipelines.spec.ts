@@ -62,6 +62,11 @@ test("a release manager creates a CI token with scopes and an expiry, sees it on
     .getByRole("button", { name: "Revoke" })
     .click();
   await expect(section.getByRole("row", { name: /Old pipeline/ })).toContainText("revoked");
+  // The tokens table is the panel's sortable table: by name, then by name descending.
+  const tokens = section.getByRole("table", { name: "Tokens" });
+  await expect(tokens.locator("tbody tr").first()).toContainText("GitHub Actions");
+  await tokens.getByRole("button", { name: "Name" }).click();
+  await expect(tokens.locator("tbody tr").first()).toContainText("Old pipeline");
   expect(
     (await rm.request.get("/api/v1/services/pipeline-shop", { headers: { Authorization: `Bearer ${old}` } })).status(),
   ).toBe(401);

@@ -1,13 +1,24 @@
 "use client";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useState, type FormEvent } from "react";
+import type { inferRouterOutputs } from "@trpc/server";
+import { useMemo, useState, type FormEvent } from "react";
+import { DataTable, dataTableColumns } from "@/components/DataTable";
 import { Notice } from "@/components/Notice";
 import { SCOPE_LABELS, SCOPES, type Scope } from "@/server/pipelines/scopes";
+import type { AppRouter } from "@/server/trpc/root";
 import { errorMessage, useTRPC } from "../../../_lib/trpc";
 import { formText } from "../../../../lib/form-text";
 import { formatDate, formatDateTime } from "@/lib/format";
 
 const EXPIRY_DAYS = [30, 90, 180, 365];
+
+type TokenRow = inferRouterOutputs<AppRouter>["tokens"]["list"][number];
+
+/** Revoked wins over expired: a revoked token stays revoked whatever its date. */
+function tokenState(t: TokenRow, now: number): "revoked" | "expired" | "active" {
+  if (t.revokedAt) return "revoked";
+  return t.expiresAt !== null && new Date(t.expiresAt).getTime() <= now ? "expired" : "active";
+}
 
 /**
  * Per-service API tokens for pipelines (the REST API and the greenlight CLI): scopes and an expiry
@@ -27,6 +38,60 @@ export function CiTokens({ serviceId }: { serviceId: string }) {
   const revoke = useMutation(trpc.tokens.revoke.mutationOptions({ onSuccess: invalidate }));
   // eslint-disable-next-line react-hooks/purity -- "expires in" is read at render; the list re-renders when it changes
   const now = Date.now();
+
+  const columns = useMemo(() => {
+    const column = dataTableColumns<TokenRow>();
+    return [
+      column.accessor("name", { header: "Name", sortFn: "text" }),
+      column.accessor("prefix", {
+        header: "Token",
+        enableSorting: false,
+        cell: (info) => <span className="mono">{info.getValue()}…</span>,
+      }),
+      column.accessor((t) => t.scopes.join(", "), { id: "scopes", header: "Scopes", sortFn: "text" }),
+      column.accessor((t) => (t.expiresAt ? new Date(t.expiresAt).getTime() : Number.MAX_SAFE_INTEGER), {
+        id: "expires",
+        header: "Expires",
+        sortFn: "basic",
+        cell: (info) => {
+          const t = info.row.original;
+          if (!t.expiresAt) return <span className="muted">never</span>;
+          const expired = tokenState(t, now) === "expired";
+          return <span className="muted">{`${expired ? "expired" : "expires"} ${formatDate(t.expiresAt)}`}</span>;
+        },
+      }),
+      column.accessor((t) => (t.lastUsedAt ? new Date(t.lastUsedAt).getTime() : 0), {
+        id: "lastUsed",
+        header: "Last used",
+        sortFn: "basic",
+        cell: (info) => (
+          <span className="muted">
+            {info.row.original.lastUsedAt ? formatDateTime(info.row.original.lastUsedAt) : "never used"}
+          </span>
+        ),
+      }),
+      column.display({
+        id: "actions",
+        header: "",
+        cell: (info) => {
+          const t = info.row.original;
+          const state = tokenState(t, now);
+          if (state !== "active") return <span className="badge off">{state}</span>;
+          return (
+            <button
+              type="button"
+              disabled={revoke.isPending}
+              onClick={() =>
+                confirm(`Revoke "${t.name}"? Pipelines using it will be refused.`) && revoke.mutate({ id: t.id })
+              }
+            >
+              Revoke
+            </button>
+          );
+        },
+      }),
+    ];
+  }, [now, revoke]);
 
   function onCreate(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -60,52 +125,17 @@ export function CiTokens({ serviceId }: { serviceId: string }) {
         </Notice>
       )}
       {(create.error ?? revoke.error) && <Notice kind="error">{errorMessage(create.error ?? revoke.error)}</Notice>}
-      <table aria-label="Tokens">
-        <thead>
-          <tr>
-            <th>Name</th>
-            <th>Token</th>
-            <th>Scopes</th>
-            <th>Expires</th>
-            <th>Last used</th>
-            <th />
-          </tr>
-        </thead>
-        <tbody>
-          {tokens.data?.map((t) => {
-            const expired = t.expiresAt !== null && new Date(t.expiresAt).getTime() <= now;
-            return (
-              <tr key={t.id}>
-                <td>{t.name}</td>
-                <td className="mono">{t.prefix}…</td>
-                <td>{t.scopes.join(", ")}</td>
-                <td className="muted">
-                  {t.expiresAt ? `${expired ? "expired" : "expires"} ${formatDate(t.expiresAt)}` : "never"}
-                </td>
-                <td className="muted">{t.lastUsedAt ? formatDateTime(t.lastUsedAt) : "never used"}</td>
-                <td>
-                  {t.revokedAt ? (
-                    <span className="badge off">revoked</span>
-                  ) : expired ? (
-                    <span className="badge off">expired</span>
-                  ) : (
-                    <button
-                      type="button"
-                      disabled={revoke.isPending}
-                      onClick={() =>
-                        confirm(`Revoke "${t.name}"? Pipelines using it will be refused.`) &&
-                        revoke.mutate({ id: t.id })
-                      }
-                    >
-                      Revoke
-                    </button>
-                  )}
-                </td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
+      {tokens.data && (
+        <DataTable
+          label="Tokens"
+          urlPrefix="tokens-"
+          data={tokens.data}
+          columns={columns}
+          getRowId={(t) => t.id}
+          defaultSort={[{ id: "name", desc: false }]}
+          rowProps={(t) => ({ "data-testid": `token-${t.name}`, "data-state": tokenState(t, now) })}
+        />
+      )}
       <form className="row" onSubmit={onCreate} style={{ marginTop: "0.5rem", alignItems: "flex-start" }}>
         <div className="field">
           <label htmlFor="token-name">New token name</label>
