@@ -28,18 +28,26 @@ const DATABASE_AGNOSTIC = [
   "test/integration/realtime-access.test.ts",
   "test/integration/ecs-gate-deadline.test.ts",
   "test/integration/housekeeping-scale-down.test.ts",
+  // Every procedure against the one permission table: the table is code, not SQL.
+  "test/integration/permissions.test.ts",
 ];
 
 /**
- * The release engine's long journeys, whose races (two starts at once, two schedulers claiming one
- * window) are only real with concurrent connections: they run once, on PostgreSQL where it is
- * configured, else on PGlite. The embedded database's engine path is walked by the other integration
- * suites, the process tier and every Playwright spec (`npm start` runs on PGlite).
+ * The long journeys through the release engine and governance, whose races (two starts at once, two
+ * schedulers claiming one window, approvals decided together) are only real with concurrent
+ * connections: they run once, on PostgreSQL where it is configured, else on PGlite. The embedded
+ * database walks the same journeys in the other integration suites, the process tier and every
+ * Playwright spec (`npm start` runs on PGlite), and PGlite's own behaviour has suites of its own
+ * (migrations, fresh database, schema against migrations).
  */
-const ENGINE_JOURNEYS = [
+const JOURNEYS = [
   "test/integration/deployments.test.ts",
   "test/integration/scheduled-deployments.test.ts",
   "test/integration/redeploy.test.ts",
+  "test/integration/governance.test.ts",
+  "test/integration/emergency-record.test.ts",
+  "test/integration/delivery-metrics.test.ts",
+  "test/integration/pipeline-governance.test.ts",
 ];
 
 export default defineConfig({
@@ -63,7 +71,7 @@ export default defineConfig({
         test: {
           name: "pglite",
           include: ["test/integration/**/*.test.ts"],
-          exclude: env.databaseUrl ? ENGINE_JOURNEYS : [],
+          exclude: env.databaseUrl ? JOURNEYS : [],
           provide: { backend: "pglite" },
           isolate: false,
         },
