@@ -44,6 +44,7 @@ import {
 } from "./plan.ts";
 import { readPolicy } from "./policy.ts";
 import {
+  beatEveryMs,
   DEFAULT_PASS_DEADLINE_MS,
   fairShare,
   leaseRenewable,
@@ -214,7 +215,7 @@ export class Reconciler {
       );
     maintain();
     this.timers.push(
-      setInterval(maintain, 1000),
+      setInterval(maintain, beatEveryMs(this.leaseMs)),
       setInterval(() => this.runDuePasses(), 50),
     );
     this.timers.push(setInterval(() => void this.runHousekeeping(), 1000));

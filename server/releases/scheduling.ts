@@ -62,6 +62,16 @@ export function leaseRenewable(passStartedAt: number | null, now: number, deadli
   return passStartedAt === null || now - passStartedAt < deadlineMs + STUCK_AFTER_DEADLINE_MS;
 }
 
+/**
+ * How often an instance beats (heartbeat, renew, claim): every second, or three times a lease's length
+ * when the lease is shorter. A lease, like a heartbeat, must be renewed before it runs out: a 0.8 s
+ * lease renewed once a second lapsed for 0.2 s in every second, and another instance could take the
+ * deployment in that gap although its owner was making progress.
+ */
+export function beatEveryMs(leaseMs: number): number {
+  return Math.max(1, Math.min(1000, Math.floor(leaseMs / 3)));
+}
+
 /** Each live instance's fair share of the active deployments (at least one when any is active). */
 export function fairShare(activeDeployments: number, liveInstances: number): number {
   if (activeDeployments <= 0) return 0;

@@ -249,6 +249,36 @@ describe("two reconcilers", () => {
     expect(await db.prisma.reconcilerInstance.count()).toBe(0);
   });
 
+  it("a lease shorter than a second is renewed before it runs out: another instance asking for it all along never gets it", async () => {
+    // Only deployment 0 stays active for this test.
+    for (const id of deployments.slice(1))
+      await db.prisma.deployment.updateMany({
+        where: { id, activeEnvironmentId: { not: null } },
+        data: { status: "aborted", activeEnvironmentId: null, finishedAt: new Date() },
+      });
+    const owner = reconciler(800, 30_000);
+    // Another host's instance, so its claims are judged by leases alone.
+    const thief = new LeaseRows(db.prisma, `elsewhere#${process.pid}#thief`, 800);
+    try {
+      owner.start();
+      await waitFor(async () => (await owners()).get(owner.instanceId) === 1, "the owner to hold the deployment");
+      // Three leases' worth of beats, asking every 25 ms. Renewed once a second, an 0.8 s lease lapsed
+      // for 0.2 s in every second, and a claim in that gap took the deployment from an owner making progress.
+      let stolen: string[] = [];
+      const theft = waitFor(
+        async () => (stolen = (await thief.claim(1, [])).map((row) => row.id)).length > 0,
+        "another instance to take the lease",
+        3 * 800 + 1000,
+      );
+      await expect(theft).rejects.toThrow(/^Timed out/);
+      expect(stolen).toEqual([]);
+      expect((await owners()).get(owner.instanceId)).toBe(1);
+    } finally {
+      await owner.stop();
+      await thief.leave();
+    }
+  });
+
   it("a pass that hangs in spite of its deadline stops renewing its lease; the other reconciler takes the deployment over, and the late pass does nothing", async () => {
     // Only deployment 0 stays active for this test.
     for (const id of deployments.slice(1)) {

@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import {
   fairShare,
   leaseRenewable,
+  beatEveryMs,
   leasesToHandBack,
   passBackoffMs,
   passOrder,
@@ -89,6 +90,19 @@ describe("leaseRenewable: only while passes make progress (not stuck 2 s past a 
     [0, 95_000, false, "a pass stuck long past its deadline"],
   ])("pass started %s, now %i → %s (%s)", (startedAt, now, renew, _why) => {
     expect(leaseRenewable(startedAt, now, 30_000)).toBe(renew);
+  });
+});
+
+describe("beatEveryMs: a lease is renewed well before it runs out", () => {
+  it.each([
+    [10_000, 1000, "the default lease: every second"],
+    [3_000, 1000, "three beats in a lease"],
+    [2_400, 800, "a shorter lease: three beats in it"],
+    [800, 266, "the tests' short lease (renewed once a second it lapsed for 0.2 s in every second)"],
+    [2, 1, "never a zero interval"],
+  ])("lease %i ms → every %i ms (%s)", (leaseMs, every, _why) => {
+    expect(beatEveryMs(leaseMs)).toBe(every);
+    expect(every * 3).toBeLessThanOrEqual(Math.max(3, leaseMs));
   });
 });
 
