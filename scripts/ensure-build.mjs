@@ -48,11 +48,15 @@ const built =
   fs.readFileSync(fingerprintFile, "utf8") === fingerprint;
 if (!built) {
   console.log("Building the panel (first start, or the sources changed)…");
-  const generate = spawnSync(process.execPath, [path.join(root, "scripts/prisma-generate.mjs")], {
-    cwd: root,
-    stdio: "inherit",
-  });
-  if (generate.status !== 0) process.exit(generate.status ?? 1);
+  // `--client-generated`: the caller has just generated the Prisma client (scripts/check.mjs, which
+  // builds while tsc and ESLint read that client, so it must not be written again meanwhile).
+  if (!process.argv.includes("--client-generated")) {
+    const generate = spawnSync(process.execPath, [path.join(root, "scripts/prisma-generate.mjs")], {
+      cwd: root,
+      stdio: "inherit",
+    });
+    if (generate.status !== 0) process.exit(generate.status ?? 1);
+  }
   const result = spawnSync(process.execPath, [path.join(root, "node_modules/next/dist/bin/next"), "build"], {
     cwd: root,
     stdio: "inherit",
