@@ -18,6 +18,7 @@ import type { Policy } from "./policy.ts";
 import { computeFigures, type DeploymentFigures } from "./figures.ts";
 import type { DeploymentStatus } from "./state-machine.ts";
 import type { RollbackReason, TimelineKind } from "./vocabulary.ts";
+import { formatDuration } from "../../lib/format.ts";
 
 export interface DeploymentSnapshot {
   id: string;
@@ -206,7 +207,6 @@ export function bakeWindow(
   );
   return { from, endsAt, over: d.skipBake || now.getTime() >= endsAt.getTime() };
 }
-const seconds = (ms: number) => Math.round(ms / 100) / 10;
 
 export function smokeRound(
   d: Pick<DeploymentSnapshot, "stepIndex" | "stepReachedAt" | "fromReleaseId" | "policy">,
@@ -508,7 +508,7 @@ export function decide(d: DeploymentSnapshot, input: PassInput): Action {
         // Where the traffic guard moved the traffic, it was back on live from that moment, whenever the panel saw it.
         const restoredAt = cutOff && cutOff.at.getTime() <= now.getTime() ? cutOff.at : now;
         const after = d.breachAt
-          ? ` ${seconds(restoredAt.getTime() - d.breachAt.getTime())} s after the ${d.outcome === "rolled_back" ? "breach" : "failure"}`
+          ? ` ${formatDuration((restoredAt.getTime() - d.breachAt.getTime()) / 1000)} after the ${d.outcome === "rolled_back" ? "breach" : "failure"}`
           : "";
         return {
           kind: "transition",
@@ -569,7 +569,7 @@ function waitForBakeAndGates(d: DeploymentSnapshot, input: PassInput, label: str
     const left = bake.endsAt.getTime() - now.getTime();
     return {
       kind: "wait",
-      reason: `${label}: ${seconds(left)} s left`,
+      reason: `${label}: ${formatDuration(left / 1000)} left`,
       retryInMs: Math.min(every, Math.max(50, left)),
       gates: gates ?? undefined,
     };

@@ -297,6 +297,24 @@ describe("decide: one action per pass", () => {
     expect(summary(decide(deployment(partial), { observed, gates: gateResults, metrics: null, now }))).toBe(expected);
   });
 
+  it.each([
+    [60, 0.3, "1 min left"],
+    [60, 15, "45 s left"],
+    [60, 50.2, "9.8 s left"],
+    [600, 59.6, "9 min left"],
+    [600, 62.3, "8 min 58 s left"],
+  ])("a %i s bake, %s s in, says how long is left in words: %s", (bakeSeconds, since, left) => {
+    const action = decide(deployment({ stepReachedAt: T0, policy: { ...deployment().policy, bakeSeconds } }), {
+      observed: world({ blue: 90, green: 10 }),
+      gates: passing,
+      metrics: null,
+      now: at(since),
+    });
+    expect(action).toMatchObject({ kind: "wait" });
+    // Rounded as the pages round durations: "589.7 s left" read like a raw figure.
+    expect((action as { reason: string }).reason).toMatch(new RegExp(`: ${left}$`));
+  });
+
   it("holds a new step (but never a rollback) while a maintenance window is closing", () => {
     const hold = "Holding: window closing";
     expect(
