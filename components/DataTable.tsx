@@ -30,6 +30,7 @@ import {
 } from "@tanstack/react-table";
 import { usePathname, useSearchParams } from "next/navigation";
 import { useCallback, useMemo, useState, type ReactNode } from "react";
+import { formatDateTime } from "../lib/format";
 import { Icon } from "./Icon";
 
 export const dataTableFeatures = tableFeatures({
@@ -48,6 +49,31 @@ export type DataTableColumn<T extends RowData> = ColumnDef<DataTableFeatures, T,
 /** A typed column helper for one row type. */
 export function dataTableColumns<T extends RowData>() {
   return createColumnHelper<DataTableFeatures, T>();
+}
+
+/**
+ * A column of a moment (a last sign-in, a token's last use): sorted by time, shown to the second,
+ * and `never` (muted) when there is none, which sorts first.
+ */
+export function momentColumn<T extends RowData>(
+  column: ReturnType<typeof dataTableColumns<T>>,
+  options: { id: string; header: string; at: (row: T) => string | Date | null; never: string },
+): DataTableColumn<T> {
+  return column.accessor(
+    (row) => {
+      const at = options.at(row);
+      return at ? new Date(at).getTime() : 0;
+    },
+    {
+      id: options.id,
+      header: options.header,
+      sortFn: "basic",
+      cell: (info) => {
+        const at = options.at(info.row.original);
+        return <span className="muted">{at ? formatDateTime(at) : options.never}</span>;
+      },
+    },
+  );
 }
 
 function readSort(value: string | null): SortingState {

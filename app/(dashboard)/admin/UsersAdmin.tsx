@@ -2,13 +2,12 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import type { inferRouterOutputs } from "@trpc/server";
 import { useCallback, useMemo, useState, type FormEvent } from "react";
-import { DataTable, dataTableColumns } from "@/components/DataTable";
+import { DataTable, dataTableColumns, momentColumn } from "@/components/DataTable";
 import { Notice } from "@/components/Notice";
 import { RoleBadges } from "@/components/RoleBadges";
 import { ROLE_LABELS, ROLES, type Role } from "@/server/auth/roles";
 import { errorMessage, useRealtimeEvent, useTRPC } from "../../_lib/trpc";
 import { formText } from "../../../lib/form-text";
-import { formatDateTime } from "@/lib/format";
 import type { AppRouter } from "@/server/trpc/root";
 
 type Secret = { email: string; password: string; what: string };
@@ -90,15 +89,11 @@ export function UsersAdmin({ currentUserId }: { currentUserId: string }) {
         sortFn: "text",
         cell: (info) => (info.row.original.active ? "Active" : <span className="badge off">Deactivated</span>),
       }),
-      column.accessor((user) => (user.lastSignInAt ? new Date(user.lastSignInAt).getTime() : 0), {
+      momentColumn(column, {
         id: "lastSignIn",
         header: "Last sign-in",
-        sortFn: "basic",
-        cell: (info) => (
-          <span className="muted">
-            {info.row.original.lastSignInAt ? formatDateTime(info.row.original.lastSignInAt) : "never"}
-          </span>
-        ),
+        at: (user) => user.lastSignInAt,
+        never: "never",
       }),
       column.display({
         id: "actions",

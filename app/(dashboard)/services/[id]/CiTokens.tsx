@@ -2,13 +2,13 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import type { inferRouterOutputs } from "@trpc/server";
 import { useMemo, useState, type FormEvent } from "react";
-import { DataTable, dataTableColumns } from "@/components/DataTable";
+import { DataTable, dataTableColumns, momentColumn } from "@/components/DataTable";
 import { Notice } from "@/components/Notice";
 import { SCOPE_LABELS, SCOPES, type Scope } from "@/server/pipelines/scopes";
 import type { AppRouter } from "@/server/trpc/root";
 import { errorMessage, useTRPC } from "../../../_lib/trpc";
 import { formText } from "../../../../lib/form-text";
-import { formatDate, formatDateTime } from "@/lib/format";
+import { formatDate } from "@/lib/format";
 
 const EXPIRY_DAYS = [30, 90, 180, 365];
 
@@ -60,16 +60,7 @@ export function CiTokens({ serviceId }: { serviceId: string }) {
           return <span className="muted">{`${expired ? "expired" : "expires"} ${formatDate(t.expiresAt)}`}</span>;
         },
       }),
-      column.accessor((t) => (t.lastUsedAt ? new Date(t.lastUsedAt).getTime() : 0), {
-        id: "lastUsed",
-        header: "Last used",
-        sortFn: "basic",
-        cell: (info) => (
-          <span className="muted">
-            {info.row.original.lastUsedAt ? formatDateTime(info.row.original.lastUsedAt) : "never used"}
-          </span>
-        ),
-      }),
+      momentColumn(column, { id: "lastUsed", header: "Last used", at: (t) => t.lastUsedAt, never: "never used" }),
       column.display({
         id: "actions",
         header: "",
