@@ -63,8 +63,8 @@ export function leaseRenewable(passStartedAt: number | null, now: number, deadli
 }
 
 /**
- * How often an instance beats (heartbeat, renew, claim): every second, or three times a lease's length
- * when the lease is shorter. A lease, like a heartbeat, must be renewed before it runs out: a 0.8 s
+ * How often an instance beats (heartbeat, renew, claim): every second, or three times within a lease
+ * when the lease is shorter than three seconds. A lease, like a heartbeat, must be renewed before it runs out: a 0.8 s
  * lease renewed once a second lapsed for 0.2 s in every second, and another instance could take the
  * deployment in that gap although its owner was making progress.
  */
