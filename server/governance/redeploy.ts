@@ -7,7 +7,8 @@
 import { z } from "zod";
 import type { Actor } from "../audit/actor.ts";
 import type { PrismaClient } from "../db/generated/client.ts";
-import { conflict, invalid, notFound } from "../errors.ts";
+import { conflict, invalid } from "../errors.ts";
+import { releaseInEnvironment } from "../releases/catalog.ts";
 import { createChangeRequest } from "./change-requests.ts";
 import type { Notifier } from "./notifications.ts";
 
@@ -32,13 +33,9 @@ export async function requestRedeploy(
   actor: Actor & { userId: string },
   input: z.infer<typeof redeployInput>,
 ) {
-  const environment = await prisma.environment.findUnique({
-    where: { id: input.environmentId },
-    include: { liveRelease: true },
-  });
-  if (!environment) throw notFound(`Environment ${input.environmentId}`);
-  const release = await prisma.release.findUnique({ where: { id: input.releaseId } });
-  if (!release) throw notFound(`Release ${input.releaseId}`);
+  // The same reading as a start or a change request: 404 for either missing, and a release of another
+  // service refused by name (it used to be told it had "never succeeded" here).
+  const { environment, release } = await releaseInEnvironment(prisma, input);
   if (!environment.production)
     throw invalid(
       "environmentId",
@@ -52,6 +49,9 @@ export async function requestRedeploy(
       "releaseId",
       `Release ${release.version} has never succeeded in ${environment.name}, so it is not a known good version to return to`,
     );
+  const live = environment.liveReleaseId
+    ? await prisma.release.findUnique({ where: { id: environment.liveReleaseId } })
+    : null;
   const when = (earlier.finishedAt ?? earlier.startedAt).toISOString();
   return createChangeRequest(prisma, notifier, actor, {
     releaseId: release.id,
@@ -59,7 +59,7 @@ export async function requestRedeploy(
     type: "standard",
     title: `Redeploy ${release.version} to ${environment.name} (roll back to a known good version)`,
     description: [
-      `Returns ${environment.name} from ${environment.liveRelease?.version ?? "its current release"} to ${release.version}, which succeeded there in deployment ${earlier.id} (finished ${when}).`,
+      `Returns ${environment.name} from ${live?.version ?? "its current release"} to ${release.version}, which succeeded there in deployment ${earlier.id} (finished ${when}).`,
       input.reason,
     ]
       .filter(Boolean)

@@ -86,7 +86,7 @@ describe("redeploying an earlier release", () => {
     ).toBe("1.0.0");
   });
 
-  it("is refused for the live release and for one that never succeeded in production", async () => {
+  it("is refused for the live release, for one that never succeeded in production and for another service's", async () => {
     const live = (await t.prisma.release.findFirstOrThrow({ where: { serviceId, version: "1.0.0" } })).id;
     const again = await refusal(
       u.rm.client.changes.requestRedeploy.mutate({ releaseId: live, environmentId: production }),
@@ -103,5 +103,15 @@ describe("redeploying an earlier release", () => {
       "Release 3.0.0 has never succeeded in production, so it is not a known good version to return to",
     );
     expect(never.field).toBe("releaseId");
+    const elsewhere = await u.rm.client.services.create.mutate({ name: "Ledger", environments: ["production"] });
+    const foreign = await refusal(
+      u.rm.client.changes.requestRedeploy.mutate({
+        releaseId: await release(u.rm.client, elsewhere.id, "1.0.0"),
+        environmentId: production,
+      }),
+    );
+    expect(foreign.status).toBe(400);
+    expect(foreign.message).toBe("Release 1.0.0 belongs to another service than Payments");
+    expect(foreign.field).toBe("releaseId");
   });
 });
