@@ -13,8 +13,9 @@ export const CHROMIUM_ARGS = [
   "--disable-sync",
   "--no-first-run",
   "--disable-quic",
-  // Without this Chromium keeps looking up Google's hosts on a machine with no internet.
-  "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost",
+  // Without this Chromium keeps looking up Google's hosts on a machine with no internet. The rule
+  // reaches IP literals too: 127.0.0.1 is excluded for the single sign-on spec's identity provider.
+  "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1",
 ];
 
 export default defineConfig({
@@ -24,7 +25,7 @@ export default defineConfig({
   // Two spec files at a time against the one panel; tests inside a file run in order. Governance
   // and maintenance touch shared state (notifications to the CTO, global window rules), so the
   // maintenance specs wait for governance's; the others build their own service and data (the
-  // audit spec runs its own panel) and run beside them.
+  // audit and single sign-on specs run panels of their own) and run beside them.
   fullyParallel: false,
   workers: 2,
   projects: [
@@ -42,6 +43,7 @@ export default defineConfig({
         "pipelines.spec.ts",
         "prometheus.spec.ts",
         "deployment-page.spec.ts",
+        "single-sign-on.spec.ts",
       ],
     },
   ],

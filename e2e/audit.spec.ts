@@ -2,19 +2,19 @@
  * The auditor's view. This spec runs its own panel on a fresh PostgreSQL database (TEST_DATABASE_URL),
  * because it alters an audit row behind the panel's back, as someone with database access would.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import pg from "pg";
 import { testEnvironment } from "../server/config";
 import { expect, signIn, test } from "./fixtures";
+import { startPanelProcess, type PanelProcess } from "./panel-process";
 
 const ROOT = path.resolve(__dirname, "..");
 const adminUrl = testEnvironment().databaseUrl;
 let databaseUrl: string;
 let databaseName: string;
-let child: ChildProcess | null = null;
+let panel: PanelProcess | undefined;
 let url: string;
 const passwords: Record<string, string> = {};
 
@@ -37,37 +37,18 @@ test.beforeAll(async () => {
   const target = new URL(adminUrl!);
   target.pathname = `/${databaseName}`;
   databaseUrl = target.toString();
-  const keep = ["PATH", "HOME", "LANG", "TZ"].filter((k) => process.env[k] !== undefined);
-  child = spawn(process.execPath, ["--import", "tsx", "server/main.ts"], {
-    cwd: ROOT,
-    env: {
-      ...Object.fromEntries(keep.map((k) => [k, process.env[k]])),
-      NODE_ENV: "production",
-      DATABASE_URL: databaseUrl,
-      NEXTAUTH_SECRET: randomBytes(32).toString("hex"),
-      SEED_DEMO_USERS: "true",
-      DATA_DIR: fs.mkdtempSync(path.join(ROOT, ".cache", "e2e-audit-")),
-      PORT: "0",
-      LOG_LEVEL: "warn",
-    },
-    stdio: ["ignore", "pipe", "pipe"],
+  panel = await startPanelProcess({
+    DATABASE_URL: databaseUrl,
+    NEXTAUTH_SECRET: randomBytes(32).toString("hex"),
+    SEED_DEMO_USERS: "true",
+    DATA_DIR: fs.mkdtempSync(path.join(ROOT, ".cache", "e2e-audit-")),
   });
-  let output = "";
-  child.stdout!.on("data", (chunk) => (output += String(chunk)));
-  child.stderr!.on("data", (chunk) => (output += String(chunk)));
-  await expect
-    .poll(() => /admin@greenlight\.local\s+\S{4}-/.test(output), { timeout: 120_000, message: output })
-    .toBe(true);
-  url = /is running at (http:\/\/\S+)/.exec(output)![1]!;
-  for (const match of output.matchAll(/(\S+@greenlight\.local)\s+(\S{4}-\S{4}-\S{4}-\S{4})/g))
-    passwords[match[1]!] = match[2]!;
+  url = panel.url;
+  Object.assign(passwords, panel.credentials);
 });
 
 test.afterAll(async () => {
-  if (child && child.exitCode === null) {
-    child.kill("SIGTERM");
-    await new Promise((resolve) => child!.once("exit", resolve));
-  }
+  await panel?.stop();
   if (databaseName) await sql(adminUrl!, `DROP DATABASE IF EXISTS "${databaseName}" WITH (FORCE)`);
 });
 

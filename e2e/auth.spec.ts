@@ -1,4 +1,4 @@
-import { demoPassword, expect, nav, signIn, signInAs, test } from "./fixtures";
+import { demoPassword, expect, nav, signIn, signInAs, test, waitForHydration } from "./fixtures";
 
 function navNames(page: import("@playwright/test").Page) {
   return nav(page).getByRole("link").allTextContents();
@@ -78,6 +78,29 @@ test("a wrong password shows an error, and the failure is in the audit log", asy
     .filter({ hasText: "approver@greenlight.local" });
   await expect(row.first()).toContainText("wrong_password");
   await auditor.close();
+});
+
+test("past five wrong passwords for one account the sign-in page says there were too many", async ({ page }) => {
+  // An address of its own, so the throttle this test trips holds no one else back.
+  const email = `locked-out-${Date.now()}@example.test`;
+  await page.goto("/signin");
+  await waitForHydration(page);
+  // The page's notice (Next's route announcer is an empty alert of its own).
+  const notice = page.getByRole("alert").filter({ hasText: /\S/ });
+  const attempt = async (password: string) => {
+    await page.getByLabel("E-mail").fill(email);
+    await page.getByLabel("Password").fill(password);
+    const answered = page.waitForResponse((r) => r.url().endsWith("/api/auth/callback/credentials"));
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
+    return (await answered).status();
+  };
+  for (let tries = 1; tries <= 5; tries++) {
+    expect(await attempt(`wrong-${tries}`)).toBe(401);
+    await expect(notice).toHaveText("Wrong e-mail or password, or the account is deactivated.");
+  }
+  expect(await attempt("wrong-6")).toBe(429);
+  await expect(notice).toHaveText("Too many failed sign-ins. Try again later.");
+  await expect(page).toHaveURL(/\/signin$/);
 });
 
 test("pages carry the security headers and a nonce-based policy that the page itself satisfies", async ({ page }) => {

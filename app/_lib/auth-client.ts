@@ -1,45 +1,51 @@
 "use client";
-/** Sign-in and sign-out against next-auth's endpoints, staying on whatever origin the panel is reached at. */
-
-async function csrfToken(): Promise<string> {
-  const response = await fetch("/api/auth/csrf", { cache: "no-store" });
-  const body = (await response.json()) as { csrfToken: string };
-  return body.csrfToken;
-}
+/**
+ * Sign-in and sign-out in the browser, through next-auth/react. On the client its requests go to the
+ * relative /api/auth/…, so the panel stays on whatever origin it is reached at; only where a page goes
+ * afterwards is ours (the callback is checked by `safeCallbackUrl`, and sign-out always lands on
+ * /signin rather than on a URL built from NEXTAUTH_URL).
+ */
+import { getProviders, signIn, signOut as endSession } from "next-auth/react";
 
 export type SignInResult = { ok: true } | { ok: false; message: string };
 
-export async function signInWithPassword(email: string, password: string, callbackUrl: string): Promise<SignInResult> {
-  const response = await fetch("/api/auth/callback/credentials", {
-    method: "POST",
-    headers: { "Content-Type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({ email, password, csrfToken: await csrfToken(), callbackUrl, json: "true" }),
-  });
-  const body = (await response.json().catch(() => ({}))) as { url?: string; message?: string };
-  if (response.status === 429)
-    return { ok: false, message: body.message ?? "Too many failed sign-ins. Try again later." };
-  const error = body.url ? new URL(body.url, window.location.href).searchParams.get("error") : "Unknown";
-  if (!response.ok || error) return { ok: false, message: "Wrong e-mail or password, or the account is deactivated." };
-  return { ok: true };
+/** What the sign-in page says for next-auth's error codes and ours (the throttle's TooManyAttempts). */
+const SIGN_IN_ERRORS: Record<string, string> = {
+  CredentialsSignin: "Wrong e-mail or password, or the account is deactivated.",
+  AccessDenied: "Your account is not allowed to sign in here.",
+  TooManyAttempts: "Too many failed sign-ins. Try again later.",
+  SessionRequired: "Please sign in to continue.",
+};
+
+export function signInErrorMessage(code: string): string {
+  return SIGN_IN_ERRORS[code] ?? "Sign-in failed. Please try again.";
 }
 
-/** Starts single sign-on: next-auth answers with the identity provider's URL, which we navigate to. */
+/**
+ * A password sign-in without leaving the page. next-auth answers a refused password with 200 and an
+ * error code in its URL, and the throttle (server/http/auth-route.ts) with 429 and TooManyAttempts.
+ */
+export async function signInWithPassword(email: string, password: string, callbackUrl: string): Promise<SignInResult> {
+  const result = await signIn("credentials", { email, password, callbackUrl, redirect: false });
+  // No answer: next-auth could not read the providers and is already on its way to its error page.
+  if (!result) return { ok: false, message: "The panel could not be reached. Check your connection and try again." };
+  if (result.ok && !result.error) return { ok: true };
+  return { ok: false, message: signInErrorMessage(result.error ?? (result.status === 429 ? "TooManyAttempts" : "")) };
+}
+
+/** Whether single sign-on is configured (the server lists an `oidc` provider). */
+export async function singleSignOnOffered(): Promise<boolean> {
+  const providers = await getProviders();
+  return Boolean(providers?.oidc);
+}
+
+/** Starts single sign-on: next-auth answers with the identity provider's URL and goes there. */
 export async function startSingleSignOn(callbackUrl: string): Promise<void> {
-  const response = await fetch("/api/auth/signin/oidc", {
-    method: "POST",
-    headers: { "Content-Type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({ csrfToken: await csrfToken(), callbackUrl, json: "true" }),
-  });
-  const body = (await response.json()) as { url: string };
-  window.location.assign(body.url);
+  await signIn("oidc", { callbackUrl });
 }
 
 export async function signOut(): Promise<void> {
-  await fetch("/api/auth/signout", {
-    method: "POST",
-    headers: { "Content-Type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({ csrfToken: await csrfToken(), json: "true" }),
-  });
+  await endSession({ redirect: false });
   window.location.assign("/signin");
 }
 

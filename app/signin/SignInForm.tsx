@@ -1,28 +1,22 @@
 "use client";
 import { useEffect, useState, type FormEvent } from "react";
 import { Notice } from "@/components/Notice";
-import { safeCallbackUrl, signInWithPassword, startSingleSignOn } from "../_lib/auth-client";
+import {
+  safeCallbackUrl,
+  signInErrorMessage,
+  signInWithPassword,
+  singleSignOnOffered,
+  startSingleSignOn,
+} from "../_lib/auth-client";
 import { formText } from "../../lib/form-text";
 
-const ERRORS: Record<string, string> = {
-  CredentialsSignin: "Wrong e-mail or password, or the account is deactivated.",
-  AccessDenied: "Your account is not allowed to sign in here.",
-  TooManyAttempts: "Too many failed sign-ins. Try again later.",
-  SessionRequired: "Please sign in to continue.",
-};
-
 export function SignInForm({ callbackUrl, initialError }: { callbackUrl: string; initialError: string | null }) {
-  const [error, setError] = useState<string | null>(
-    initialError ? (ERRORS[initialError] ?? "Sign-in failed. Please try again.") : null,
-  );
+  const [error, setError] = useState<string | null>(initialError ? signInErrorMessage(initialError) : null);
   const [busy, setBusy] = useState(false);
   const [sso, setSso] = useState(false);
 
   useEffect(() => {
-    void fetch("/api/auth/providers")
-      .then((r) => r.json())
-      .then((providers: Record<string, unknown>) => setSso(Boolean(providers.oidc)))
-      .catch(() => {});
+    void singleSignOnOffered().then(setSso);
   }, []);
 
   async function onSubmit(event: FormEvent<HTMLFormElement>) {
