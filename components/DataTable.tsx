@@ -10,6 +10,9 @@
  * With `server`, the rows come already searched, sorted and paged by the server (the overview with
  * hundreds of services): the table keeps the same URL (`q`, `sort`, and `page`), from which the page
  * builds its query, shows the server's counts, and adds a pager.
+ *
+ * With `detail`, a row may be followed by a full-width row of its own details (a deployment's
+ * approvals); the detail row goes where its row goes when the table is sorted or searched.
  */
 import {
   columnFilteringFeature,
@@ -29,7 +32,7 @@ import {
   type SortingState,
 } from "@tanstack/react-table";
 import { usePathname, useSearchParams } from "next/navigation";
-import { useCallback, useMemo, useState, type ReactNode } from "react";
+import { Fragment, useCallback, useMemo, useState, type ReactNode } from "react";
 import { formatDateTime } from "../lib/format";
 import { Icon } from "./Icon";
 
@@ -118,6 +121,10 @@ export interface DataTableProps<T extends RowData> {
   /** Shown in place of the rows when the search or filters leave none. */
   empty?: ReactNode;
   rowProps?: (row: T) => Record<string, string | undefined>;
+  /** A full-width row after the row (spanning every column), or null for a row with nothing more to show. */
+  detail?: (row: T) => ReactNode | null;
+  /** `data-testid` of the <table> itself, for pages whose specs find the table by it. */
+  testId?: string;
   className?: string;
   server?: ServerPaging;
 }
@@ -133,6 +140,8 @@ export function DataTable<T extends RowData>({
   toolbar,
   empty,
   rowProps,
+  detail,
+  testId,
   className,
   server,
 }: DataTableProps<T>) {
@@ -195,6 +204,7 @@ export function DataTable<T extends RowData>({
     manualFiltering: server !== undefined,
   });
   const rows = table.getRowModel().rows;
+  const columnCount = table.getAllLeafColumns().length;
   const shown = server ? server.matching : rows.length;
   const total = server ? server.total : data.length;
   const searchId = useMemo(() => `search-${label.replace(/\W+/g, "-").toLowerCase()}`, [label]);
@@ -220,7 +230,7 @@ export function DataTable<T extends RowData>({
         </div>
       )}
       <div className="data-table-scroll" aria-busy={server?.stale ? true : undefined}>
-        <table aria-label={label}>
+        <table aria-label={label} data-testid={testId}>
           <thead>
             {table.getHeaderGroups().map((group) => (
               <tr key={group.id}>
@@ -251,15 +261,25 @@ export function DataTable<T extends RowData>({
             ))}
           </thead>
           <tbody>
-            {rows.map((row) => (
-              <tr key={row.id} {...(rowProps?.(row.original) ?? {})}>
-                {row.getAllCells().map((cell) => (
-                  <td key={cell.id}>
-                    <table.FlexRender cell={cell} />
-                  </td>
-                ))}
-              </tr>
-            ))}
+            {rows.map((row) => {
+              const more = detail?.(row.original) ?? null;
+              return (
+                <Fragment key={row.id}>
+                  <tr {...(rowProps?.(row.original) ?? {})}>
+                    {row.getAllCells().map((cell) => (
+                      <td key={cell.id}>
+                        <table.FlexRender cell={cell} />
+                      </td>
+                    ))}
+                  </tr>
+                  {more !== null && (
+                    <tr className="data-table-detail">
+                      <td colSpan={columnCount}>{more}</td>
+                    </tr>
+                  )}
+                </Fragment>
+              );
+            })}
           </tbody>
         </table>
         {rows.length === 0 && total > 0 && <p className="muted data-table-empty">{empty ?? "Nothing matches."}</p>}

@@ -131,6 +131,20 @@ test("an administrator adds a rule, edits it, deactivates it and deletes it; the
   const row = page.getByTestId(`rule-${name}`);
   await expect(row).toContainText("Asia/Kathmandu");
   await expect(row).toContainText("45 min");
+  // The rules are the panel's sortable table: by name the new rule comes before "Monthly maintenance" (added
+  // before it), and after it the other way round.
+  const ruleTable = page.getByRole("table", { name: "Window rules" });
+  const order = async () => {
+    const names = await ruleTable.locator("tbody tr td:first-child").allTextContents();
+    const [mine, monthly] = [names.indexOf(name), names.indexOf("Monthly maintenance")];
+    return mine < 0 || monthly < 0 ? Number.NaN : mine - monthly;
+  };
+  await ruleTable.getByRole("button", { name: "Name" }).click();
+  await expect(page).toHaveURL(/[?&]rules-sort=name(&|$)/);
+  await expect.poll(order).toBeLessThan(0);
+  await ruleTable.getByRole("button", { name: "Name" }).click();
+  await expect(page).toHaveURL(/[?&]rules-sort=-name(&|$)/);
+  await expect.poll(order).toBeGreaterThan(0);
   // Weekly, so it is among the next six windows, at its own zone's time.
   const upcoming = page.getByTestId("upcoming-windows").getByTestId("upcoming-window").filter({ hasText: name });
   await expect(upcoming.first().getByTestId("window-rule-zone")).toContainText(

@@ -3,8 +3,12 @@
  * page, sees it once, sees its last use once a pipeline has used it, and revokes it; the CTO reads
  * the delivery metrics of a deployment a pipeline made.
  */
+import fs from "node:fs";
+import path from "node:path";
+import type { Page } from "@playwright/test";
 import { api, signedIn } from "./api";
 import { expect, nav, test } from "./fixtures";
+import { wordsBrokenInTables } from "./layout";
 import { FAST_POLICY } from "./policies";
 
 test.describe.configure({ mode: "serial" });
@@ -13,6 +17,31 @@ const FAST = { ...FAST_POLICY, bakeSeconds: 1 };
 
 let serviceId: string;
 let token: string;
+
+/** A duration as the delivery page writes it ("3 h 5 min", "12 min 5 s") in seconds; null for "—". */
+function seconds(text: string): number | null {
+  if (text.trim() === "—") return null;
+  const units: Record<string, number> = { d: 86_400, h: 3600, min: 60, s: 1 };
+  const parts = [...text.matchAll(/(\d+) (d|h|min|s)\b/g)];
+  expect(parts.length, `a duration: ${text}`).toBeGreaterThan(0);
+  return parts.reduce((sum, [, n, unit]) => sum + Number(n) * units[unit!]!, 0);
+}
+
+/** Screenshots at 1400 and 390 px wide; at 390 the page does not scroll sideways and tables keep whole words. */
+async function shoot(page: Page, name: string) {
+  const screens = path.resolve(".cache/screens");
+  fs.mkdirSync(screens, { recursive: true });
+  for (const width of [1400, 390]) {
+    await page.setViewportSize({ width, height: 900 });
+    await page.screenshot({ path: path.join(screens, `${name}-${width}.png`), fullPage: true });
+    expect(
+      await page.evaluate(() => document.documentElement.scrollWidth),
+      `${name} scrolls sideways`,
+    ).toBeLessThanOrEqual(width);
+    expect(await wordsBrokenInTables(page), `${name}: words broken across lines at ${width} px`).toEqual([]);
+  }
+  await page.setViewportSize({ width: 1400, height: 900 });
+}
 
 test("a release manager creates a CI token with scopes and an expiry, sees it once, sees its last use, and revokes it", async ({
   browser,
@@ -116,9 +145,33 @@ test("the CTO reads the delivery metrics of what a pipeline deployed; an approve
   await nav(cto).getByRole("link", { name: "Delivery" }).click();
   await expect(cto.getByRole("heading", { name: "Delivery", level: 1 })).toBeVisible();
   const row = cto.locator('tr[data-scope="pipeline-shop/development"]');
-  await expect(row.locator('td[data-metric="deploymentsPerDay"]')).toContainText("1 successful");
-  await expect(row.locator('td[data-metric="leadTimeSeconds"]')).toContainText(/^3 h \d+ min/);
-  await expect(row.locator('td[data-metric="changeFailureRate"]')).toContainText("0%");
+  await expect(row.locator('[data-metric="deploymentsPerDay"]')).toContainText("1 successful");
+  await expect(row.locator('[data-metric="leadTimeSeconds"]')).toContainText(/^3 h \d+ min/);
+  await expect(row.locator('[data-metric="changeFailureRate"]')).toContainText("0%");
+  // The scopes are the panel's sortable table: by lead time, longest first and then shortest first, and a scope
+  // without one ("—", as Pipeline Shop's production has none yet) last either way.
+  const scopes = cto.getByRole("table", { name: "Delivery metrics by scope" });
+  const leadTimes = async () =>
+    (await scopes.locator('tbody [data-metric="leadTimeSeconds"] > strong').allTextContents()).map(seconds);
+  for (const [direction, sort] of [
+    ["descending", "-leadTimeSeconds"],
+    ["ascending", "leadTimeSeconds"],
+  ] as const) {
+    await scopes.getByRole("button", { name: "Lead time for changes" }).click();
+    await expect(scopes.getByRole("columnheader", { name: "Lead time for changes" })).toHaveAttribute(
+      "aria-sort",
+      direction,
+    );
+    await expect(cto).toHaveURL(new RegExp(`[?&]sort=${sort}(&|$)`));
+    const figures = await leadTimes();
+    const known = figures.filter((f) => f !== null);
+    expect(figures).toContain(null);
+    expect(figures, `lead times, ${direction}, missing ones last`).toEqual([
+      ...[...known].sort((a, b) => (direction === "ascending" ? a - b : b - a)),
+      ...figures.filter((f) => f === null),
+    ]);
+  }
+  await shoot(cto, "delivery");
   await cto.getByRole("link", { name: "Last 7 days" }).click();
   await expect(cto).toHaveURL(/\/delivery\?days=7$/);
   await expect(cto.getByRole("table", { name: "Delivery trend" }).getByRole("row")).toHaveCount(8);

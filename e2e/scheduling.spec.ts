@@ -11,6 +11,7 @@ import path from "node:path";
 import type { Page } from "@playwright/test";
 import { api, signedIn as as } from "./api";
 import { expect, test } from "./fixtures";
+import { wordsBrokenInTables } from "./layout";
 import { FAST_POLICY } from "./policies";
 
 test.describe.configure({ mode: "serial" });
@@ -18,11 +19,15 @@ test.use({ timezoneId: "Europe/Berlin", locale: "en-GB" });
 
 const SCREENS = path.resolve(".cache/screens");
 
+/** Screenshots at 1400 and 390 px wide; at both the page does not scroll sideways and tables keep whole words. */
 async function shoot(page: Page, name: string) {
   fs.mkdirSync(SCREENS, { recursive: true });
   for (const width of [1400, 390]) {
     await page.setViewportSize({ width, height: 900 });
     await page.screenshot({ path: path.join(SCREENS, `${name}-${width}.png`), fullPage: true });
+    const scrollWidth = await page.evaluate(() => document.documentElement.scrollWidth);
+    expect(scrollWidth, `${name} scrolls sideways at ${width} px`).toBeLessThanOrEqual(width);
+    expect(await wordsBrokenInTables(page), `${name}: words broken across lines at ${width} px`).toEqual([]);
   }
   await page.setViewportSize({ width: 1400, height: 900 });
 }
@@ -130,6 +135,15 @@ test("a release manager redeploys an earlier version to production from the serv
   await shipToProduction(rm, approver, ids, "1.1.0");
 
   await rm.goto(`/services/${serviceId}`);
+  // The releases are the panel's sortable table: newest first, and by version on a click.
+  const releases = rm.getByRole("table", { name: "Releases" });
+  const versions = () =>
+    releases.locator("tbody tr").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-testid")));
+  await expect.poll(versions).toEqual(["release-1.1.0", "release-1.0.0"]);
+  await releases.getByRole("button", { name: "Version" }).click();
+  await expect(rm).toHaveURL(/[?&]releases-sort=version(&|$)/);
+  await expect.poll(versions).toEqual(["release-1.0.0", "release-1.1.0"]);
+  await shoot(rm, "scheduling-service");
   await expect(rm.getByTestId("release-1.1.0").getByRole("button", { name: "Redeploy to production…" })).toHaveCount(0);
   await rm.getByTestId("release-1.0.0").getByRole("button", { name: "Redeploy to production…" }).click();
   await expect(rm).toHaveURL(/\/approvals\?change=/);
@@ -166,6 +180,17 @@ test("a release manager redeploys an earlier version to production from the serv
   await expect(newest.locator("dd").first()).toHaveText(/^(\d+(\.\d)? s|\d+ min( \d+ s)?)$/);
   for (const when of await history.locator("tbody tr td:first-child a").allTextContents())
     expect(when).toMatch(/^\d{1,2}\/\d{1,2}\/\d{4}, [0-2]\d:[0-5]\d:[0-5]\d$/);
+  // It is the panel's sortable table, each deployment's governance in a row under it: oldest first on a click
+  // (1.0.0 to staging), the redeploy last, followed by its governance record naming its change request.
+  await history.getByRole("button", { name: "Started", exact: true }).click();
+  await expect(auditor).toHaveURL(/[?&]sort=started(&|$)/);
+  const rows = history.locator(":scope > tbody > tr");
+  await expect(rows.first()).toContainText("1.0.0");
+  await expect(rows.first()).toContainText("staging");
+  await expect(rows.nth(-2)).toHaveAttribute("data-testid", `deployment-${deploymentId}`);
+  await expect(rows.last()).toHaveClass("data-table-detail");
+  await expect(rows.last()).toContainText("Redeploy 1.0.0 to production");
+  await shoot(auditor, "scheduling-history");
   await auditor.close();
   await approver.close();
   await rm.close();
@@ -272,6 +297,14 @@ test("a release manager schedules an approved major change into the next window,
   await expect(row).toContainText(next.name);
   await row.scrollIntoViewIfNeeded();
   await shoot(rm, "scheduling-maintenance");
+  // The list is the panel's searchable table: by the service, release and environment under a change's title.
+  const search = rm.getByRole("searchbox", { name: "Search scheduled deployments" });
+  await search.fill("staging");
+  await expect(rm).toHaveURL(/[?&]scheduled-q=staging(&|$)/);
+  await expect(row).toHaveCount(0);
+  await search.fill("Vault 5.0.0");
+  await expect(row).toBeVisible();
+  await search.fill("");
 
   await row.getByRole("button", { name: "Cancel" }).click();
   await expect(row).toHaveAttribute("data-status", "cancelled");

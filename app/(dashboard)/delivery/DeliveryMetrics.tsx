@@ -1,9 +1,11 @@
 "use client";
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
+import { useMemo } from "react";
+import { DataTable, dataTableColumns } from "@/components/DataTable";
 import { Notice } from "@/components/Notice";
 import { trendOf, type DeliveryFigures, type ScopeMetrics } from "@/server/delivery/dora";
-import { PERIOD_DAYS } from "@/server/delivery/report";
+import { PERIOD_DAYS, type DeliveryReport } from "@/server/delivery/report";
 import { errorMessage, useTRPC } from "../../_lib/trpc";
 import { formatPerDay, formatRatio, formatSeconds, TREND_SYMBOL } from "./format";
 import { formatDate } from "@/lib/format";
@@ -42,10 +44,10 @@ const COLUMNS: {
   },
 ];
 
-function Cell({ metrics, column }: { metrics: ScopeMetrics; column: (typeof COLUMNS)[number] }) {
+function Figure({ metrics, column }: { metrics: ScopeMetrics; column: (typeof COLUMNS)[number] }) {
   const direction = trendOf(column.metric, metrics.current[column.metric], metrics.previous[column.metric]);
   return (
-    <td data-metric={column.metric}>
+    <div data-metric={column.metric}>
       <strong>{column.format(metrics.current)}</strong>
       <div className="muted">{column.detail(metrics.current)}</div>
       {direction && (
@@ -53,14 +55,80 @@ function Cell({ metrics, column }: { metrics: ScopeMetrics; column: (typeof COLU
           {TREND_SYMBOL[direction]} (was {column.format(metrics.previous)})
         </div>
       )}
-    </td>
+    </div>
   );
 }
+
+/** One row of the table: everything, a service (its production environments), or one environment. */
+interface ScopeRow {
+  /** `overall`, the service's slug, or `slug/environment`. */
+  scope: string;
+  /** What the row is sorted and searched by. */
+  label: string;
+  service?: { id: string; name: string };
+  environment?: string;
+  metrics: ScopeMetrics;
+}
+
+function scopeRows(report: DeliveryReport): ScopeRow[] {
+  return [
+    { scope: "overall", label: "All services (production)", metrics: report.overall },
+    ...report.services.flatMap((service): ScopeRow[] => [
+      { scope: service.slug, label: `${service.name} (production)`, service, metrics: service.metrics },
+      ...service.environments.map((env) => ({
+        scope: `${service.slug}/${env.name}`,
+        label: `${service.name} / ${env.name}`,
+        service,
+        environment: env.name,
+        metrics: env.metrics,
+      })),
+    ]),
+  ];
+}
+
+const column = dataTableColumns<ScopeRow>();
+const SCOPE_COLUMNS = [
+  column.accessor("label", {
+    id: "scope",
+    header: "Scope",
+    sortFn: "text",
+    meta: { searchable: true },
+    cell: (info) => {
+      const row = info.row.original;
+      if (row.environment)
+        // Under its service until the table is sorted; named with it, so it still reads once it is.
+        return (
+          <span className="delivery-environment">
+            <span className="muted">{row.service?.name} / </span>
+            {row.environment}
+          </span>
+        );
+      if (row.service)
+        return (
+          <strong>
+            <Link href={`/services/${row.service.id}`}>{row.service.name}</Link> (production)
+          </strong>
+        );
+      return <strong>{row.label}</strong>;
+    },
+  }),
+  // A figure that is missing (no lead time without commits, no failure rate without changes) sorts last either way.
+  ...COLUMNS.map((c) =>
+    column.accessor((row) => row.metrics.current[c.metric] ?? undefined, {
+      id: c.metric,
+      header: c.label,
+      sortFn: "basic",
+      sortUndefined: "last",
+      cell: (info) => <Figure metrics={info.row.original.metrics} column={c} />,
+    }),
+  ),
+];
 
 /** The four delivery metrics (DORA) overall, per service and per environment, with their trend. */
 export function DeliveryMetrics({ days }: { days: (typeof PERIOD_DAYS)[number] }) {
   const trpc = useTRPC();
   const report = useQuery(trpc.delivery.metrics.queryOptions({ days }));
+  const rows = useMemo(() => (report.data ? scopeRows(report.data) : []), [report.data]);
   return (
     <section aria-label="Delivery metrics">
       <p className="muted">
@@ -83,44 +151,14 @@ export function DeliveryMetrics({ days }: { days: (typeof PERIOD_DAYS)[number] }
       {report.error && <Notice kind="error">{errorMessage(report.error)}</Notice>}
       {report.data && (
         <>
-          <table aria-label="Delivery metrics by scope">
-            <thead>
-              <tr>
-                <th>Scope</th>
-                {COLUMNS.map((c) => (
-                  <th key={c.metric}>{c.label}</th>
-                ))}
-              </tr>
-            </thead>
-            <tbody>
-              <tr data-scope="overall">
-                <th scope="row">All services (production)</th>
-                {COLUMNS.map((c) => (
-                  <Cell key={c.metric} metrics={report.data.overall} column={c} />
-                ))}
-              </tr>
-              {report.data.services.flatMap((service) => [
-                <tr key={service.id} data-scope={service.slug}>
-                  <th scope="row">
-                    <Link href={`/services/${service.id}`}>{service.name}</Link> (production)
-                  </th>
-                  {COLUMNS.map((c) => (
-                    <Cell key={c.metric} metrics={service.metrics} column={c} />
-                  ))}
-                </tr>,
-                ...service.environments.map((env) => (
-                  <tr key={env.id} data-scope={`${service.slug}/${env.name}`}>
-                    <th scope="row" style={{ paddingLeft: "1.5rem", fontWeight: "normal" }}>
-                      {env.name}
-                    </th>
-                    {COLUMNS.map((c) => (
-                      <Cell key={c.metric} metrics={env.metrics} column={c} />
-                    ))}
-                  </tr>
-                )),
-              ])}
-            </tbody>
-          </table>
+          <DataTable
+            label="Delivery metrics by scope"
+            data={rows}
+            columns={SCOPE_COLUMNS}
+            getRowId={(row) => row.scope}
+            searchPlaceholder="Filter by service or environment"
+            rowProps={(row) => ({ "data-scope": row.scope })}
+          />
           <h2>Trend, all services</h2>
           <table aria-label="Delivery trend">
             <thead>

@@ -5,7 +5,8 @@
  */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
-import { useState } from "react";
+import { useMemo, useState } from "react";
+import { DataTable, dataTableColumns } from "@/components/DataTable";
 import { Notice } from "@/components/Notice";
 import { errorMessage, useTRPC } from "../../_lib/trpc";
 import { formatRange, localiseTimestamps, relative, useNow, viewerZone } from "./time";
@@ -67,8 +68,80 @@ export function ScheduledDeployments({ canCancel }: { canCancel: boolean }) {
   const trpc = useTRPC();
   const { list, refresh } = useScheduled();
   const cancel = useMutation(trpc.maintenance.cancelSchedule.mutationOptions({ onSuccess: refresh }));
+  const { mutate: cancelSchedule } = cancel;
   const now = useNow(30_000);
   const zone = viewerZone();
+  const columns = useMemo(() => {
+    const column = dataTableColumns<Row>();
+    return [
+      // Sorted by the change's title; searched by it and by the service, release and environment under it.
+      column.accessor(
+        (r) => `${r.change?.title ?? "Change"} ${r.serviceName ?? ""} ${r.version ?? ""} ${r.environmentName ?? ""}`,
+        {
+          id: "change",
+          header: "Change",
+          sortFn: "text",
+          meta: { searchable: true },
+          cell: (info) => {
+            const r = info.row.original;
+            return (
+              <>
+                <Link href={`/approvals?change=${r.changeRequestId}`}>
+                  <strong>{r.change?.title ?? "Change"}</strong>
+                </Link>
+                <div className="muted">
+                  {r.serviceName} {r.version} to {r.environmentName} · scheduled by {r.scheduledBy?.name ?? "?"}
+                </div>
+              </>
+            );
+          },
+        },
+      ),
+      column.accessor((r) => new Date(r.windowStart).getTime(), {
+        id: "window",
+        header: `Window (${zone})`,
+        sortFn: "basic",
+        cell: (info) => {
+          const r = info.row.original;
+          return (
+            <>
+              <strong>{r.windowName}</strong>
+              <div>
+                <time dateTime={new Date(r.windowStart).toISOString()}>
+                  {formatRange(new Date(r.windowStart), new Date(r.windowEnd), zone)}
+                </time>
+              </div>
+            </>
+          );
+        },
+      }),
+      column.accessor((r) => STATUS_LABELS[r.status] ?? r.status, {
+        id: "state",
+        header: "State",
+        sortFn: "text",
+        meta: { searchable: true },
+        cell: (info) => <ScheduleState row={info.row.original} now={now} zone={zone} />,
+      }),
+      ...(canCancel
+        ? [
+            column.display({
+              id: "actions",
+              header: () => <span className="visually-hidden">Actions</span>,
+              cell: (info) =>
+                info.row.original.status === "scheduled" && (
+                  <button
+                    type="button"
+                    disabled={cancel.isPending}
+                    onClick={() => cancelSchedule({ id: info.row.original.id })}
+                  >
+                    Cancel
+                  </button>
+                ),
+            }),
+          ]
+        : []),
+    ];
+  }, [zone, now, canCancel, cancel.isPending, cancelSchedule]);
   if (list.error) return <Notice kind="error">{errorMessage(list.error)}</Notice>;
   if (!list.data) return <p className="muted">Loading scheduled deployments…</p>;
   const rows = list.data as Row[];
@@ -82,56 +155,17 @@ export function ScheduledDeployments({ canCancel }: { canCancel: boolean }) {
   return (
     <>
       {cancel.error && <Notice kind="error">{errorMessage(cancel.error)}</Notice>}
-      <div className="mx-scroll">
-        <table
-          aria-label="Scheduled deployments"
-          data-testid="scheduled-deployments"
-          className="mx-upcoming sched-table"
-        >
-          <thead>
-            <tr>
-              <th>Change</th>
-              <th>Window ({zone})</th>
-              <th>State</th>
-              {canCancel && <th aria-label="Actions" />}
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map((r) => (
-              <tr key={r.id} data-testid="scheduled-deployment" data-status={r.status}>
-                <td>
-                  <Link href={`/approvals?change=${r.changeRequestId}`}>
-                    <strong>{r.change?.title ?? "Change"}</strong>
-                  </Link>
-                  <div className="muted">
-                    {r.serviceName} {r.version} to {r.environmentName} · scheduled by {r.scheduledBy?.name ?? "?"}
-                  </div>
-                </td>
-                <td>
-                  <strong>{r.windowName}</strong>
-                  <div>
-                    <time dateTime={new Date(r.windowStart).toISOString()}>
-                      {formatRange(new Date(r.windowStart), new Date(r.windowEnd), zone)}
-                    </time>
-                  </div>
-                </td>
-                <td>
-                  <ScheduleState row={r} now={now} zone={zone} />
-                </td>
-                {canCancel && (
-                  <td>
-                    {r.status === "scheduled" && (
-                      <button type="button" disabled={cancel.isPending} onClick={() => cancel.mutate({ id: r.id })}>
-                        Cancel
-                      </button>
-                    )}
-                  </td>
-                )}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable
+        label="Scheduled deployments"
+        urlPrefix="scheduled-"
+        testId="scheduled-deployments"
+        className="mx-upcoming sched-table"
+        data={rows}
+        columns={columns}
+        getRowId={(r) => r.id}
+        searchPlaceholder="Filter by change, service, release or state"
+        rowProps={(r) => ({ "data-testid": "scheduled-deployment", "data-status": r.status })}
+      />
     </>
   );
 }

@@ -1,8 +1,10 @@
 "use client";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useEffect, useId, useRef, useState, type FormEvent } from "react";
+import { useCallback, useEffect, useId, useMemo, useRef, useState, type FormEvent } from "react";
 import { RRule } from "rrule";
+import { DataTable, dataTableColumns } from "@/components/DataTable";
 import { Notice } from "@/components/Notice";
+import { formatCount } from "@/lib/format";
 import { errorMessage, useTRPC } from "../../_lib/trpc";
 import type { MaintenanceCan } from "./permissions";
 import { COMMON_ZONES, viewerZone } from "./time";
@@ -72,8 +74,12 @@ export function WindowRules({ can, services }: { can: MaintenanceCan; services: 
       onSettled: () => void refresh(),
     }),
   );
-  const serviceName = (id: string | null) =>
-    id ? (services.find((s) => s.id === id)?.name ?? "a service") : "All services";
+  const onEdit = useCallback((rule: WindowRule) => {
+    setEditing(rule);
+    requestAnimationFrame(() => formRef.current?.scrollIntoView({ block: "nearest", behavior: "smooth" }));
+  }, []);
+  const { mutate: toggleRule } = toggle;
+  const { mutate: removeRule } = remove;
   const rowError = toggle.error ?? remove.error;
   const admin = can.manageRules || can.updateRules || can.deleteRules;
 
@@ -87,89 +93,16 @@ export function WindowRules({ can, services }: { can: MaintenanceCan; services: 
         </p>
       )}
       {rules.data && rules.data.length > 0 && (
-        <div className="mx-scroll">
-          <table aria-label="Window rules" data-testid="window-rules">
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>Time zone</th>
-                <th>Recurrence</th>
-                <th>Start</th>
-                <th>Duration</th>
-                <th>Service</th>
-                <th>Status</th>
-                {admin && <th />}
-              </tr>
-            </thead>
-            <tbody>
-              {rules.data.map((rule) => (
-                <tr key={rule.id} data-testid={`rule-${rule.name}`} className={rule.active ? undefined : "mx-inactive"}>
-                  <td>
-                    <strong>{rule.name}</strong>
-                  </td>
-                  <td>{rule.timezone}</td>
-                  <td>
-                    <code>{rule.rrule}</code>
-                    <div className="muted">{describeRecurrence(rule.rrule)}</div>
-                  </td>
-                  <td>{rule.startTime}</td>
-                  <td>{rule.durationMinutes} min</td>
-                  <td>{serviceName(rule.serviceId)}</td>
-                  <td>
-                    {rule.active ? (
-                      <span className="status status-ok">active</span>
-                    ) : (
-                      <span className="status status-off">inactive</span>
-                    )}
-                  </td>
-                  {admin && (
-                    <td className="mx-nowrap">
-                      <div className="controls">
-                        {can.updateRules && (
-                          <button
-                            type="button"
-                            onClick={() => {
-                              setEditing(rule);
-                              requestAnimationFrame(() =>
-                                formRef.current?.scrollIntoView({ block: "nearest", behavior: "smooth" }),
-                              );
-                            }}
-                          >
-                            Edit
-                          </button>
-                        )}
-                        {can.updateRules && (
-                          <button
-                            type="button"
-                            disabled={toggle.isPending}
-                            onClick={() =>
-                              toggle.mutate({ id: rule.id, rule: ruleInput(fieldsOf(rule)), active: !rule.active })
-                            }
-                          >
-                            {rule.active ? "Deactivate" : "Activate"}
-                          </button>
-                        )}
-                        {can.deleteRules && (
-                          <button
-                            type="button"
-                            className="danger"
-                            disabled={remove.isPending}
-                            onClick={() =>
-                              confirm(`Delete the window rule "${rule.name}"? Its pending notices are dropped.`) &&
-                              remove.mutate({ id: rule.id })
-                            }
-                          >
-                            Delete
-                          </button>
-                        )}
-                      </div>
-                    </td>
-                  )}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <RuleTable
+          rules={rules.data}
+          can={can}
+          services={services}
+          toggling={toggle.isPending}
+          removing={remove.isPending}
+          onEdit={onEdit}
+          onToggle={toggleRule}
+          onDelete={removeRule}
+        />
       )}
       {!admin && <p className="muted mx-small">Administrators keep the window rules.</p>}
       <div ref={formRef}>
@@ -190,6 +123,132 @@ export function WindowRules({ can, services }: { can: MaintenanceCan; services: 
         )}
       </div>
     </>
+  );
+}
+
+/** The rules, oldest first until a column is sorted; an administrator's controls on each. */
+function RuleTable({
+  rules,
+  can,
+  services,
+  toggling,
+  removing,
+  onEdit,
+  onToggle,
+  onDelete,
+}: {
+  rules: WindowRule[];
+  can: MaintenanceCan;
+  services: ServiceSummary[];
+  toggling: boolean;
+  removing: boolean;
+  onEdit: (rule: WindowRule) => void;
+  onToggle: (input: { id: string; rule: ReturnType<typeof ruleInput>; active: boolean }) => void;
+  onDelete: (input: { id: string }) => void;
+}) {
+  const admin = can.manageRules || can.updateRules || can.deleteRules;
+  const columns = useMemo(() => {
+    const column = dataTableColumns<WindowRule>();
+    const serviceName = (id: string | null) =>
+      id ? (services.find((s) => s.id === id)?.name ?? "a service") : "All services";
+    return [
+      column.accessor("name", {
+        header: "Name",
+        sortFn: "text",
+        meta: { searchable: true },
+        cell: (info) => <strong>{info.getValue()}</strong>,
+      }),
+      column.accessor("timezone", { header: "Time zone", sortFn: "text", meta: { searchable: true } }),
+      column.accessor("rrule", {
+        header: "Recurrence",
+        sortFn: "text",
+        cell: (info) => (
+          <>
+            <code>{info.getValue()}</code>
+            <div className="muted">{describeRecurrence(info.getValue())}</div>
+          </>
+        ),
+      }),
+      // "HH:MM" on a 24-hour clock: as text, in order.
+      column.accessor("startTime", { header: "Start", sortFn: "text" }),
+      column.accessor("durationMinutes", {
+        header: "Duration",
+        sortFn: "basic",
+        cell: (info) => `${formatCount(info.getValue())} min`,
+      }),
+      column.accessor((rule) => serviceName(rule.serviceId), {
+        id: "service",
+        header: "Service",
+        sortFn: "text",
+        meta: { searchable: true },
+      }),
+      column.accessor((rule) => (rule.active ? "active" : "inactive"), {
+        id: "status",
+        header: "Status",
+        sortFn: "text",
+        cell: (info) => (
+          <span className={`status status-${info.row.original.active ? "ok" : "off"}`}>{info.getValue()}</span>
+        ),
+      }),
+      ...(admin
+        ? [
+            column.display({
+              id: "actions",
+              header: "",
+              cell: (info) => {
+                const rule = info.row.original;
+                return (
+                  <div className="mx-nowrap">
+                    <div className="controls">
+                      {can.updateRules && (
+                        <button type="button" onClick={() => onEdit(rule)}>
+                          Edit
+                        </button>
+                      )}
+                      {can.updateRules && (
+                        <button
+                          type="button"
+                          disabled={toggling}
+                          onClick={() =>
+                            onToggle({ id: rule.id, rule: ruleInput(fieldsOf(rule)), active: !rule.active })
+                          }
+                        >
+                          {rule.active ? "Deactivate" : "Activate"}
+                        </button>
+                      )}
+                      {can.deleteRules && (
+                        <button
+                          type="button"
+                          className="danger"
+                          disabled={removing}
+                          onClick={() =>
+                            confirm(`Delete the window rule "${rule.name}"? Its pending notices are dropped.`) &&
+                            onDelete({ id: rule.id })
+                          }
+                        >
+                          Delete
+                        </button>
+                      )}
+                    </div>
+                  </div>
+                );
+              },
+            }),
+          ]
+        : []),
+    ];
+  }, [admin, can.updateRules, can.deleteRules, services, toggling, removing, onEdit, onToggle, onDelete]);
+
+  return (
+    <DataTable
+      label="Window rules"
+      urlPrefix="rules-"
+      testId="window-rules"
+      data={rules}
+      columns={columns}
+      getRowId={(rule) => rule.id}
+      rowProps={(rule) => ({ "data-testid": `rule-${rule.name}`, className: rule.active ? undefined : "mx-inactive" })}
+    />
   );
 }
 

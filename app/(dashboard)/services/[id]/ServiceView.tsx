@@ -2,8 +2,11 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
-import { useState, type FormEvent } from "react";
+import { useCallback, useMemo, useState, type FormEvent } from "react";
+import type { inferRouterOutputs } from "@trpc/server";
+import { DataTable, dataTableColumns } from "@/components/DataTable";
 import { Notice } from "@/components/Notice";
+import type { AppRouter } from "@/server/trpc/root";
 import { errorMessage, useTRPC } from "../../../_lib/trpc";
 import { ChecklistTemplate } from "./ChecklistTemplate";
 import { CiTokens } from "./CiTokens";
@@ -12,6 +15,9 @@ import { EnvironmentSettings } from "./EnvironmentSettings";
 import { PrometheusSettings } from "./PrometheusSettings";
 import { formText } from "../../../../lib/form-text";
 import type { Permissions } from "./permissions";
+
+type ServiceDetail = inferRouterOutputs<AppRouter>["services"]["get"];
+type ReleaseRow = ServiceDetail["releases"][number];
 
 export function ServiceView({ serviceId, can }: { serviceId: string; can: Permissions }) {
   const trpc = useTRPC();
@@ -30,6 +36,18 @@ export function ServiceView({ serviceId, can }: { serviceId: string; can: Permis
     trpc.environments.setTrafficGenerator.mutationOptions({ onSuccess: () => void invalidate() }),
   );
   const [settingsFor, setSettingsFor] = useState<string | null>(null);
+  // Stable, so the releases' columns are built again only when what they show changes.
+  const { mutate: startDeployment } = deploy;
+  const { mutate: requestRedeploy } = redeploy;
+  const onDeploy = useCallback(
+    (releaseId: string, environmentId: string) =>
+      startDeployment({ releaseId, environmentId, timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone }),
+    [startDeployment],
+  );
+  const onRedeploy = useCallback(
+    (releaseId: string, environmentId: string) => requestRedeploy({ releaseId, environmentId }),
+    [requestRedeploy],
+  );
 
   if (service.error) return <Notice kind="error">{errorMessage(service.error)}</Notice>;
   if (!service.data) return <p className="muted">Loading…</p>;
@@ -132,91 +150,18 @@ export function ServiceView({ serviceId, can }: { serviceId: string; can: Permis
         <h2>Releases</h2>
       </div>
       {can.createRelease && <NewRelease serviceId={serviceId} onCreated={() => void invalidate()} />}
-      <table aria-label="Releases">
-        <thead>
-          <tr>
-            <th>Version</th>
-            <th>Artifact</th>
-            <th>Commit</th>
-            <th>Settings</th>
-            <th>Succeeded in</th>
-            <th>Deploy</th>
-          </tr>
-        </thead>
-        <tbody>
-          {s.releases.map((release) => (
-            <tr key={release.id} data-testid={`release-${release.version}`}>
-              <td>
-                <strong>{release.version}</strong>
-                {release.notes && <div className="muted">{release.notes}</div>}
-              </td>
-              <td className="mono">{release.artifact}</td>
-              <td className="mono">{release.commitSha?.slice(0, 10) ?? "—"}</td>
-              <td className="mono">
-                {Object.keys(release.settings as object).length ? JSON.stringify(release.settings) : "—"}
-              </td>
-              <td>
-                {s.environments
-                  .filter((e) => release.succeededIn.includes(e.id))
-                  .map((e) => e.name)
-                  .join(", ") || "—"}
-              </td>
-              <td style={{ whiteSpace: "nowrap" }}>
-                {can.deploy &&
-                  s.environments.map((env, i) => {
-                    const previous = s.environments[i - 1];
-                    const live = env.liveReleaseId === release.id;
-                    // The server decides (an authorised emergency lifts the promotion order); the hint says what it will ask.
-                    const notPromoted = previous !== undefined && !release.succeededIn.includes(previous.id);
-                    return (
-                      <button
-                        key={env.id}
-                        type="button"
-                        disabled={live || deploy.isPending}
-                        className={notPromoted ? "muted" : undefined}
-                        title={
-                          live
-                            ? "Already live here"
-                            : notPromoted
-                              ? `Not yet succeeded in ${previous?.name}`
-                              : undefined
-                        }
-                        onClick={() =>
-                          deploy.mutate({
-                            releaseId: release.id,
-                            environmentId: env.id,
-                            timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone,
-                          })
-                        }
-                        style={{ marginRight: "0.3rem" }}
-                      >
-                        {env.name}
-                      </button>
-                    );
-                  })}
-                {can.redeploy &&
-                  s.environments
-                    .filter(
-                      (env) =>
-                        env.production && env.liveReleaseId !== release.id && release.succeededIn.includes(env.id),
-                    )
-                    .map((env) => (
-                      <button
-                        key={`redeploy-${env.id}`}
-                        type="button"
-                        disabled={redeploy.isPending}
-                        title={`${release.version} succeeded in ${env.name} before: request a change to return to it`}
-                        onClick={() => redeploy.mutate({ releaseId: release.id, environmentId: env.id })}
-                      >
-                        Redeploy to {env.name}…
-                      </button>
-                    ))}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      {s.releases.length === 0 && <p className="muted">No releases yet.</p>}
+      {s.releases.length === 0 ? (
+        <p className="muted">No releases yet.</p>
+      ) : (
+        <ReleaseTable
+          service={s}
+          can={can}
+          busy={deploy.isPending}
+          redeployBusy={redeploy.isPending}
+          onDeploy={onDeploy}
+          onRedeploy={onRedeploy}
+        />
+      )}
       <p>
         <Link href={`/deployments?service=${serviceId}`}>All deployments of {s.name}</Link>
         {can.history && (
@@ -228,6 +173,145 @@ export function ServiceView({ serviceId, can }: { serviceId: string; can: Permis
       </p>
       {can.tokens && <CiTokens serviceId={serviceId} />}
     </>
+  );
+}
+
+/**
+ * The service's releases (the newest 100, newest first until a column is sorted): by version, or by how far
+ * along the environments each one has succeeded; searched by version, artifact or commit.
+ */
+function ReleaseTable({
+  service: s,
+  can,
+  busy,
+  redeployBusy,
+  onDeploy,
+  onRedeploy,
+}: {
+  service: ServiceDetail;
+  can: Permissions;
+  busy: boolean;
+  redeployBusy: boolean;
+  onDeploy: (releaseId: string, environmentId: string) => void;
+  onRedeploy: (releaseId: string, environmentId: string) => void;
+}) {
+  const columns = useMemo(() => {
+    const column = dataTableColumns<ReleaseRow>();
+    const environments = s.environments;
+    return [
+      column.accessor("version", {
+        header: "Version",
+        // Semver-ish: 1.10.0 after 1.9.0.
+        sortFn: "alphanumeric",
+        meta: { searchable: true },
+        cell: (info) => (
+          <>
+            <strong>{info.getValue()}</strong>
+            {info.row.original.notes && <div className="muted">{info.row.original.notes}</div>}
+          </>
+        ),
+      }),
+      column.accessor("artifact", {
+        header: "Artifact",
+        sortFn: "text",
+        meta: { searchable: true },
+        cell: (info) => <span className="mono">{info.getValue()}</span>,
+      }),
+      column.accessor((r) => r.commitSha ?? "", {
+        id: "commit",
+        header: "Commit",
+        enableSorting: false,
+        meta: { searchable: true },
+        cell: (info) => <span className="mono">{info.row.original.commitSha?.slice(0, 10) ?? "—"}</span>,
+      }),
+      column.display({
+        id: "settings",
+        header: "Settings",
+        cell: (info) => {
+          const settings = info.row.original.settings as object;
+          return <span className="mono">{Object.keys(settings).length ? JSON.stringify(settings) : "—"}</span>;
+        },
+      }),
+      // How far along the promotion order it got: the furthest environment it succeeded in; never, last.
+      column.accessor(
+        (r) => {
+          const reached = environments.filter((e) => r.succeededIn.includes(e.id)).map((e) => e.position);
+          return reached.length ? Math.max(...reached) : undefined;
+        },
+        {
+          id: "succeeded",
+          header: "Succeeded in",
+          sortFn: "basic",
+          sortUndefined: "last",
+          cell: (info) =>
+            environments
+              .filter((e) => info.row.original.succeededIn.includes(e.id))
+              .map((e) => e.name)
+              .join(", ") || "—",
+        },
+      ),
+      column.display({
+        id: "deploy",
+        header: "Deploy",
+        cell: (info) => {
+          const release = info.row.original;
+          return (
+            <span style={{ whiteSpace: "nowrap" }}>
+              {can.deploy &&
+                environments.map((env, i) => {
+                  const previous = environments[i - 1];
+                  const live = env.liveReleaseId === release.id;
+                  // The server decides (an authorised emergency lifts the promotion order); the hint says what it will ask.
+                  const notPromoted = previous !== undefined && !release.succeededIn.includes(previous.id);
+                  return (
+                    <button
+                      key={env.id}
+                      type="button"
+                      disabled={live || busy}
+                      className={notPromoted ? "muted" : undefined}
+                      title={
+                        live ? "Already live here" : notPromoted ? `Not yet succeeded in ${previous?.name}` : undefined
+                      }
+                      onClick={() => onDeploy(release.id, env.id)}
+                      style={{ marginRight: "0.3rem" }}
+                    >
+                      {env.name}
+                    </button>
+                  );
+                })}
+              {can.redeploy &&
+                environments
+                  .filter(
+                    (env) => env.production && env.liveReleaseId !== release.id && release.succeededIn.includes(env.id),
+                  )
+                  .map((env) => (
+                    <button
+                      key={`redeploy-${env.id}`}
+                      type="button"
+                      disabled={redeployBusy}
+                      title={`${release.version} succeeded in ${env.name} before: request a change to return to it`}
+                      onClick={() => onRedeploy(release.id, env.id)}
+                    >
+                      Redeploy to {env.name}…
+                    </button>
+                  ))}
+            </span>
+          );
+        },
+      }),
+    ];
+  }, [s.environments, can.deploy, can.redeploy, busy, redeployBusy, onDeploy, onRedeploy]);
+
+  return (
+    <DataTable
+      label="Releases"
+      urlPrefix="releases-"
+      data={s.releases}
+      columns={columns}
+      getRowId={(r) => r.id}
+      searchPlaceholder="Filter by version, artifact or commit"
+      rowProps={(r) => ({ "data-testid": `release-${r.version}` })}
+    />
   );
 }
 

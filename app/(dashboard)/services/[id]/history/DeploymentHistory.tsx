@@ -2,7 +2,7 @@
 import { useInfiniteQuery } from "@tanstack/react-query";
 import type { inferRouterOutputs } from "@trpc/server";
 import Link from "next/link";
-import { Fragment } from "react";
+import { DataTable, dataTableColumns } from "@/components/DataTable";
 import { EmptyState } from "@/components/EmptyState";
 import { Notice } from "@/components/Notice";
 import { StatusBadge } from "@/components/StatusBadge";
@@ -21,7 +21,7 @@ function Figures({ figures }: { figures: unknown }) {
   // Rounded as everywhere else ("142.3075860000099" s was shown as stored).
   const num = (key: string, format: (value: number) => string) => (typeof f[key] === "number" ? format(f[key]) : "—");
   return (
-    <dl className="kv">
+    <dl className="kv history-figures">
       <dt>Duration</dt>
       <dd>{num("durationSeconds", formatDuration)}</dd>
       <dt>Breach → rolled back</dt>
@@ -33,6 +33,82 @@ function Figures({ figures }: { figures: unknown }) {
     </dl>
   );
 }
+
+const column = dataTableColumns<Deployment>();
+/** Sorted and searched among the deployments loaded so far (newest first; "Load older deployments" adds more). */
+const COLUMNS = [
+  column.accessor((d) => new Date(d.startedAt).getTime(), {
+    id: "started",
+    header: "Started",
+    sortFn: "basic",
+    cell: (info) => {
+      const d = info.row.original;
+      return (
+        <>
+          <Link href={`/deployments/${d.id}`}>{formatDateTime(d.startedAt)}</Link>
+          {d.finishedAt && (
+            <div className="muted" style={{ fontSize: "0.8rem" }}>
+              finished {formatDateTime(d.finishedAt)}
+            </div>
+          )}
+        </>
+      );
+    },
+  }),
+  column.accessor((d) => d.release.version, {
+    id: "release",
+    header: "Release",
+    sortFn: "alphanumeric",
+    meta: { searchable: true },
+    cell: (info) => {
+      const d = info.row.original;
+      return (
+        <>
+          <span className="mono">{d.release.version}</span>
+          {d.emergency && <span className="badge">emergency</span>}
+          <div className="muted mono" style={{ fontSize: "0.8rem" }}>
+            {d.release.artifact}
+            {d.release.commitSha ? ` @ ${d.release.commitSha.slice(0, 12)}` : ""}
+          </div>
+        </>
+      );
+    },
+  }),
+  column.accessor((d) => d.environment.name, {
+    id: "environment",
+    header: "Environment",
+    sortFn: "text",
+    meta: { searchable: true },
+    cell: (info) => (
+      <>
+        {info.getValue()}
+        {info.row.original.environment.production && <span className="badge">production</span>}
+      </>
+    ),
+  }),
+  column.accessor("status", {
+    header: "Status",
+    sortFn: "text",
+    meta: { searchable: true },
+    cell: (info) => (
+      <>
+        <StatusBadge status={info.row.original.status} />
+        {info.row.original.failureReason && (
+          <div className="muted" style={{ fontSize: "0.8rem" }}>
+            {info.row.original.failureReason}
+          </div>
+        )}
+      </>
+    ),
+  }),
+  column.accessor((d) => who(d.startedBy), {
+    id: "startedBy",
+    header: "Started by",
+    sortFn: "text",
+    meta: { searchable: true },
+  }),
+  column.display({ id: "figures", header: "Figures", cell: (info) => <Figures figures={info.row.original.figures} /> }),
+];
 
 export function DeploymentHistory({ serviceId }: { serviceId: string }) {
   const trpc = useTRPC();
@@ -62,63 +138,16 @@ export function DeploymentHistory({ serviceId }: { serviceId: string }) {
           <p>{service.name} has not been deployed anywhere.</p>
         </EmptyState>
       ) : (
-        <table aria-label="Deployment history">
-          <thead>
-            <tr>
-              <th>Started</th>
-              <th>Release</th>
-              <th>Environment</th>
-              <th>Status</th>
-              <th>Started by</th>
-              <th>Figures</th>
-            </tr>
-          </thead>
-          <tbody>
-            {deployments.map((d) => (
-              <Fragment key={d.id}>
-                <tr data-testid={`deployment-${d.id}`}>
-                  <td>
-                    <Link href={`/deployments/${d.id}`}>{formatDateTime(d.startedAt)}</Link>
-                    {d.finishedAt && (
-                      <div className="muted" style={{ fontSize: "0.8rem" }}>
-                        finished {formatDateTime(d.finishedAt)}
-                      </div>
-                    )}
-                  </td>
-                  <td>
-                    <span className="mono">{d.release.version}</span>
-                    {d.emergency && <span className="badge">emergency</span>}
-                    <div className="muted mono" style={{ fontSize: "0.8rem" }}>
-                      {d.release.artifact}
-                      {d.release.commitSha ? ` @ ${d.release.commitSha.slice(0, 12)}` : ""}
-                    </div>
-                  </td>
-                  <td>
-                    {d.environment.name}
-                    {d.environment.production && <span className="badge">production</span>}
-                  </td>
-                  <td>
-                    <StatusBadge status={d.status} />
-                    {d.failureReason && (
-                      <div className="muted" style={{ fontSize: "0.8rem" }}>
-                        {d.failureReason}
-                      </div>
-                    )}
-                  </td>
-                  <td>{who(d.startedBy)}</td>
-                  <td>
-                    <Figures figures={d.figures} />
-                  </td>
-                </tr>
-                <tr>
-                  <td colSpan={6}>
-                    <Governance deployment={d} />
-                  </td>
-                </tr>
-              </Fragment>
-            ))}
-          </tbody>
-        </table>
+        <DataTable
+          label="Deployment history"
+          data={deployments}
+          columns={COLUMNS}
+          getRowId={(d) => d.id}
+          searchPlaceholder="Filter by release, environment, status or person"
+          defaultSort={[{ id: "started", desc: true }]}
+          rowProps={(d) => ({ "data-testid": `deployment-${d.id}` })}
+          detail={(d) => <Governance deployment={d} />}
+        />
       )}
       {history.hasNextPage && (
         <p>
