@@ -289,6 +289,12 @@ test("a release manager schedules an approved major change into the next window,
   await expect(onChange.getByTestId("schedule-status")).toHaveText("Scheduled");
   await expect(onChange).toContainText(/starts in \d+/);
   await shoot(rm, "scheduling-change");
+  // Every change request is in the panel's searchable table, however many other specs have added.
+  const changes = rm.getByRole("table", { name: "Change requests" });
+  await rm.getByRole("searchbox", { name: "Search change requests" }).fill("Vault key rotation");
+  await expect(rm).toHaveURL(/changes-q=Vault\+key\+rotation/);
+  await expect(changes.locator("tbody tr")).toHaveCount(1);
+  await expect(changes.getByTestId("change-Vault key rotation")).toContainText("approved");
 
   await rm.goto("/maintenance");
   const row = rm.getByTestId("scheduled-deployment").filter({ hasText: "Vault key rotation" });

@@ -56,6 +56,60 @@ function inboxColumns(select: (id: string) => void) {
   ];
 }
 
+type ChangeRow = inferRouterOutputs<AppRouter>["changes"]["list"][number];
+const changeHelper = dataTableColumns<ChangeRow>();
+
+/** Every change request, newest first as the server sends them; sortable and searchable like every list. */
+function allChangeColumns(select: (id: string) => void) {
+  return [
+    changeHelper.accessor("title", {
+      header: "Title",
+      sortFn: "text",
+      meta: { searchable: true },
+      cell: (info) => (
+        <a
+          href={`/approvals?change=${info.row.original.id}`}
+          onClick={(e) => (e.preventDefault(), select(info.row.original.id))}
+        >
+          {info.getValue()}
+        </a>
+      ),
+    }),
+    changeHelper.accessor((c) => c.environment.serviceName, {
+      id: "service",
+      header: "Service",
+      sortFn: "text",
+      meta: { searchable: true },
+    }),
+    changeHelper.accessor((c) => c.release.version, {
+      id: "release",
+      header: "Release",
+      sortFn: "alphanumeric",
+      meta: { searchable: true },
+    }),
+    changeHelper.accessor((c) => TYPE_LABELS[c.type] ?? c.type, { id: "type", header: "Type", sortFn: "text" }),
+    changeHelper.accessor((c) => c.requestedBy.name, {
+      id: "requestedBy",
+      header: "Requested by",
+      sortFn: "text",
+      meta: { searchable: true },
+    }),
+    changeHelper.accessor("status", {
+      header: "Status",
+      sortFn: "text",
+      cell: (info) => (
+        <span className={`status status-${STATUS_TONE[info.getValue()] ?? "live"}`}>{info.getValue()}</span>
+      ),
+    }),
+    changeHelper.accessor((c) => (c.status === "pending" ? c.evaluation.missing.join(", ").replace(/_/g, " ") : ""), {
+      id: "missing",
+      header: "Missing",
+      sortFn: "text",
+      cell: (info) => <span className="muted">{info.getValue()}</span>,
+    }),
+  ];
+}
+
 const TYPE_LABELS: Record<string, string> = {
   standard: "Standard",
   user_facing: "User-facing",
@@ -96,6 +150,7 @@ export function ApprovalsView({
     [router],
   );
   const columns = useMemo(() => inboxColumns(select), [select]);
+  const changeColumns = useMemo(() => allChangeColumns(select), [select]);
 
   return (
     <>
@@ -149,40 +204,15 @@ export function ApprovalsView({
           <p>Production deployments carry a change request; release managers create them here.</p>
         </EmptyState>
       ) : (
-        <table aria-label="Change requests">
-          <thead>
-            <tr>
-              <th>Title</th>
-              <th>Service</th>
-              <th>Release</th>
-              <th>Type</th>
-              <th>Requested by</th>
-              <th>Status</th>
-              <th>Missing</th>
-            </tr>
-          </thead>
-          <tbody>
-            {all.data?.map((c) => (
-              <tr key={c.id} data-testid={`change-${c.title}`}>
-                <td>
-                  <a href={`/approvals?change=${c.id}`} onClick={(e) => (e.preventDefault(), select(c.id))}>
-                    {c.title}
-                  </a>
-                </td>
-                <td>{c.environment.serviceName}</td>
-                <td>{c.release.version}</td>
-                <td>{TYPE_LABELS[c.type]}</td>
-                <td>{c.requestedBy.name}</td>
-                <td>
-                  <span className={`status status-${STATUS_TONE[c.status] ?? "live"}`}>{c.status}</span>
-                </td>
-                <td className="muted">
-                  {c.status === "pending" ? c.evaluation.missing.join(", ").replace(/_/g, " ") : ""}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <DataTable
+          label="Change requests"
+          urlPrefix="changes-"
+          data={all.data ?? []}
+          columns={changeColumns}
+          getRowId={(c) => c.id}
+          searchPlaceholder="Filter by title, service, release or requester"
+          rowProps={(c) => ({ "data-testid": `change-${c.title}` })}
+        />
       )}
     </>
   );
