@@ -8,13 +8,13 @@ import path from "node:path";
 import pg from "pg";
 import { testEnvironment } from "../server/config";
 import { expect, signIn, test } from "./fixtures";
-import { startPanelProcess, type PanelProcess } from "./panel-process";
+import { startPanelProcess, type StartedPanel } from "./panel-process";
 
 const ROOT = path.resolve(__dirname, "..");
 const adminUrl = testEnvironment().databaseUrl;
 let databaseUrl: string;
 let databaseName: string;
-let panel: PanelProcess | undefined;
+let panel: StartedPanel | undefined;
 let url: string;
 const passwords: Record<string, string> = {};
 

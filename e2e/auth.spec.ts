@@ -1,4 +1,4 @@
-import { demoPassword, expect, nav, signIn, signInAs, test, waitForHydration } from "./fixtures";
+import { demoPassword, expect, nav, pageNotice, signIn, signInAs, test, waitForHydration } from "./fixtures";
 
 function navNames(page: import("@playwright/test").Page) {
   return nav(page).getByRole("link").allTextContents();
@@ -85,8 +85,7 @@ test("past five wrong passwords for one account the sign-in page says there were
   const email = `locked-out-${Date.now()}@example.test`;
   await page.goto("/signin");
   await waitForHydration(page);
-  // The page's notice (Next's route announcer is an empty alert of its own).
-  const notice = page.getByRole("alert").filter({ hasText: /\S/ });
+  const notice = pageNotice(page);
   const attempt = async (password: string) => {
     await page.getByLabel("E-mail").fill(email);
     await page.getByLabel("Password").fill(password);

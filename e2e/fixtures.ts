@@ -40,6 +40,11 @@ export async function signIn(page: Page, email: string, password: string): Promi
   await waitForHydration(page);
 }
 
+/** The page's own notice (Notice with role alert): Next's route announcer is an empty alert of its own. */
+export function pageNotice(page: Page) {
+  return page.getByRole("alert").filter({ hasText: /\S/ });
+}
+
 /** Resolves once React handles events on the page (app/_components/HydrationMark.tsx). */
 export async function waitForHydration(page: Page): Promise<void> {
   await expect(page.locator("html")).toHaveAttribute("data-hydrated", "true");

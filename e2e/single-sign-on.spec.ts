@@ -8,11 +8,11 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { OidcIssuer } from "../test/helpers/oidc-issuer";
-import { expect, nav, signIn, test, waitForHydration } from "./fixtures";
-import { startPanelProcess, type PanelProcess } from "./panel-process";
+import { expect, nav, pageNotice, signIn, test, waitForHydration } from "./fixtures";
+import { startPanelProcess, type StartedPanel } from "./panel-process";
 
 const issuer = new OidcIssuer();
-let panel: PanelProcess | undefined;
+let panel: StartedPanel | undefined;
 let dataDir: string;
 
 test.describe.configure({ mode: "serial" });
@@ -76,9 +76,6 @@ test("someone the provider still vouches for, whom an administrator deactivated,
   await waitForHydration(page);
   await page.getByRole("button", { name: "Sign in with single sign-on" }).click();
   await expect(page).toHaveURL(/\/signin\?error=AccessDenied/);
-  // The page's notice (Next's route announcer is an empty alert of its own).
-  await expect(page.getByRole("alert").filter({ hasText: /\S/ })).toHaveText(
-    "Your account is not allowed to sign in here.",
-  );
+  await expect(pageNotice(page)).toHaveText("Your account is not allowed to sign in here.");
   await expect(page.getByTestId("current-user")).toHaveCount(0);
 });

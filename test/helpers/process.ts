@@ -1,92 +1,12 @@
 /**
- * Running the panel as a real child process (`tsx server/main.ts`), the way `npm start` does, with
- * its output captured. Every process started here is killed when the test file ends.
+ * The panel as a real child process in vitest (test/helpers/panel-child.ts): every process started
+ * there is killed when the test file ends.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import path from "node:path";
 import { afterAll } from "vitest";
-import { waitFor } from "./wait.ts";
+import { runningPanels } from "./panel-child.ts";
 
-export const ROOT = path.resolve(__dirname, "../..");
-// `node --import tsx` runs the panel as this one process (the tsx wrapper would run it as a
-// grandchild, out of reach of a SIGKILL sent to the process we spawned).
+export { ROOT, spawnPanel, type PanelProcess } from "./panel-child.ts";
 
-export interface PanelProcess {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  /** Resolves with the exit code (or the signal's name). */
-  exited: Promise<number | string>;
-  waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
-  /** The URL printed on the start-up banner. */
-  waitForUrl(timeoutMs?: number): Promise<string>;
-  kill(signal?: NodeJS.Signals): Promise<number | string>;
-}
-
-const running = new Set<ChildProcess>();
 afterAll(() => {
-  for (const child of running) child.kill("SIGKILL");
+  for (const child of runningPanels) child.kill("SIGKILL");
 });
-
-/** Only what the panel needs from the parent's environment, so a developer's settings do not leak in. */
-function baseEnvironment(): Record<string, string | undefined> {
-  const keep = ["PATH", "HOME", "TMPDIR", "LANG", "TZ"];
-  return Object.fromEntries(keep.filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]]));
-}
-
-export function spawnPanel(env: Record<string, string>, script = "server/main.ts"): PanelProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", script], {
-    cwd: ROOT,
-    env: { ...baseEnvironment(), NODE_ENV: "production", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  running.add(child);
-  let out = "";
-  let err = "";
-  child.stdout.on("data", (chunk) => (out += String(chunk)));
-  child.stderr.on("data", (chunk) => (err += String(chunk)));
-  // "exit" can come before the last output is read; wait for both streams to end too, but not for
-  // long: slot processes that outlive a killed panel may hold its pipes open.
-  const streamsEnded = Promise.all(
-    [child.stdout, child.stderr].map((stream) => new Promise((done) => stream.once("end", done))),
-  );
-  const exited = new Promise<number | string>((resolve) =>
-    child.on("exit", (code, signal) => {
-      running.delete(child);
-      const result = code ?? signal ?? "unknown";
-      const cap = setTimeout(() => resolve(result), 1000);
-      void streamsEnded.then(() => {
-        clearTimeout(cap);
-        resolve(result);
-      });
-    }),
-  );
-  const handle: PanelProcess = {
-    child,
-    stdout: () => out,
-    stderr: () => err,
-    exited,
-    async waitForOutput(pattern, timeoutMs = 60_000) {
-      let exitedEarly: number | string | null = null;
-      void exited.then((code) => (exitedEarly = code));
-      return waitFor(
-        () => {
-          const match = out.match(pattern) ?? err.match(pattern);
-          if (!match && exitedEarly !== null)
-            throw new Error(`the panel exited (${exitedEarly}) first. stderr: ${err.slice(-2000)}`);
-          return match;
-        },
-        `output matching ${pattern}`,
-        timeoutMs,
-      );
-    },
-    async waitForUrl(timeoutMs) {
-      return (await handle.waitForOutput(/is running at (http:\/\/\S+)/, timeoutMs))[1]!;
-    },
-    async kill(signal = "SIGTERM") {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      return exited;
-    },
-  };
-  return handle;
-}
