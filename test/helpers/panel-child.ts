@@ -65,18 +65,18 @@ export function spawnPanel(env: Record<string, string>, script = "server/main.ts
     stderr: () => err,
     exited,
     async waitForOutput(pattern, timeoutMs = 60_000) {
-      let exitedEarly: number | string | null = null;
-      void exited.then((code) => (exitedEarly = code));
-      return waitFor(
-        () => {
-          const match = out.match(pattern) ?? err.match(pattern);
-          if (!match && exitedEarly !== null)
-            throw new Error(`the panel exited (${exitedEarly}) first. stderr: ${err.slice(-2000)}`);
-          return match;
-        },
+      let exitedWith: number | string | null = null;
+      void exited.then((code) => (exitedWith = code));
+      // A panel that exits without printing it ends the wait at once (waitFor would go on to its
+      // deadline: an error thrown by the condition only counts as "not yet").
+      const found = await waitFor(
+        () => out.match(pattern) ?? err.match(pattern) ?? (exitedWith !== null ? ("exited" as const) : null),
         `output matching ${pattern}`,
         timeoutMs,
       );
+      if (found === "exited")
+        throw new Error(`the panel exited (${exitedWith}) before printing ${pattern}. stderr: ${err.slice(-2000)}`);
+      return found;
     },
     async waitForUrl(timeoutMs) {
       return (await handle.waitForOutput(/is running at (http:\/\/\S+)/, timeoutMs))[1]!;
