@@ -11,12 +11,20 @@ export function jsonFromPanel(): Record<string, string> {
   return { "Content-Type": "application/json", Origin: new URL(readPanelInfo().url).origin };
 }
 
+/** Environments whose demo traffic a spec in this worker turned on through `api`, until it turns it off. */
+const trafficOn = new Set<string>();
+
 export async function api<T = unknown>(
   page: Page,
   path: string,
   input?: unknown,
   method: "query" | "mutation" = "mutation",
 ): Promise<T> {
+  if (path === "environments.setTrafficGenerator") {
+    const { environmentId, enabled } = input as { environmentId: string; enabled: boolean };
+    if (enabled) trafficOn.add(environmentId);
+    else trafficOn.delete(environmentId);
+  }
   const response =
     method === "query"
       ? await page.request.get(`/api/trpc/${path}?input=${encodeURIComponent(JSON.stringify({ json: input ?? null }))}`)
@@ -27,6 +35,23 @@ export async function api<T = unknown>(
   };
   if (!response.ok()) throw new Error(`${path}: HTTP ${response.status()} ${body.error?.json.message}`);
   return body.result!.data.json as T;
+}
+
+/**
+ * Turns off the demo traffic this spec turned on (and that of `environmentIds`, turned on in the UI).
+ * The shared panel outlives each spec: traffic left on went on through every environment's proxy, demo
+ * service and recorder for the rest of the run, a load that grew with each spec on a two-core machine.
+ */
+export async function stopDemoTraffic(browser: Browser, panel: PanelInfo, environmentIds: string[] = []) {
+  const ids = [...new Set([...trafficOn, ...environmentIds])];
+  if (ids.length === 0) return;
+  const rm = await signedIn(browser, panel, "release_manager");
+  try {
+    for (const environmentId of ids)
+      await api(rm, "environments.setTrafficGenerator", { environmentId, enabled: false });
+  } finally {
+    await rm.close();
+  }
 }
 
 export async function signedIn(browser: Browser, panel: PanelInfo, role: string): Promise<Page> {

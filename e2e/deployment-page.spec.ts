@@ -6,7 +6,7 @@
  * at once. Real server, local target, real processes; nothing sleeps.
  */
 import type { Page } from "@playwright/test";
-import { api, signedIn } from "./api";
+import { api, signedIn, stopDemoTraffic } from "./api";
 import { expect, signInAs, test } from "./fixtures";
 import { wordsBrokenInTables } from "./layout";
 import { THREE_STEP_POLICY } from "./policies";
@@ -32,6 +32,8 @@ async function deploy(page: Page, releaseId: string): Promise<void> {
   const { id } = await api<{ id: string }>(page, "deployments.start", { releaseId, environmentId });
   await page.goto(`/deployments/${id}`);
 }
+
+test.afterAll(async ({ browser, panel }) => stopDemoTraffic(browser, panel));
 
 test("traffic before anything is live raises no alert and costs no availability; the page says nothing is live", async ({
   page,

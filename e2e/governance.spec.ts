@@ -3,7 +3,7 @@
  * windows and emergency maintenance. Fast deployment policies are set through the API.
  */
 import type { Page } from "@playwright/test";
-import { api, jsonFromPanel, signedIn as as } from "./api";
+import { api, jsonFromPanel, signedIn as as, stopDemoTraffic } from "./api";
 import { demoPassword, expect, signIn, test } from "./fixtures";
 import { FAST_POLICY } from "./policies";
 
@@ -82,6 +82,8 @@ test.beforeAll(async ({ browser, panel }) => {
   ).token;
   await rm.close();
 });
+
+test.afterAll(async ({ browser, panel }) => stopDemoTraffic(browser, panel));
 
 test("a user-facing change cannot start with only the approver's sign-off; it starts once a business stakeholder signs", async ({
   browser,

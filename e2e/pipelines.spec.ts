@@ -6,7 +6,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { Page } from "@playwright/test";
-import { api, signedIn } from "./api";
+import { api, signedIn, stopDemoTraffic } from "./api";
 import { expect, nav, test } from "./fixtures";
 import { wordsBrokenInTables } from "./layout";
 import { FAST_POLICY } from "./policies";
@@ -42,6 +42,8 @@ async function shoot(page: Page, name: string) {
   }
   await page.setViewportSize({ width: 1400, height: 900 });
 }
+
+test.afterAll(async ({ browser, panel }) => stopDemoTraffic(browser, panel));
 
 test("a release manager creates a CI token with scopes and an expiry, sees it once, sees its last use, and revokes it", async ({
   browser,

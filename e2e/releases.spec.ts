@@ -3,7 +3,7 @@
  * come from the policy (set through the API, as a release manager could); nothing sleeps.
  */
 import type { Page } from "@playwright/test";
-import { api, approveForProduction } from "./api";
+import { api, approveForProduction, stopDemoTraffic } from "./api";
 import { expect, signInAs, test } from "./fixtures";
 import { DATABASE_HEALTH_SMOKE_TEST, WEBSOCKET_SMOKE_TEST } from "../server/releases/policy";
 import { THREE_STEP_POLICY } from "./policies";
@@ -38,6 +38,8 @@ async function targetSlot(page: Page): Promise<string> {
 let serviceUrl: string;
 let ciToken: string;
 const environments: Record<string, string> = {};
+
+test.afterAll(async ({ browser, panel }) => stopDemoTraffic(browser, panel, Object.values(environments)));
 
 test("a good release goes to staging and production; the split walks 10 → 50 → 100 while the charts update", async ({
   page,

@@ -9,7 +9,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { Page } from "@playwright/test";
-import { api, signedIn as as } from "./api";
+import { api, signedIn as as, stopDemoTraffic } from "./api";
 import { expect, test } from "./fixtures";
 import { wordsBrokenInTables } from "./layout";
 import { FAST_POLICY } from "./policies";
@@ -96,6 +96,8 @@ async function shipToProduction(
     .toBe("succeeded");
   return release.id;
 }
+
+test.afterAll(async ({ browser, panel }) => stopDemoTraffic(browser, panel));
 
 test("a release manager redeploys an earlier version to production from the service page, through a change request an approver signs", async ({
   browser,
