@@ -16,6 +16,7 @@ import { GetMetricDataCommand, type GetMetricDataCommandInput } from "@aws-sdk/c
 import pino from "pino";
 import { systemActor } from "../server/audit/actor.ts";
 import { migrateDatabase, openDatabase } from "../server/db/open.ts";
+import { templateDatabase } from "./panel.ts";
 import { createPanelEvents } from "../server/realtime/events.ts";
 import { startDeployment } from "../server/releases/commands.ts";
 import type { Policy } from "../server/releases/policy.ts";
@@ -66,7 +67,7 @@ export async function runEcsDeploymentBench(options: {
   const parsed = validateEcsConfig(raw);
   if (!parsed.ok) throw new Error(parsed.error);
 
-  const db = await openDatabase({ kind: "pglite", dataDir: null });
+  const db = (await templateDatabase()) ?? (await openDatabase({ kind: "pglite", dataDir: null }));
   await migrateDatabase(db);
   const log = pino({ level: "silent" });
   const fake = new FakeAws(parsed.config, clock);

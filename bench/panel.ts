@@ -7,8 +7,26 @@ import { systemActor } from "../server/audit/actor.ts";
 import type { Role } from "../server/auth/roles.ts";
 import { createUser } from "../server/auth/users.ts";
 import { parseConfig } from "../server/config.ts";
+import { openDatabase, type Database } from "../server/db/open.ts";
 import { startPanel, type Panel, type StartOptions } from "../server/panel.ts";
 import { signInOverHttp } from "../test/helpers/http-auth.ts";
+
+let databaseTemplate: Blob | null = null;
+
+/**
+ * `--pglite-template <file>` (bench/run.ts): each benchmark's embedded database starts in memory from
+ * this migrated dump instead of running initdb and every migration in a new directory (about 5 s of
+ * CPU each). For the suite's smoke test, which checks that every benchmark still prints its line; no
+ * figure covers start-up, and measured runs leave it out.
+ */
+export function startFromTemplate(file: string): void {
+  databaseTemplate = new Blob([fs.readFileSync(file)]);
+}
+
+/** The embedded database from the template, when one was given. */
+export async function templateDatabase(): Promise<Database | undefined> {
+  return databaseTemplate ? openDatabase({ kind: "pglite", dataDir: null, template: databaseTemplate }) : undefined;
+}
 
 export async function startBenchPanel(
   env: Record<string, string> = {},
@@ -34,7 +52,8 @@ export async function startBenchPanel(
     NEXTAUTH_SECRET: randomBytes(32).toString("hex"),
     ...env,
   });
-  const panel = await startPanel(config, { logToStdout: false, ...options });
+  const database = env.DATABASE_URL ? undefined : await templateDatabase();
+  const panel = await startPanel(config, { logToStdout: false, ...options, ...(database ? { database } : {}) });
   const url = `http://127.0.0.1:${panel.port}`;
   let n = 0;
   let last: { email: string; password: string } | null = null;

@@ -13,6 +13,9 @@
  *   ecs-deployment [--bake 60] [--listeners 2] [--speed 20]  AWS calls per phase of an ECS deployment, and what its charts show
  *   overview [--services 500] [--environments 3] [--requests 60] [--postgres] [--no-page]  the overview page and its query with 500 × 3 (goal p95 < 300 ms)
  *   all                            every benchmark above, one after the other
+ *
+ * Any of them takes `--pglite-template <file>`: embedded databases start from that migrated dump (the
+ * suite's smoke test; start-up is in no figure).
  */
 import { runApiBench } from "./api.ts";
 import { runAuditBench } from "./audit.ts";
@@ -23,6 +26,7 @@ import { runFuzzBench } from "./fuzz.ts";
 import { runOverviewBench } from "./overview.ts";
 import { runProxyBench } from "./proxy.ts";
 import { runRollbackBench } from "./rollback.ts";
+import { startFromTemplate } from "./panel.ts";
 import { runVerdictsBench } from "./verdicts.ts";
 
 function option(args: string[], name: string, fallback: string): string {
@@ -88,6 +92,8 @@ const BENCHES: Record<string, (args: string[]) => Promise<string | string[]>> = 
 
 async function main(): Promise<void> {
   const [name, ...args] = process.argv.slice(2);
+  const template = option(args, "pglite-template", "");
+  if (template) startFromTemplate(template);
   const names = name === "all" || !name ? Object.keys(BENCHES) : [name];
   for (const n of names) {
     const bench = BENCHES[n];
