@@ -12,6 +12,7 @@
  *   ecs-silent [--deadline 30]     a deployment pass against an AWS endpoint that never answers: time to fail (default settings)
  *   ecs-deployment [--bake 60] [--listeners 2] [--speed 20]  AWS calls per phase of an ECS deployment, and what its charts show
  *   overview [--services 500] [--environments 3] [--requests 60] [--postgres] [--no-page]  the overview page and its query with 500 × 3 (goal p95 < 300 ms)
+ *   page-cpu [--seconds 30] [--rate 20]  how busy an open deployment page keeps the browser's main thread (needs Chromium)
  *   all                            every benchmark above, one after the other
  *
  * Any of them takes `--pglite-template <file>`: embedded databases start from that migrated dump (the
@@ -26,6 +27,7 @@ import { runFuzzBench } from "./fuzz.ts";
 import { runOverviewBench } from "./overview.ts";
 import { runProxyBench } from "./proxy.ts";
 import { runRollbackBench } from "./rollback.ts";
+import { runPageCpuBench } from "./page-cpu.ts";
 import { startFromTemplate } from "./panel.ts";
 import { runVerdictsBench } from "./verdicts.ts";
 
@@ -83,6 +85,8 @@ const BENCHES: Record<string, (args: string[]) => Promise<string | string[]>> = 
       postgres: args.includes("--postgres"),
       page: !args.includes("--no-page"),
     }),
+  "page-cpu": (args) =>
+    runPageCpuBench({ seconds: Number(option(args, "seconds", "30")), rate: Number(option(args, "rate", "20")) }),
   fuzz: (args) =>
     runFuzzBench({
       runs: Number(option(args, "runs", "50000")),

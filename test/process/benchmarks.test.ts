@@ -118,6 +118,11 @@ describe.concurrent("npm run bench", () => {
       ),
     ],
     [
+      "page-cpu",
+      ["page-cpu", "--seconds", "1"],
+      new RegExp(`^BENCH page-cpu seconds=1 rate=20${figures("points", "main_thread_busy_pct", "script_pct")}`, "m"),
+    ],
+    [
       "fuzz",
       ["fuzz", "--runs", "200", "--seed", "1"],
       new RegExp(`^BENCH fuzz runs=200 seed=1${figures("seconds", "status_200", "status_400")}.* status_5xx=0$`, "m"),
@@ -148,6 +153,6 @@ it("an unknown benchmark is refused, naming the known ones", async () => {
   const result = await bench(["nonsense"]);
   expect(result.code).toBe(1);
   expect(result.stderr).toContain(
-    'Unknown benchmark "nonsense". Known: rollback, fanout, proxy, verdicts, ecs-silent, ecs-deployment, audit, api, overview, fuzz, all',
+    'Unknown benchmark "nonsense". Known: rollback, fanout, proxy, verdicts, ecs-silent, ecs-deployment, audit, api, overview, page-cpu, fuzz, all',
   );
 });
