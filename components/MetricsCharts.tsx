@@ -7,6 +7,7 @@
  *
  * No line crosses a second without data: the points carry a break there and connectNulls is off.
  */
+import { memo } from "react";
 import {
   Area,
   AreaChart,
@@ -90,7 +91,8 @@ export interface MetricsChartsProps {
   cloudWatch?: boolean;
 }
 
-export function MetricsCharts({
+/** Memoised: a page that renders again for other live events does not draw its charts again (see LiveCharts). */
+export const MetricsCharts = memo(function MetricsCharts({
   points,
   // eslint-disable-next-line react-hooks/purity -- callers with live data pass `now`; the default is for a static render
   now = Date.now(),
@@ -204,4 +206,4 @@ export function MetricsCharts({
       </Chart>
     </div>
   );
-}
+});

@@ -64,14 +64,24 @@ export function LiveCharts({ d }: { d: DeploymentData }) {
   // "N s ago" counts on between periods (a local environment's samples re-render every second anyway).
   const cloudWatch = d.environment.target === "ecs";
   const now = useNow(cloudWatch && !d.finishedAt ? 1000 : 3_600_000);
-  const names: Record<SlotName, string> = {
-    blue: slotRole("blue", d),
-    green: slotRole("green", d),
-  };
-  const marks = d.stepMarks.map((m) => ({
-    t: new Date(m.at).getTime(),
-    label: `${d.steps[m.stepIndex] ?? 100} %`,
-  }));
+  // The page renders again at every live event (the split, the status detail, the gates), several a
+  // second; the charts only when what they show changes. Their props are kept the same objects until
+  // then, and MetricsCharts is memoised: four charts drawn three or four times a second kept a
+  // browser core about a third busy on a page left open.
+  const [blueName, greenName] = [slotRole("blue", d), slotRole("green", d)];
+  const names = useMemo<Record<SlotName, string>>(() => ({ blue: blueName, green: greenName }), [blueName, greenName]);
+  const marksKey = d.stepMarks.map((m) => `${new Date(m.at).getTime()}:${d.steps[m.stepIndex] ?? 100}`).join(" ");
+  const marks = useMemo(
+    () =>
+      marksKey
+        .split(" ")
+        .filter(Boolean)
+        .map((mark) => {
+          const [t, step] = mark.split(":");
+          return { t: Number(t), label: `${step} %` };
+        }),
+    [marksKey],
+  );
   const end = d.finishedAt
     ? new Date(d.finishedAt).getTime()
     : // eslint-disable-next-line react-hooks/purity -- a running deployment's charts end now; each live update renders again
@@ -81,10 +91,10 @@ export function LiveCharts({ d }: { d: DeploymentData }) {
     from: m.t,
     to: marks[i + 1]?.t ?? end,
   }));
-  const whole = {
-    from: new Date(d.startedAt).getTime() - LEAD_IN_MS,
-    to: Math.max(end, new Date(d.startedAt).getTime()),
-  };
+  const wholeFrom = new Date(d.startedAt).getTime() - LEAD_IN_MS;
+  const wholeTo = Math.max(end, new Date(d.startedAt).getTime());
+  const whole = useMemo(() => ({ from: wholeFrom, to: wholeTo }), [wholeFrom, wholeTo]);
+  const zoomRange = useMemo(() => (zoom ? { from: zoom.from, to: zoom.to } : null), [zoom]);
   const nothingLive = !d.liveRelease;
   return (
     <section aria-label="Live metrics" style={{ marginTop: "1rem" }}>
@@ -113,7 +123,7 @@ export function LiveCharts({ d }: { d: DeploymentData }) {
           points={points}
           now={now}
           cloudWatch={cloudWatch}
-          range={zoom ? { from: zoom.from, to: zoom.to } : whole}
+          range={zoomRange ?? whole}
           marks={marks}
           names={names}
         />
