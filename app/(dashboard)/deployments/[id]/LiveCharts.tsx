@@ -94,7 +94,6 @@ export function LiveCharts({ d }: { d: DeploymentData }) {
   const wholeFrom = new Date(d.startedAt).getTime() - LEAD_IN_MS;
   const wholeTo = Math.max(end, new Date(d.startedAt).getTime());
   const whole = useMemo(() => ({ from: wholeFrom, to: wholeTo }), [wholeFrom, wholeTo]);
-  const zoomRange = useMemo(() => (zoom ? { from: zoom.from, to: zoom.to } : null), [zoom]);
   const nothingLive = !d.liveRelease;
   return (
     <section aria-label="Live metrics" style={{ marginTop: "1rem" }}>
@@ -123,7 +122,7 @@ export function LiveCharts({ d }: { d: DeploymentData }) {
           points={points}
           now={now}
           cloudWatch={cloudWatch}
-          range={zoomRange ?? whole}
+          range={zoom ?? whole}
           marks={marks}
           names={names}
         />
