@@ -59,7 +59,11 @@ export default defineConfig({
   use: {
     browserName: "chromium",
     launchOptions: { executablePath: testEnvironment().chromiumPath, args: CHROMIUM_ARGS },
-    trace: "retain-on-failure",
+    // No trace recording in `npm test`: retain-on-failure records every test (a screencast and a DOM
+    // snapshot per action) to keep the failures' — about a fifth of the browser tier's CPU (two specs:
+    // 145 CPU-s with it, 107–126 without) — and a CI machine's traces are gone with it. To debug a
+    // failing spec, record one: `npm run test:e2e -- e2e/<spec> --trace on`.
+    trace: "off",
     screenshot: "only-on-failure",
   },
 });
