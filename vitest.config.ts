@@ -33,21 +33,25 @@ const DATABASE_AGNOSTIC = [
 ];
 
 /**
- * The long journeys through the release engine and governance, whose races (two starts at once, two
- * schedulers claiming one window, approvals decided together) are only real with concurrent
- * connections: they run once, on PostgreSQL where it is configured, else on PGlite. The embedded
- * database walks the same journeys in the other integration suites, the process tier and every
- * Playwright spec (`npm start` runs on PGlite), and PGlite's own behaviour has suites of its own
- * (migrations, fresh database, schema against migrations).
+ * The integration suites that run on both databases. What differs between PGlite and PostgreSQL, for
+ * our code, is the engine the migrations and the audit triggers run on and the driver adapter: its
+ * types, its unique-violation errors, raw sessions and the streamed export (server/db/open.ts,
+ * server/http/audit-routes.ts). These suites go through exactly that.
+ *
+ * Every other suite runs once: on PostgreSQL where it is configured (the production database, whose
+ * concurrent connections make the races real: two starts at once, two schedulers claiming one window,
+ * two reconcilers sharing leases), else on PGlite. The embedded database still walks the same code end
+ * to end in the process tier, the Prometheus tier and every Playwright spec (`npm start` runs on
+ * PGlite). Running all of them twice cost the suite about a hundred CPU-seconds on a two-core machine.
  */
-const JOURNEYS = [
-  "test/integration/deployments.test.ts",
-  "test/integration/scheduled-deployments.test.ts",
-  "test/integration/redeploy.test.ts",
-  "test/integration/governance.test.ts",
-  "test/integration/emergency-record.test.ts",
-  "test/integration/delivery-metrics.test.ts",
-  "test/integration/pipeline-governance.test.ts",
+const BOTH_DATABASES = [
+  "test/integration/migrations.test.ts",
+  "test/integration/fresh-database.test.ts",
+  "test/integration/schema-matches-migrations.test.ts",
+  "test/integration/duplicate-writes.test.ts",
+  "test/integration/audit-export.test.ts",
+  "test/integration/audit-tamper.test.ts",
+  "test/integration/audit-retention.test.ts",
 ];
 
 export default defineConfig({
@@ -70,8 +74,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: "pglite",
-          include: ["test/integration/**/*.test.ts"],
-          exclude: env.databaseUrl ? JOURNEYS : [],
+          include: env.databaseUrl ? [...DATABASE_AGNOSTIC, ...BOTH_DATABASES] : ["test/integration/**/*.test.ts"],
           provide: { backend: "pglite" },
           isolate: false,
         },
