@@ -8,6 +8,7 @@
 import fs from "node:fs";
 import { defineConfig } from "vitest/config";
 import { testEnvironment } from "./server/config";
+import TierSequencer from "./test/tier-sequencer";
 
 // The "skipped because …" lines are printed once, by test/global-setup.ts.
 const env = testEnvironment();
@@ -68,6 +69,7 @@ export default defineConfig({
     // that edits other variables restores them. The process tier stays isolated.
     maxWorkers: 2,
     fileParallelism: true,
+    sequence: { sequencer: TierSequencer },
     projects: [
       { extends: true, test: { name: "unit", include: ["test/unit/**/*.test.ts"], isolate: false } },
       {
