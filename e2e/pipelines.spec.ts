@@ -144,6 +144,7 @@ test("the CTO reads the delivery metrics of what a pipeline deployed; an approve
   await rm.close();
 
   const cto = await signedIn(browser, panel, "cto");
+  await cto.goto("/");
   await nav(cto).getByRole("link", { name: "Delivery" }).click();
   await expect(cto.getByRole("heading", { name: "Delivery", level: 1 })).toBeVisible();
   const row = cto.locator('tr[data-scope="pipeline-shop/development"]');
