@@ -2,15 +2,15 @@
  * `npm start`: the panel as one process. Prints the URL and, on the first start of the embedded
  * default, the demo sign-ins; stops cleanly on SIGINT/SIGTERM.
  */
-import { formatDemoCredentials } from "./auth/demo-users.ts";
 import { ConfigError, loadConfig } from "./config.ts";
-import { MigrationError } from "./db/migrate.ts";
-import { DataDirInUseError } from "./db/open.ts";
-import { MissingBuildError, startPanel } from "./panel.ts";
 
 async function main(): Promise<void> {
   const started = Date.now();
+  // The configuration is read before the panel's modules load (the database drivers, Prisma, Next:
+  // about two seconds of CPU): a mistyped setting is reported at once.
   const config = loadConfig();
+  const { startPanel } = await import("./panel.ts");
+  const { formatDemoCredentials } = await import("./auth/demo-users.ts");
   const panel = await startPanel(config);
   // Stops cleanly from the moment anyone can know it runs: a signal sent as soon as the URL is read (a
   // test, a supervisor) could arrive before the handlers and end the process by default (a start-up
@@ -35,15 +35,29 @@ async function main(): Promise<void> {
   process.stdout.write(`${lines.join("\n")}\n\n`);
 }
 
-main().catch((error: unknown) => {
+/** Start-up problems a person can fix from the message alone (the panel's modules are loaded by then, but for a ConfigError). */
+async function isKnownStartupError(error: unknown): Promise<boolean> {
+  if (error instanceof ConfigError) return true;
+  try {
+    const [{ MigrationError }, { DataDirInUseError }, { MissingBuildError }] = await Promise.all([
+      import("./db/migrate.ts"),
+      import("./db/open.ts"),
+      import("./panel.ts"),
+    ]);
+    return error instanceof MigrationError || error instanceof DataDirInUseError || error instanceof MissingBuildError;
+  } catch {
+    // The panel's own modules failed to load: that is the error, and its stack is what helps.
+    return false;
+  }
+}
+
+main().catch(async (error: unknown) => {
   // Known start-up problems get one clear line; anything else gets its stack.
-  const known =
-    error instanceof ConfigError ||
-    error instanceof MigrationError ||
-    error instanceof DataDirInUseError ||
-    error instanceof MissingBuildError;
+  const known = await isKnownStartupError(error);
   process.stderr.write(
-    known ? `${error.message}\n` : `Greenlight failed to start: ${(error as Error).stack ?? String(error)}\n`,
+    known
+      ? `${(error as Error).message}\n`
+      : `Greenlight failed to start: ${(error as Error).stack ?? String(error)}\n`,
   );
   process.exit(1);
 });
