@@ -1,5 +1,6 @@
 /** tRPC calls from a signed-in page's own session (superjson's plain-JSON envelope). */
 import { expect, type Browser, type Page } from "@playwright/test";
+import { sameOrigin, signInOverHttp } from "../test/helpers/http-auth";
 import { demoPassword } from "./fixtures";
 import { readPanelInfo, type PanelInfo } from "./panel-info";
 
@@ -56,7 +57,7 @@ export async function stopDemoTraffic(browser: Browser, panel: PanelInfo, enviro
 
 /**
  * A new page signed in as the demo user of `role`, on no page yet (callers go where they act). It
- * signs in over HTTP, as the form posts it (next-auth's CSRF token, then the credentials callback), in
+ * signs in over HTTP as the form posts it (test/helpers/http-auth.ts) and puts the session cookie in
  * the page's own cookie jar: a spec that needs a user to act spends no page loads on the sign-in form,
  * which auth.spec and the specs' own sign-ins test. Twice the form's page loads for every set-up user
  * cost the browser tier tens of CPU-seconds.
@@ -64,13 +65,12 @@ export async function stopDemoTraffic(browser: Browser, panel: PanelInfo, enviro
 export async function signedIn(browser: Browser, panel: PanelInfo, role: string): Promise<Page> {
   const page = await browser.newPage();
   const email = `${role.replace(/_/g, "-")}@greenlight.local`;
-  const csrf = await page.request.get("/api/auth/csrf");
-  const { csrfToken } = (await csrf.json()) as { csrfToken: string };
-  const callback = await page.request.post("/api/auth/callback/credentials", {
-    form: { email, password: demoPassword(panel, email), csrfToken, json: "true" },
-    headers: { Origin: new URL(panel.url).origin },
-  });
-  expect(callback.ok(), `sign-in of ${email}: HTTP ${callback.status()}`).toBe(true);
+  const cookie = await signInOverHttp(panel.url, email, demoPassword(panel, email), sameOrigin(panel.url));
+  if (!cookie) throw new Error(`The panel refused the sign-in of ${email}`);
+  const separator = cookie.indexOf("=");
+  await page
+    .context()
+    .addCookies([{ name: cookie.slice(0, separator), value: cookie.slice(separator + 1), url: panel.url }]);
   const session = (await (await page.request.get("/api/auth/session")).json()) as { user?: { email?: string } };
   expect(session.user?.email, `the session after signing in as ${email}`).toBe(email);
   return page;
