@@ -58,12 +58,19 @@ export async function stopDemoTraffic(browser: Browser, panel: PanelInfo, enviro
 /**
  * A new page signed in as the demo user of `role`, on no page yet (callers go where they act). It
  * signs in over HTTP as the form posts it (test/helpers/http-auth.ts) and puts the session cookie in
- * the page's own cookie jar: a spec that needs a user to act spends no page loads on the sign-in form,
- * which auth.spec and the specs' own sign-ins test. Twice the form's page loads for every set-up user
- * cost the browser tier tens of CPU-seconds.
+ * the page's own cookie jar: a spec that needs a user to act spends no page loads on the sign-in form.
+ * The form is what auth.spec tests, and the release journey and the 390-px navigation check sign in
+ * through it. A form sign-in loads two pages (the form, then the home page), and each page load costs
+ * Chromium about a CPU-second here, ten times what it costs the panel.
  */
 export async function signedIn(browser: Browser, panel: PanelInfo, role: string): Promise<Page> {
   const page = await browser.newPage();
+  await signInOverHttpAs(page, panel, role);
+  return page;
+}
+
+/** The same sign-in, into an open page's cookie jar (the test's own `page`); it loads no page. */
+export async function signInOverHttpAs(page: Page, panel: PanelInfo, role: string): Promise<void> {
   const email = `${role.replace(/_/g, "-")}@greenlight.local`;
   const cookie = await signInOverHttp(panel.url, email, demoPassword(panel, email), sameOrigin(panel.url));
   if (!cookie) throw new Error(`The panel refused the sign-in of ${email}`);
@@ -73,7 +80,6 @@ export async function signedIn(browser: Browser, panel: PanelInfo, role: string)
     .addCookies([{ name: cookie.slice(0, separator), value: cookie.slice(separator + 1), url: panel.url }]);
   const session = (await (await page.request.get("/api/auth/session")).json()) as { user?: { email?: string } };
   expect(session.user?.email, `the session after signing in as ${email}`).toBe(email);
-  return page;
 }
 
 /**

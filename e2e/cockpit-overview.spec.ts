@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import type { Request } from "@playwright/test";
 import { DEFAULT_GATES } from "../server/releases/policy";
-import { api } from "./api";
+import { api, signInOverHttpAs } from "./api";
 import { expect, nav, signInAs, test } from "./fixtures";
 import { wordsBrokenInTables } from "./layout";
 
@@ -32,7 +32,7 @@ test("the overview is a table of services × environments: live release, deploym
   panel,
 }) => {
   test.setTimeout(180_000);
-  await signInAs(page, panel, "release_manager");
+  await signInOverHttpAs(page, panel, "release_manager");
   const alpha = await api<{ id: string }>(page, "services.create", {
     name: `Cockpit ${RUN} Alpha`,
     environments: ["staging", "production"],
@@ -136,7 +136,7 @@ test("the overview pages on the server: 50 services a page, a pager kept in the 
   page,
   panel,
 }) => {
-  await signInAs(page, panel, "release_manager");
+  await signInOverHttpAs(page, panel, "release_manager");
   const names = Array.from({ length: 52 }, (_, i) => `Paging ${RUN} ${String(i + 1).padStart(2, "0")}`);
   for (let i = 0; i < names.length; i += 8)
     await Promise.all(
@@ -187,7 +187,7 @@ test("approvals: the inbox shows each change's age and checklist state; approvin
   panel,
   browser,
 }) => {
-  await signInAs(page, panel, "release_manager");
+  await signInOverHttpAs(page, panel, "release_manager");
   const service = await api<{ id: string }>(page, "services.create", {
     name: `Cockpit ${RUN} Gamma`,
     environments: ["staging", "production"],
@@ -215,7 +215,7 @@ test("approvals: the inbox shows each change's age and checklist state; approvin
   const required = items.filter((i) => i.required).length;
 
   const approver = await browser.newPage();
-  await signInAs(approver, panel, "approver");
+  await signInOverHttpAs(approver, panel, "approver");
   await approver.goto("/approvals");
   const row = approver.getByTestId(`inbox-${change.id}`);
   await expect(row).toContainText(title);
@@ -247,7 +247,7 @@ test("approvals: the inbox shows each change's age and checklist state; approvin
 });
 
 test("deactivating a person asks first; cancelling leaves them active", async ({ page, panel }) => {
-  await signInAs(page, panel, "admin");
+  await signInOverHttpAs(page, panel, "admin");
   const email = `cockpit-${RUN}@example.test`;
   await api(page, "users.create", { email, name: `Cockpit ${RUN}`, roles: ["viewer"] });
   await page.goto("/admin");
@@ -274,7 +274,7 @@ test("an emptied number box in the policy form is refused, named and marked; the
   page,
   panel,
 }) => {
-  await signInAs(page, panel, "release_manager");
+  await signInOverHttpAs(page, panel, "release_manager");
   const service = await api<{ id: string }>(page, "services.create", {
     name: `Cockpit ${RUN} Delta`,
     environments: ["staging"],

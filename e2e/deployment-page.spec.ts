@@ -6,8 +6,8 @@
  * at once. Real server, local target, real processes; nothing sleeps.
  */
 import type { Page } from "@playwright/test";
-import { api, signedIn, stopDemoTraffic } from "./api";
-import { expect, signInAs, test } from "./fixtures";
+import { api, signInOverHttpAs, signedIn, stopDemoTraffic } from "./api";
+import { expect, test } from "./fixtures";
 import { wordsBrokenInTables } from "./layout";
 import { THREE_STEP_POLICY } from "./policies";
 
@@ -41,7 +41,7 @@ test("traffic before anything is live raises no alert and costs no availability;
   browser,
 }) => {
   test.setTimeout(400_000);
-  await signInAs(page, panel, "release_manager");
+  await signInOverHttpAs(page, panel, "release_manager");
   serviceId = (await api<{ id: string }>(page, "services.create", { name: "Vacant Ledger", environments: ["sandbox"] }))
     .id;
   const service = await api<{ environments: { id: string }[] }>(page, "services.get", { id: serviceId }, "query");
@@ -100,7 +100,7 @@ test("at 50 %: slots named by role and colour, commands from the server, charts 
 }) => {
   // Minutes on a busy machine: a green slot to start, smoke tests, a step.
   test.setTimeout(600_000);
-  await signInAs(page, panel, "release_manager");
+  await signInOverHttpAs(page, panel, "release_manager");
   await api(page, "environments.updatePolicy", {
     environmentId,
     policy: { ...POLICY, steps: [50, 100], bakeSeconds: 600 },
@@ -158,7 +158,7 @@ test("a manual rollback: the split shows the live slot at 100 % the moment it sa
   panel,
 }) => {
   test.setTimeout(300_000);
-  await signInAs(page, panel, "release_manager");
+  await signInOverHttpAs(page, panel, "release_manager");
   const list = await api<{ id: string; status: string }[]>(
     page,
     "deployments.list",
@@ -226,7 +226,7 @@ test("the checklist on the deployment page: blocking items, evidence, several ti
   page,
   panel,
 }) => {
-  await signInAs(page, panel, "release_manager");
+  await signInOverHttpAs(page, panel, "release_manager");
   const list = await api<{ id: string; version: string }[]>(page, "deployments.list", { environmentId }, "query");
   await page.goto(`/deployments/${list.find((d) => d.version === "1.1.0")!.id}`);
   const checklist = page.getByRole("region", { name: "Checklist" });

@@ -5,8 +5,8 @@
  * emergency made here has a unique name and is removed again, so other specs never see them.
  */
 import type { Page } from "@playwright/test";
-import { jsonFromPanel } from "./api";
-import { expect, signInAs, test } from "./fixtures";
+import { jsonFromPanel, signInOverHttpAs } from "./api";
+import { expect, test } from "./fixtures";
 
 test.use({ timezoneId: "Europe/Berlin", locale: "en-GB" });
 
@@ -48,7 +48,7 @@ test("an administrator sees the default window among the upcoming ones, in New Y
   page,
   panel,
 }) => {
-  await signInAs(page, panel, "admin");
+  await signInOverHttpAs(page, panel, "admin");
   await page.goto("/maintenance");
   const upcoming = page.getByTestId("upcoming-windows");
   await expect(upcoming).toBeVisible();
@@ -86,7 +86,7 @@ test("an administrator adding a 3-hour window gets the server's message naming t
   page,
   panel,
 }) => {
-  await signInAs(page, panel, "admin");
+  await signInOverHttpAs(page, panel, "admin");
   await page.goto("/maintenance");
   const name = unique("Too long");
   await fillRule(page, { name, timezone: "Europe/Berlin", preset: "Weekly, Sunday", start: "13:00", minutes: "180" });
@@ -96,7 +96,7 @@ test("an administrator adding a 3-hour window gets the server's message naming t
 });
 
 test("a rule that overlaps the default window is refused, naming the overlap", async ({ page, panel }) => {
-  await signInAs(page, panel, "admin");
+  await signInOverHttpAs(page, panel, "admin");
   await page.goto("/maintenance");
   const name = unique("Sunday night");
   // Every Sunday 03:00–04:00 in New York collides with the second Sunday's 02:00–04:00.
@@ -116,7 +116,7 @@ test("an administrator adds a rule, edits it, deactivates it and deletes it; the
   page,
   panel,
 }) => {
-  await signInAs(page, panel, "admin");
+  await signInOverHttpAs(page, panel, "admin");
   await page.goto("/maintenance");
   const name = unique("Ledger patching");
   await fillRule(page, {
@@ -170,7 +170,7 @@ test("an administrator adds a rule, edits it, deactivates it and deletes it; the
 });
 
 test("a viewer subscribes to maintenance notices and the toggle stays on after a reload", async ({ page, panel }) => {
-  await signInAs(page, panel, "viewer");
+  await signInOverHttpAs(page, panel, "viewer");
   await page.goto("/maintenance");
   const notices = page.getByRole("switch", { name: "Maintenance window notices (1 week, 24 hours and 1 hour before)" });
   const incidents = page.getByRole("switch", { name: "Incidents (emergencies and reviews)" });
@@ -200,7 +200,7 @@ test("the CTO's bell counts a new emergency request live, the notification opens
 }) => {
   const bell = page.getByRole("link", { name: /^Notifications, \d+ unread$/ });
   const count = page.getByTestId("unread-count");
-  await signInAs(page, panel, "cto");
+  await signInOverHttpAs(page, panel, "cto");
   await page.goto("/notifications");
   await expect(page.getByTestId("notifications-unread")).toBeVisible();
   // Start from nothing unread, so the count below is this test's.
@@ -212,7 +212,7 @@ test("the CTO's bell counts a new emergency request live, the notification opens
   const oncall = await browser.newPage();
   let emergencyId: string | null = null;
   try {
-    await signInAs(oncall, panel, "oncall");
+    await signInOverHttpAs(oncall, panel, "oncall");
     await oncall.goto("/maintenance");
     const reason = unique("Bell check: payments API returning 502");
     const request = oncall.getByRole("form", { name: "Request emergency maintenance" });

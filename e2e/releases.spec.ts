@@ -3,7 +3,7 @@
  * come from the policy (set through the API, as a release manager could); nothing sleeps.
  */
 import type { Page } from "@playwright/test";
-import { api, approveForProduction, stopDemoTraffic } from "./api";
+import { api, approveForProduction, signInOverHttpAs, stopDemoTraffic } from "./api";
 import { expect, signInAs, test } from "./fixtures";
 import { DATABASE_HEALTH_SMOKE_TEST, WEBSOCKET_SMOKE_TEST } from "../server/releases/policy";
 import { THREE_STEP_POLICY } from "./policies";
@@ -136,7 +136,7 @@ test("a release with a 30% failure rate is rolled back before 100%, and the page
   panel,
 }) => {
   test.setTimeout(120_000);
-  await signInAs(page, panel, "release_manager");
+  await signInOverHttpAs(page, panel, "release_manager");
   await page.goto(serviceUrl);
   await addRelease(page, "1.2.0", 30);
   await deploy(page, "1.2.0", "staging");
@@ -155,7 +155,7 @@ test("a release with a 30% failure rate is rolled back before 100%, and the page
 
 test("a manual rollback during a bake puts 100% back on the live slot", async ({ page, panel }) => {
   test.setTimeout(120_000);
-  await signInAs(page, panel, "release_manager");
+  await signInOverHttpAs(page, panel, "release_manager");
   await setPolicy(page, environments.staging!, { bakeSeconds: 600 });
   await page.goto(serviceUrl);
   await addRelease(page, "1.3.0");
