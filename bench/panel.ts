@@ -11,7 +11,7 @@ import { openDatabase, type Database } from "../server/db/open.ts";
 import { startPanel, type Panel, type StartOptions } from "../server/panel.ts";
 import { signInOverHttp } from "../test/helpers/http-auth.ts";
 
-let databaseTemplate: Blob | null = null;
+let databaseTemplate: Buffer | null = null;
 
 /**
  * `--pglite-template <file>` (bench/run.ts): each benchmark's embedded database starts in memory from
@@ -20,7 +20,7 @@ let databaseTemplate: Blob | null = null;
  * figure covers start-up, and measured runs leave it out.
  */
 export function startFromTemplate(file: string): void {
-  databaseTemplate = new Blob([fs.readFileSync(file)]);
+  databaseTemplate = fs.readFileSync(file);
 }
 
 /** The embedded database from the template, when one was given. */

@@ -30,34 +30,15 @@ export async function openTestDatabase(): Promise<TestDatabase> {
       },
     };
   }
-  const db = await openDatabase({ kind: "pglite", dataDir: null, template: templateBlob() });
+  const db = await openDatabase({ kind: "pglite", dataDir: null, template: template() });
   return { ...db, url: null };
 }
 
-/**
- * The run's migrated template, read once per worker (the integration tiers share a worker's modules
- * across files). PGlite only asks a Blob for its bytes, and Node's own Blob hands over 42 MB in small
- * chunks that it then joins: a third of a CPU-second for every database opened. PGlite only reads
- * them (every file is copied into its in-memory file system), so each database gets the same bytes.
- */
-class TemplateBlob extends Blob {
-  readonly #contents: ArrayBuffer;
-  constructor(contents: ArrayBuffer) {
-    super([]);
-    this.#contents = contents;
-  }
-  override arrayBuffer(): Promise<ArrayBuffer> {
-    return Promise.resolve(this.#contents);
-  }
-}
-
-let templateBytes: ArrayBuffer | undefined;
-function templateBlob(): Blob {
-  if (!templateBytes) {
-    const file = fs.readFileSync(inject("pgliteTemplate"));
-    templateBytes = file.buffer.slice(file.byteOffset, file.byteOffset + file.byteLength);
-  }
-  return new TemplateBlob(templateBytes);
+/** The run's migrated template, read once per worker (the integration tiers share a worker's modules across files). */
+let templateBytes: Buffer | undefined;
+function template(): Buffer {
+  templateBytes ??= fs.readFileSync(inject("pgliteTemplate"));
+  return templateBytes;
 }
 
 function adminUrl(): string {

@@ -36,7 +36,7 @@ it("filters on enum arrays right after migrating", async () => {
 });
 
 // The embedded database's buffer pool is set where it opens (server/db/open.ts), not taken from the
-// 128 MB initdb wrote: setting that pool up was about a CPU-second of every start.
+// 128 MB initdb wrote: setting that pool up was 0.3–0.4 CPU-s of every start.
 it.skipIf(testBackend() === "postgres")("the embedded database starts with its own, smaller buffer pool", async () => {
   const session = await db.openSession();
   try {
