@@ -17,7 +17,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   const chromium = testEnvironment().chromiumPath;
   if (!fs.existsSync(chromium))
     throw new Error(
-      `Chromium was not found at ${chromium}. Install it (Debian: apt-get install -y chromium) or set CHROMIUM_PATH.`,
+      `Chromium was not found at ${chromium}. Install it (Debian: apt-get install -y chromium-headless-shell, or chromium) or set CHROMIUM_PATH.`,
     );
   const build = spawnSync(process.execPath, [path.join(ROOT, "scripts/ensure-build.mjs")], {
     cwd: ROOT,
