@@ -18,34 +18,28 @@
  * Any of them takes `--pglite-template <file>`: embedded databases start from that migrated dump (the
  * suite's smoke test; start-up is in no figure).
  */
-import { runApiBench } from "./api.ts";
-import { runAuditBench } from "./audit.ts";
-import { runEcsDeploymentBench } from "./ecs-deployment.ts";
-import { runEcsSilentBench } from "./ecs-silent.ts";
-import { runFanoutBench } from "./fanout.ts";
-import { runFuzzBench } from "./fuzz.ts";
-import { runOverviewBench } from "./overview.ts";
-import { runProxyBench } from "./proxy.ts";
-import { runRollbackBench } from "./rollback.ts";
-import { runPageCpuBench } from "./page-cpu.ts";
-import { startFromTemplate } from "./panel.ts";
-import { runVerdictsBench } from "./verdicts.ts";
 
 function option(args: string[], name: string, fallback: string): string {
   const index = args.indexOf(`--${name}`);
   return index >= 0 && args[index + 1] ? args[index + 1]! : fallback;
 }
 
+/**
+ * Each benchmark's module is imported only when it runs: loading all of them (Playwright, the AWS
+ * mocks, fast-check, the server) cost every `npm run bench` process about 3 CPU-seconds before it
+ * read its arguments, and the suite's smoke test starts twelve.
+ */
 const BENCHES: Record<string, (args: string[]) => Promise<string | string[]>> = {
-  rollback: (args) => runRollbackBench({ runs: Number(option(args, "runs", "20")) }),
-  fanout: (args) =>
-    runFanoutBench({
+  rollback: async (args) =>
+    (await import("./rollback.ts")).runRollbackBench({ runs: Number(option(args, "runs", "20")) }),
+  fanout: async (args) =>
+    (await import("./fanout.ts")).runFanoutBench({
       sizes: option(args, "sizes", "200,1000").split(",").map(Number),
       messages: Number(option(args, "messages", "30")),
     }),
-  proxy: (args) => runProxyBench({ seconds: Number(option(args, "seconds", "20")) }),
-  verdicts: (args) =>
-    runVerdictsBench({
+  proxy: async (args) => (await import("./proxy.ts")).runProxyBench({ seconds: Number(option(args, "seconds", "20")) }),
+  verdicts: async (args) =>
+    (await import("./verdicts.ts")).runVerdictsBench({
       rps: option(args, "rps", "200,20").split(",").map(Number),
       healthyRuns: Number(option(args, "healthy-runs", "50")),
       badRuns: Number(option(args, "bad-runs", "20")),
@@ -57,38 +51,42 @@ const BENCHES: Record<string, (args: string[]) => Promise<string | string[]>> = 
       lanes: { 200: Number(option(args, "lanes-200", "4")), 20: Number(option(args, "lanes-20", "25")) },
       ...(args.includes("--bake") ? { bake: Number(option(args, "bake", "10")) } : {}),
     }),
-  "ecs-silent": (args) => runEcsSilentBench({ deadlineSeconds: Number(option(args, "deadline", "30")) }),
-  "ecs-deployment": (args) =>
-    runEcsDeploymentBench({
+  "ecs-silent": async (args) =>
+    (await import("./ecs-silent.ts")).runEcsSilentBench({ deadlineSeconds: Number(option(args, "deadline", "30")) }),
+  "ecs-deployment": async (args) =>
+    (await import("./ecs-deployment.ts")).runEcsDeploymentBench({
       bakeSeconds: Number(option(args, "bake", "60")),
       listeners: Number(option(args, "listeners", "2")),
       speed: Number(option(args, "speed", "20")),
     }),
-  audit: (args) =>
-    runAuditBench({
+  audit: async (args) =>
+    (await import("./audit.ts")).runAuditBench({
       events: Number(option(args, "events", "1000000")),
       queries: Number(option(args, "queries", "60")),
       verify: args.includes("--verify"),
     }),
-  api: (args) =>
-    runApiBench({
+  api: async (args) =>
+    (await import("./api.ts")).runApiBench({
       clients: Number(option(args, "clients", "200")),
       deployments: Number(option(args, "deployments", "20")),
       seconds: Number(option(args, "seconds", "30")),
       postgres: args.includes("--postgres"),
     }),
-  overview: (args) =>
-    runOverviewBench({
+  overview: async (args) =>
+    (await import("./overview.ts")).runOverviewBench({
       services: Number(option(args, "services", "500")),
       environments: Number(option(args, "environments", "3")),
       requests: Number(option(args, "requests", "60")),
       postgres: args.includes("--postgres"),
       page: !args.includes("--no-page"),
     }),
-  "page-cpu": (args) =>
-    runPageCpuBench({ seconds: Number(option(args, "seconds", "30")), rate: Number(option(args, "rate", "20")) }),
-  fuzz: (args) =>
-    runFuzzBench({
+  "page-cpu": async (args) =>
+    (await import("./page-cpu.ts")).runPageCpuBench({
+      seconds: Number(option(args, "seconds", "30")),
+      rate: Number(option(args, "rate", "20")),
+    }),
+  fuzz: async (args) =>
+    (await import("./fuzz.ts")).runFuzzBench({
       runs: Number(option(args, "runs", "50000")),
       seed: Number(option(args, "seed", String(Date.now() % 1_000_000))),
     }),
@@ -96,12 +94,13 @@ const BENCHES: Record<string, (args: string[]) => Promise<string | string[]>> = 
 
 async function main(): Promise<void> {
   const [name, ...args] = process.argv.slice(2);
-  const template = option(args, "pglite-template", "");
-  if (template) startFromTemplate(template);
   const names = name === "all" || !name ? Object.keys(BENCHES) : [name];
+  for (const n of names)
+    if (!BENCHES[n]) throw new Error(`Unknown benchmark "${n}". Known: ${Object.keys(BENCHES).join(", ")}, all`);
+  const template = option(args, "pglite-template", "");
+  if (template) (await import("./panel.ts")).startFromTemplate(template);
   for (const n of names) {
-    const bench = BENCHES[n];
-    if (!bench) throw new Error(`Unknown benchmark "${n}". Known: ${Object.keys(BENCHES).join(", ")}, all`);
+    const bench = BENCHES[n]!;
     const result = await bench(args);
     for (const line of Array.isArray(result) ? result : [result])
       if (!line.startsWith("BENCH fanout") || n !== "fanout") console.log(line);
