@@ -59,7 +59,7 @@ function load(url: string, seconds: number): Promise<{ latencies: number[]; erro
 export async function runProxyBench(options: { seconds: number }): Promise<string> {
   const service = await startService();
   const token = randomBytes(24).toString("hex");
-  const dataPlane = await startListening(dataPlaneCommand(), { PORT: "0", GREENLIGHT_TOKEN: token });
+  const dataPlane = await startListening(await dataPlaneCommand(), { PORT: "0", GREENLIGHT_TOKEN: token });
   const client = new DataPlaneClient({ host: "127.0.0.1", port: dataPlane.port, token, pid: 0 });
   const { port: proxyPort } = await client.ensureEnvironment("bench", {
     port: null,

@@ -12,11 +12,12 @@ import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EnvironmentRef, Observed, ReleaseRef, Slot } from "../../server/targets/driver.ts";
 import os from "node:os";
+import { dataPlaneCommand, TRAFFIC_PRIORITY } from "../../server/targets/local/data-plane/supervisor.ts";
 import {
+  bundleDataPlane,
   DATA_PLANE_MAIN,
-  dataPlaneCommand,
-  TRAFFIC_PRIORITY,
-} from "../../server/targets/local/data-plane/supervisor.ts";
+  DATA_PLANE_SCRIPT_PREFIX,
+} from "../../server/targets/local/data-plane/script.ts";
 import {
   DEMO_SERVICE_PATH,
   LocalTarget,
@@ -647,7 +648,11 @@ async function startOrphan(command: string[], env: Record<string, string>): Prom
 describe("the data plane's orphan watchdog", () => {
   it("exits once its panel is gone and nobody who knows the token calls within the grace period", async () => {
     const token = "data-plane-watchdog-test-token";
-    const { pid, port } = await startOrphan(dataPlaneCommand(), { GREENLIGHT_TOKEN: token });
+    const command = await dataPlaneCommand();
+    // Plain Node on the bundled program (server/targets/local/data-plane/script.ts), not tsx.
+    expect(command.slice(1)).toEqual(["--enable-source-maps", expect.stringMatching(/data-plane-[0-9a-f]{16}\.cjs$/)]);
+    expect(command[2]!.startsWith(DATA_PLANE_SCRIPT_PREFIX)).toBe(true);
+    const { pid, port } = await startOrphan(command, { GREENLIGHT_TOKEN: token });
     // A caller without the token does not keep it alive; one with it does, for as long as it calls.
     expect((await get(`http://127.0.0.1:${port}/state`)).status).toBe(403);
     const askUntil = Date.now() + 1800;
@@ -655,6 +660,15 @@ describe("the data plane's orphan watchdog", () => {
       expect((await get(`http://127.0.0.1:${port}/state`, { "x-greenlight-token": token })).status).toBe(200);
     }
     expect(isAlive(pid)).toBe(true);
+    await waitFor(() => !isAlive(pid), "the orphaned data plane to exit", 5000);
+  });
+});
+
+describe("the data plane's program", () => {
+  it("runs through tsx when its bundle cannot be written", async () => {
+    const command = await dataPlaneCommand(() => bundleDataPlane("/dev/null/not-a-directory"));
+    expect(command).toContain(DATA_PLANE_MAIN);
+    const { pid } = await startOrphan(command, { GREENLIGHT_TOKEN: "data-plane-through-tsx-token" });
     await waitFor(() => !isAlive(pid), "the orphaned data plane to exit", 5000);
   });
 });
@@ -682,7 +696,7 @@ describe("the demo service's orphan watchdog", () => {
 });
 
 describe("two panels on one database", () => {
-  /** The data plane processes this test process has started (its direct children running main.ts). */
+  /** The data plane processes this test process has started (its direct children running the data plane's bundle). */
   function dataPlaneChildren(): number[] {
     return fs
       .readdirSync("/proc")
@@ -691,7 +705,8 @@ describe("two panels on one database", () => {
       .filter((pid) => {
         try {
           return (
-            parentOf(pid) === process.pid && fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(DATA_PLANE_MAIN)
+            parentOf(pid) === process.pid &&
+            fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(DATA_PLANE_SCRIPT_PREFIX)
           );
         } catch {
           return false;

@@ -8,7 +8,6 @@
  * It also reads the per-second samples of every environment once a second and hands them on.
  */
 import { randomBytes } from "node:crypto";
-import path from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Logger } from "pino";
 import type { PrismaClient } from "../../../db/generated/client.ts";
@@ -17,12 +16,19 @@ import type { SecondSlotSample } from "../metrics-recorder.ts";
 import { carriesToken, isAlive, processIdentity, SlotChild, terminatePid } from "../slot-process.ts";
 import { uniqueViolation } from "../../../db/unique-violation.ts";
 import { DataPlaneClient, DataPlaneError } from "./client.ts";
+import { DATA_PLANE_MAIN, dataPlaneScript } from "./script.ts";
 
-export const DATA_PLANE_MAIN = path.join(__dirname, "main.ts");
-
-/** How the data plane is started: this Node binary, with tsx, on main.ts. */
-export function dataPlaneCommand(): string[] {
-  return [process.execPath, "--import", pathToFileURL(require.resolve("tsx")).href, DATA_PLANE_MAIN];
+/**
+ * How the data plane is started: this Node binary on main.ts bundled into plain JavaScript (script.ts);
+ * through tsx, as the panel itself runs, when the bundle cannot be written (an install whose
+ * node_modules this user may not write to).
+ */
+export async function dataPlaneCommand(script: () => Promise<string> = dataPlaneScript): Promise<string[]> {
+  try {
+    return [process.execPath, "--enable-source-maps", await script()];
+  } catch {
+    return [process.execPath, "--import", pathToFileURL(require.resolve("tsx")).href, DATA_PLANE_MAIN];
+  }
 }
 const ROW_ID = "local";
 
@@ -259,11 +265,13 @@ export class DataPlaneSupervisor {
   private async spawn(replaced: RecordedDataPlane | null): Promise<DataPlaneClient> {
     const { prisma, log } = this.options;
     const token = randomBytes(24).toString("hex");
+    // Built (once per panel process) before anything is recorded: a build that fails leaves no row behind.
+    const command = await dataPlaneCommand();
     // Into the ledger before it exists: a panel killed between the spawn and the pid's write leaves a
     // row whose token still finds the process (LocalTarget's reapUnrecorded).
     await prisma.localProcess.create({ data: { token, environmentId: null, panel: processIdentity() } });
     const child = new SlotChild("data-plane", token, {
-      command: dataPlaneCommand(),
+      command,
       env: {
         ...this.options.baseEnv,
         PORT: "0",
