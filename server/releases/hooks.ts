@@ -9,7 +9,6 @@
  * have run, or not: nobody can know), and the receiver uses the key to act once. A Redis flush is
  * idempotent by nature.
  */
-import { createClient } from "redis";
 import { z } from "zod";
 import type { Actor } from "../audit/actor.ts";
 import { recordAudit } from "../audit/record.ts";
@@ -138,6 +137,8 @@ export async function runRollbackHook(hook: RollbackHook, context: HookContext, 
       });
       return done(response.ok, `webhook answered ${response.status}`);
     }
+    // Loaded when a Redis hook runs, not at every panel start.
+    const { createClient } = await import("redis");
     const client = createClient({
       url: hook.url,
       database: hook.database,
