@@ -666,8 +666,14 @@ describe("the data plane's orphan watchdog", () => {
 
 describe("the data plane's program", () => {
   it("runs through tsx when its bundle cannot be written", async () => {
-    const command = await dataPlaneCommand(() => bundleDataPlane("/dev/null/not-a-directory"));
+    const reasons: string[] = [];
+    const command = await dataPlaneCommand(
+      () => bundleDataPlane("/dev/null/not-a-directory"),
+      (error) => reasons.push(error.message),
+    );
     expect(command).toContain(DATA_PLANE_MAIN);
+    // The reason is handed on (the supervisor logs it).
+    expect(reasons).toEqual([expect.stringContaining("/dev/null/not-a-directory")]);
     const { pid } = await startOrphan(command, { GREENLIGHT_TOKEN: "data-plane-through-tsx-token" });
     await waitFor(() => !isAlive(pid), "the orphaned data plane to exit", 5000);
   });

@@ -23,10 +23,14 @@ import { DATA_PLANE_MAIN, dataPlaneScript } from "./script.ts";
  * through tsx, as the panel itself runs, when the bundle cannot be written (an install whose
  * node_modules this user may not write to).
  */
-export async function dataPlaneCommand(script: () => Promise<string> = dataPlaneScript): Promise<string[]> {
+export async function dataPlaneCommand(
+  script: () => Promise<string> = dataPlaneScript,
+  onFallback: (error: Error) => void = () => {},
+): Promise<string[]> {
   try {
     return [process.execPath, "--enable-source-maps", await script()];
-  } catch {
+  } catch (error) {
+    onFallback(error as Error);
     return [process.execPath, "--import", pathToFileURL(require.resolve("tsx")).href, DATA_PLANE_MAIN];
   }
 }
@@ -265,8 +269,9 @@ export class DataPlaneSupervisor {
   private async spawn(replaced: RecordedDataPlane | null): Promise<DataPlaneClient> {
     const { prisma, log } = this.options;
     const token = randomBytes(24).toString("hex");
-    // Built (once per panel process) before anything is recorded: a build that fails leaves no row behind.
-    const command = await dataPlaneCommand();
+    const command = await dataPlaneCommand(dataPlaneScript, (error) =>
+      log.warn({ err: error }, "the data plane's bundle could not be made; it runs through tsx"),
+    );
     // Into the ledger before it exists: a panel killed between the spawn and the pid's write leaves a
     // row whose token still finds the process (LocalTarget's reapUnrecorded).
     await prisma.localProcess.create({ data: { token, environmentId: null, panel: processIdentity() } });
