@@ -389,12 +389,12 @@ export function exportNextAuthUrl(url: string): void {
  * The same Blink and V8 without the browser's own machinery: two browser specs took 99-119 CPU-s in it
  * against 160-162 in the full browser, the browser tier's largest cost.
  */
-export const CHROMIUM_CANDIDATES = ["/usr/bin/chromium-headless-shell", "/usr/bin/chromium"] as const;
+const CHROMIUM_CANDIDATES = ["/usr/bin/chromium-headless-shell", "/usr/bin/chromium"] as const;
 
 /** CHROMIUM_PATH when set, else the first candidate installed, else the full browser's path (to name it when missing). */
 export function chromiumPath(setting: string | undefined, installed: (file: string) => boolean): string {
   if (setting) return setting;
-  return CHROMIUM_CANDIDATES.find((file) => installed(file)) ?? "/usr/bin/chromium";
+  return CHROMIUM_CANDIDATES.find((file) => installed(file)) ?? CHROMIUM_CANDIDATES[1];
 }
 
 /** Variables that test harnesses pass to the panel processes they spawn. */

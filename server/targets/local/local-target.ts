@@ -9,8 +9,8 @@
  * runs which release in a slot), LocalProxyState (the proxy's port and weights) and LocalDataPlane.
  * `start()` brings that back: it adopts processes that are still running and prove who they are, and
  * restarts the rest. Children run in their own process group and watch for their parent's death (see
- * demo-service.mjs and data-plane/main.ts, which runs bundled: data-plane/script.ts), so a killed panel's children wait to be adopted but never
- * run forever.
+ * demo-service.mjs and data-plane/main.ts, which runs bundled: data-plane/script.ts), so a killed
+ * panel's children wait to be adopted but never run forever.
  */
 import { randomBytes } from "node:crypto";
 import path from "node:path";
