@@ -45,7 +45,11 @@ function bench(args: string[]): Promise<{ code: number | null; stdout: string; s
 const number = String.raw`-?\d+(\.\d+)?`;
 const figures = (...keys: string[]) => keys.map((key) => `(?=.* ${key}=${number}(\\s|$))`).join("");
 
-describe.concurrent("npm run bench", () => {
+// One benchmark at a time. Each starts a panel, its data plane and slot processes, and the process tier
+// runs beside another test file: five at once (vitest's default for concurrent tests) took the file
+// 154 CPU-s and 83 s alone, one at a time 119-124 CPU-s and 63-65 s. An overloaded machine stretches
+// every start and deployment, and the traffic and pollers running meanwhile cost more the longer they run.
+describe("npm run bench", () => {
   it.for<[string, string[], RegExp]>([
     [
       "rollback",
