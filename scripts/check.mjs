@@ -86,7 +86,14 @@ const checksPassed = (
 let commandPassed = false;
 if (checksPassed) {
   const child = spawn(command[0], command.slice(1), { stdio: "inherit" });
-  commandPassed = await new Promise((resolve) => child.on("close", (code) => resolve(code === 0)));
+  commandPassed = await new Promise((resolve) => {
+    // A command that cannot start (not installed) fails the run with its reason; ESLint's report still follows.
+    child.on("error", (error) => {
+      process.stderr.write(`\n> ${command[0]}: could not start: ${error.message}\n`);
+      resolve(false);
+    });
+    child.on("close", (code) => resolve(code === 0));
+  });
 }
 holding = false;
 for (const report of held) printNow(report);
