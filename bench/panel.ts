@@ -62,11 +62,16 @@ export async function startBenchPanel(
     url,
     async user(roles) {
       const email = `bench-${++n}@example.test`;
-      const { initialPassword } = await createUser(panel.services.prisma, systemActor(), {
-        email,
-        name: "Bench",
-        roles,
-      });
+      const { initialPassword } = await createUser(
+        panel.services.prisma,
+        systemActor(),
+        {
+          email,
+          name: "Bench",
+          roles,
+        },
+        panel.services.config.auth.bcryptCost,
+      );
       last = { email, password: initialPassword };
       return (await signInOverHttp(url, email, initialPassword))!;
     },

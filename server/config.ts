@@ -183,6 +183,15 @@ const envSchema = z.object({
     .refine((n) => n >= 1, "must be at least 1")
     .default(100),
   SIGNIN_FAILURE_WINDOW: durationSeconds.default(60),
+  // 10 is where bcrypt stays slow to crack (74 ms a hash here); each step doubles the time. Below 10
+  // is for test suites, which create hundreds of users (as Laravel's BCRYPT_ROUNDS=4 in tests does),
+  // and above 15 a sign-in would take seconds.
+  BCRYPT_COST: z
+    .string()
+    .regex(/^\d+$/, "must be a whole number")
+    .transform(Number)
+    .refine((n) => n >= 4 && n <= 15, "must be between 4 and 15")
+    .default(10),
   METRICS_TOKEN: z.string().min(16, "must be at least 16 characters (try: openssl rand -hex 24)").optional(),
   AUDIT_CHECKPOINT_KEY: z
     .string()
@@ -225,6 +234,8 @@ export type Config = {
       | { issuer: string; clientId: string; clientSecret: string; roleMap: Record<string, Role[]>; groupsClaim: string }
       | undefined;
     signInThrottle: { maxFailures: number; maxFailuresPerAddress: number; windowSeconds: number };
+    /** bcrypt's cost factor for new password hashes (a stored hash keeps the cost it was made with). */
+    bcryptCost: number;
   };
   redisUrl: string | undefined;
   log: { level: string; file: string | undefined };
@@ -327,6 +338,7 @@ export function parseConfig(env: NodeJS.ProcessEnv, rootDir = process.cwd()): Co
         maxFailuresPerAddress: e.SIGNIN_MAX_FAILURES_PER_ADDRESS,
         windowSeconds: e.SIGNIN_FAILURE_WINDOW,
       },
+      bcryptCost: e.BCRYPT_COST,
     },
     redisUrl: e.REDIS_URL,
     log: { level: e.LOG_LEVEL, file: e.LOG_FILE },

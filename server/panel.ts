@@ -12,6 +12,7 @@ import { AuditCheckpointSink } from "./audit/checkpoint-sink.ts";
 import { loadOrCreateCheckpointKey } from "./audit/checkpoint-key.ts";
 import { startAuditRetention } from "./audit/retention.ts";
 import { seedDemoUsers, type DemoCredential } from "./auth/demo-users.ts";
+import { MIN_PRODUCTION_BCRYPT_COST } from "./auth/passwords.ts";
 import { loadOrCreateSecret } from "./auth/secret.ts";
 import { pruneSessions, readSession } from "./auth/session.ts";
 import { pruneSignInFailures } from "./auth/throttle.ts";
@@ -121,7 +122,13 @@ export async function startPanel(config: Config, options: StartOptions = {}): Pr
     );
 
     const secret = config.auth.secret ?? loadOrCreateSecret(config.dataDir).secret;
-    const demoUsers = config.seedDemoUsers ? await seedDemoUsers(db.prisma, { onlyIfEmpty: true }) : [];
+    const { bcryptCost } = config.auth;
+    if (bcryptCost < MIN_PRODUCTION_BCRYPT_COST)
+      log.warn(
+        { action: "auth.weak_password_hashing", metadata: { bcryptCost } },
+        `BCRYPT_COST=${bcryptCost} is below ${MIN_PRODUCTION_BCRYPT_COST}: new password hashes are quick to crack; use it for test suites only`,
+      );
+    const demoUsers = config.seedDemoUsers ? await seedDemoUsers(db.prisma, { onlyIfEmpty: true, bcryptCost }) : [];
 
     const events = createPanelEvents();
     // The local target's processes and proxies come back first: live environments serve again

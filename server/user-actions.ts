@@ -18,7 +18,7 @@ import {
 import type { Services } from "./services.ts";
 
 export async function createUserInPanel(services: Services, actor: Actor, input: z.infer<typeof createUserInput>) {
-  const result = await createUser(services.prisma, actor, input);
+  const result = await createUser(services.prisma, actor, input, services.config.auth.bcryptCost);
   services.events.usersChanged();
   return result;
 }
@@ -32,7 +32,7 @@ export async function updateUserInPanel(services: Services, actor: Actor, input:
 }
 
 export async function resetPasswordInPanel(services: Services, actor: Actor, userId: string) {
-  const result = await resetPassword(services.prisma, actor, userId);
+  const result = await resetPassword(services.prisma, actor, userId, services.config.auth.bcryptCost);
   services.events.sessionsEnded({ userId });
   services.events.usersChanged();
   return result;
@@ -44,7 +44,7 @@ export async function changeOwnPasswordInPanel(
   actor: UserActor & { sessionId: string },
   input: z.infer<typeof changePasswordInput>,
 ) {
-  const result = await changeOwnPassword(services.prisma, actor, input);
+  const result = await changeOwnPassword(services.prisma, actor, input, services.config.auth.bcryptCost);
   services.events.sessionsEnded({ userId: actor.userId, exceptSessionId: actor.sessionId });
   return result;
 }

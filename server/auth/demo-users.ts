@@ -25,13 +25,13 @@ export function demoEmail(role: Role): string {
  */
 export async function seedDemoUsers(
   prisma: PrismaClient,
-  options: { onlyIfEmpty: boolean },
+  options: { onlyIfEmpty: boolean; bcryptCost: number },
 ): Promise<DemoCredential[]> {
   if (options.onlyIfEmpty && (await prisma.user.count()) > 0) return [];
   const candidates = await Promise.all(
     ROLES.map(async (role) => {
       const password = generatePassword();
-      return { role, email: demoEmail(role), password, passwordHash: await hashPassword(password) };
+      return { role, email: demoEmail(role), password, passwordHash: await hashPassword(password, options.bcryptCost) };
     }),
   );
   return prisma.$transaction(async (tx) => {

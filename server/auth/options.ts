@@ -40,7 +40,7 @@ export function buildAuthOptions(services: Services, request: AuthRequestMeta): 
         const parsed = credentialsSchema.safeParse(credentials ?? {});
         if (!parsed.success) return null;
         services.metrics.passwordChecks.inc();
-        const result = await authenticateWithPassword(prisma, parsed.data, request);
+        const result = await authenticateWithPassword(prisma, parsed.data, request, config.auth.bcryptCost);
         if (!result.ok) {
           void services.security
             .observe({ kind: "signin_failed", ip: request.ip, identifier: parsed.data.email.trim().toLowerCase() })

@@ -1,10 +1,12 @@
 import { randomInt } from "node:crypto";
 import bcrypt from "bcryptjs";
 
-const COST = 10;
+/** The lowest bcrypt cost fit for real accounts (OWASP's floor); lower costs are for test suites. */
+export const MIN_PRODUCTION_BCRYPT_COST = 10;
 
-export function hashPassword(password: string): Promise<string> {
-  return bcrypt.hash(password, COST);
+/** `cost` is the configured BCRYPT_COST; the hash records it, so verifying needs no setting. */
+export function hashPassword(password: string, cost: number): Promise<string> {
+  return bcrypt.hash(password, cost);
 }
 
 export function verifyPassword(password: string, hash: string): Promise<boolean> {

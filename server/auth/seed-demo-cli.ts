@@ -13,7 +13,7 @@ async function main(): Promise<void> {
   );
   try {
     await migrateDatabase(db);
-    const created = await seedDemoUsers(db.prisma, { onlyIfEmpty: false });
+    const created = await seedDemoUsers(db.prisma, { onlyIfEmpty: false, bcryptCost: config.auth.bcryptCost });
     process.stdout.write(
       created.length
         ? `${formatDemoCredentials(created)}\n`

@@ -12,18 +12,24 @@ import { normaliseIdentifier, type SignInAttempt } from "./throttle.ts";
 
 export type SignInFailureReason = "unknown_account" | "wrong_password" | "inactive" | "no_password";
 
-// Compared against when the account does not exist, so a miss costs the same time as a wrong password.
-let dummyHash: Promise<string> | undefined;
-const getDummyHash = () => (dummyHash ??= hashPassword(randomUUID()));
+// Compared against when the account does not exist, so a miss costs the same time as a wrong password
+// (made at the configured cost, the cost of the accounts' own hashes).
+const dummyHashes = new Map<number, Promise<string>>();
+function dummyHash(bcryptCost: number): Promise<string> {
+  let hash = dummyHashes.get(bcryptCost);
+  if (!hash) dummyHashes.set(bcryptCost, (hash = hashPassword(randomUUID(), bcryptCost)));
+  return hash;
+}
 
 export async function authenticateWithPassword(
   prisma: PrismaClient,
   credentials: { email: string; password: string },
   request: { ip: string; traceId: string; attempt?: SignInAttempt },
+  bcryptCost: number,
 ): Promise<{ ok: true; user: User } | { ok: false; reason: SignInFailureReason }> {
   const identifier = normaliseIdentifier(credentials.email);
   const user = identifier ? await prisma.user.findUnique({ where: { email: identifier } }) : null;
-  const passwordOk = await verifyPassword(credentials.password, user?.passwordHash ?? (await getDummyHash()));
+  const passwordOk = await verifyPassword(credentials.password, user?.passwordHash ?? (await dummyHash(bcryptCost)));
   const reason: SignInFailureReason | null = !user
     ? "unknown_account"
     : !user.passwordHash

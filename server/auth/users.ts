@@ -73,9 +73,10 @@ export async function createUser(
   prisma: PrismaClient,
   actor: Actor,
   input: z.infer<typeof createUserInput>,
+  bcryptCost: number,
 ): Promise<{ user: PublicUser; initialPassword: string }> {
   const initialPassword = generatePassword();
-  const passwordHash = await hashPassword(initialPassword);
+  const passwordHash = await hashPassword(initialPassword, bcryptCost);
   const user = await prisma.$transaction(async (tx) => {
     if (await tx.user.findUnique({ where: { email: input.email } }))
       throw conflict(`A user with the email address ${input.email} already exists`, "email");
@@ -156,9 +157,10 @@ export async function resetPassword(
   prisma: PrismaClient,
   actor: Actor,
   userId: string,
+  bcryptCost: number,
 ): Promise<{ user: PublicUser; newPassword: string }> {
   const newPassword = generatePassword();
-  const passwordHash = await hashPassword(newPassword);
+  const passwordHash = await hashPassword(newPassword, bcryptCost);
   const user = await prisma.$transaction(async (tx) => {
     const before = await tx.user.findUnique({ where: { id: userId } });
     if (!before) throw notFound(`User ${userId}`);
@@ -184,6 +186,7 @@ export async function changeOwnPassword(
   prisma: PrismaClient,
   actor: Actor & { userId: string; sessionId: string },
   input: z.infer<typeof changePasswordInput>,
+  bcryptCost: number,
 ): Promise<{ endedSessions: number }> {
   const user = await prisma.user.findUnique({ where: { id: actor.userId } });
   if (!user) throw notFound("Your user");
@@ -191,7 +194,7 @@ export async function changeOwnPassword(
     throw invalid("currentPassword", "The current password you gave is not your password");
   if (input.currentPassword === input.newPassword)
     throw invalid("newPassword", "The new password must differ from the current password");
-  const passwordHash = await hashPassword(input.newPassword);
+  const passwordHash = await hashPassword(input.newPassword, bcryptCost);
   return prisma.$transaction(async (tx) => {
     await tx.user.update({ where: { id: user.id }, data: { passwordHash } });
     const endedSessions = await endSessions(

@@ -17,7 +17,12 @@ export async function prepareFuzzWorld(
 ): Promise<{ pool: IdPool; cookies: { all: string; viewer: string } }> {
   const prisma = panel.services.prisma;
   const signedIn = async (roles: (typeof ROLES)[number][], email: string) => {
-    const { initialPassword } = await createUser(prisma, systemActor(), { email, name: email, roles });
+    const { initialPassword } = await createUser(
+      prisma,
+      systemActor(),
+      { email, name: email, roles },
+      panel.services.config.auth.bcryptCost,
+    );
     return (await signInOverHttp(url, email, initialPassword))!;
   };
   const all = await signedIn([...ROLES], "fuzz-all@example.test");

@@ -35,7 +35,8 @@ function baseEnvironment(): Record<string, string | undefined> {
 export function spawnPanel(env: Record<string, string>, script = "server/main.ts"): PanelProcess {
   const child = spawn(process.execPath, ["--import", "tsx", script], {
     cwd: ROOT,
-    env: { ...baseEnvironment(), NODE_ENV: "production", ...env },
+    // BCRYPT_COST 4, bcrypt's cheapest: specs create and sign in many users (see README).
+    env: { ...baseEnvironment(), NODE_ENV: "production", BCRYPT_COST: "4", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   runningPanels.add(child);

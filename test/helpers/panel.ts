@@ -66,6 +66,8 @@ export async function startTestPanel(
     SEED_DEMO_USERS: "false",
     LOG_LEVEL: "debug",
     NEXTAUTH_SECRET: randomBytes(32).toString("hex"),
+    // The cheapest cost bcrypt allows: the suite creates hundreds of users (BCRYPT_COST in README).
+    BCRYPT_COST: "4",
     ...(testBackend() === "postgres" && database?.url ? { DATABASE_URL: database.url } : {}),
     ...env,
   });
@@ -89,11 +91,16 @@ export async function startTestPanel(
     async createUser(roles, name) {
       counter++;
       const email = `${roles.join("-").replace(/_/g, "-")}-${counter}-${randomBytes(3).toString("hex")}@example.test`;
-      const { user, initialPassword } = await createUser(panel.services.prisma, systemActor(), {
-        email,
-        name: name ?? `Test ${roles.join(" ")}`,
-        roles,
-      });
+      const { user, initialPassword } = await createUser(
+        panel.services.prisma,
+        systemActor(),
+        {
+          email,
+          name: name ?? `Test ${roles.join(" ")}`,
+          roles,
+        },
+        panel.services.config.auth.bcryptCost,
+      );
       const cookie = await signIn(email, initialPassword);
       return { id: user.id, email, password: initialPassword, cookie, client: panelClient(url, cookie) };
     },

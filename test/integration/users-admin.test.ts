@@ -37,3 +37,34 @@ describe("text input", () => {
     expect(await t.prisma.user.count({ where: { email: "nul@example.test" } })).toBe(0);
   });
 });
+
+describe("password hashing", () => {
+  it("uses the configured BCRYPT_COST for created, reset and changed passwords, and warns that 4 is for tests", async () => {
+    const storedHash = async (id: string) => (await t.prisma.user.findUniqueOrThrow({ where: { id } })).passwordHash;
+    const admin = await t.createUser(["admin"]);
+    const created = await admin.client.users.create.mutate({
+      email: "cost@example.test",
+      name: "Cost",
+      roles: ["viewer"],
+    });
+    const first = await storedHash(created.user.id);
+    expect(first).toMatch(/^\$2[aby]\$04\$/);
+    await admin.client.users.resetPassword.mutate({ id: created.user.id });
+    const reset = await storedHash(created.user.id);
+    expect(reset).not.toBe(first);
+    expect(reset).toMatch(/^\$2[aby]\$04\$/);
+
+    const viewer = await t.createUser(["viewer"]);
+    const before = await storedHash(viewer.id);
+    await viewer.client.me.changePassword.mutate({
+      currentPassword: viewer.password,
+      newPassword: "a new password, long enough",
+    });
+    const changed = await storedHash(viewer.id);
+    expect(changed).not.toBe(before);
+    expect(changed).toMatch(/^\$2[aby]\$04\$/);
+
+    const warning = t.logs.find((line) => line.includes('"action":"auth.weak_password_hashing"'));
+    expect(warning).toContain("BCRYPT_COST=4 is below 10: new password hashes are quick to crack");
+  });
+});
