@@ -32,8 +32,20 @@ function baseEnvironment(): Record<string, string | undefined> {
   return Object.fromEntries(keep.filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]]));
 }
 
-export function spawnPanel(env: Record<string, string>, script = "server/main.ts"): PanelProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", script], {
+export interface SpawnOptions {
+  /**
+   * Runs V8 with `--liftoff-only`: WebAssembly (the embedded database) stays on the baseline compiler
+   * and is never recompiled by the optimizer. A panel that lives for seconds spends more CPU on that
+   * recompiling, on background threads, than it gains: startup.test and durability.test together took
+   * 75-78 CPU-s with it against 99-112 without. The Playwright panel, which lives for minutes, gains
+   * nothing from it (339 against 342 CPU-s) and runs with npm start's flags.
+   */
+  liftoffOnly?: boolean;
+}
+
+export function spawnPanel(env: Record<string, string>, options: SpawnOptions = {}): PanelProcess {
+  const v8Flags = options.liftoffOnly ? ["--liftoff-only"] : [];
+  const child = spawn(process.execPath, [...v8Flags, "--import", "tsx", "server/main.ts"], {
     cwd: ROOT,
     // BCRYPT_COST 4, bcrypt's cheapest: specs create and sign in many users (see README).
     env: { ...baseEnvironment(), NODE_ENV: "production", BCRYPT_COST: "4", ...env },
