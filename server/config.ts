@@ -22,6 +22,18 @@ const durationSeconds = z
   })
   .refine((seconds) => seconds > 0, "must be greater than zero");
 
+/** A whole number of at least `min` (and at most `max`); the messages name the bounds. */
+function wholeNumber(min: number, max?: number) {
+  return z
+    .string()
+    .regex(/^\d+$/, "must be a whole number")
+    .transform(Number)
+    .refine(
+      (n) => n >= min && (max === undefined || n <= max),
+      max === undefined ? `must be at least ${min}` : `must be between ${min} and ${max}`,
+    );
+}
+
 const port = z
   .string()
   .regex(/^\d+$/, "must be an integer between 0 and 65535")
@@ -170,28 +182,13 @@ const envSchema = z.object({
     .transform(Number)
     .refine((n) => n > 0 && n <= 100, "must be between 1 and 100")
     .default(95),
-  SIGNIN_MAX_FAILURES: z
-    .string()
-    .regex(/^\d+$/, "must be a whole number")
-    .transform(Number)
-    .refine((n) => n >= 1, "must be at least 1")
-    .default(5),
-  SIGNIN_MAX_FAILURES_PER_ADDRESS: z
-    .string()
-    .regex(/^\d+$/, "must be a whole number")
-    .transform(Number)
-    .refine((n) => n >= 1, "must be at least 1")
-    .default(100),
+  SIGNIN_MAX_FAILURES: wholeNumber(1).default(5),
+  SIGNIN_MAX_FAILURES_PER_ADDRESS: wholeNumber(1).default(100),
   SIGNIN_FAILURE_WINDOW: durationSeconds.default(60),
   // 10 is where bcrypt stays slow to crack (74 ms a hash here); each step doubles the time. Below 10
   // is for test suites, which create hundreds of users (as Laravel's BCRYPT_ROUNDS=4 in tests does),
   // and above 15 a sign-in would take seconds.
-  BCRYPT_COST: z
-    .string()
-    .regex(/^\d+$/, "must be a whole number")
-    .transform(Number)
-    .refine((n) => n >= 4 && n <= 15, "must be between 4 and 15")
-    .default(10),
+  BCRYPT_COST: wholeNumber(4, 15).default(10),
   METRICS_TOKEN: z.string().min(16, "must be at least 16 characters (try: openssl rand -hex 24)").optional(),
   AUDIT_CHECKPOINT_KEY: z
     .string()
@@ -205,12 +202,7 @@ const envSchema = z.object({
     }, "must be an Ed25519 private key: PEM, or the base64 of its PKCS #8 DER form (try: openssl genpkey -algorithm ed25519 -outform DER | base64 -w0)")
     .optional(),
   AUDIT_CHECKPOINT_FILE: z.string().min(1).optional(),
-  AUDIT_CHECKPOINT_EVENTS: z
-    .string()
-    .regex(/^\d+$/, "must be a whole number")
-    .transform(Number)
-    .refine((n) => n >= 1, "must be at least 1")
-    .default(100),
+  AUDIT_CHECKPOINT_EVENTS: wholeNumber(1).default(100),
   AUDIT_CHECKPOINT_INTERVAL: durationSeconds.default(300),
   AUDIT_CHECKPOINT_WEBHOOK_URL: httpUrl.optional(),
 });
