@@ -67,7 +67,15 @@ export class CloudWatchFeed {
   }
 
   start(): void {
-    const poll = () => void this.poll();
+    // A round that cannot even list the environments (the database is down) is logged and tried again
+    // at the next tick: left unhandled, its rejection ended the panel's process.
+    const poll = () =>
+      void this.poll().catch((error: unknown) =>
+        this.options.log.warn(
+          { action: "cloudwatch_feed.round_failed", metadata: { error: (error as Error).message ?? error } },
+          `CloudWatch feed round failed: ${(error as Error).message ?? String(error)}`,
+        ),
+      );
     poll();
     this.timer = setInterval(poll, this.options.intervalMs ?? 15_000);
     this.timer.unref();
@@ -76,7 +84,8 @@ export class CloudWatchFeed {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    await this.polling;
+    // The round's failure, if any, was logged by the tick that started it.
+    await this.polling?.catch(() => {});
   }
 
   /** One round over every ECS environment (one at a time; never two rounds at once). */

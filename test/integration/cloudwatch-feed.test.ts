@@ -28,6 +28,7 @@ import {
   TG_BLUE,
   TG_GREEN,
 } from "../helpers/fake-aws.ts";
+import { logCapture } from "../helpers/panel.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 const IMAGE = ecsImage("1.0.0");
@@ -234,5 +235,44 @@ describe("the CloudWatch feed of an ECS environment", () => {
     const series = await metricSeries(db.prisma, { environmentId: env.id, minutes: 15 }, now);
     const last = series.points.filter((p) => p.slot === "blue").at(-1)!;
     expect(last).toMatchObject({ at: "2026-12-01T12:59:30.000Z", seconds: 10, requests: 100, p95: 80 });
+  });
+});
+
+describe("a round that cannot read the database", () => {
+  it("is logged and tried again at the next tick, never left as an unhandled rejection (it ended the panel)", async () => {
+    const closed = await openTestDatabase();
+    await closed.close();
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    const capture = logCapture();
+    const parsed = validateEcsConfig(sampleEcsConfigInput());
+    if (!parsed.ok) throw new Error(parsed.error);
+    // Behind the fake like every client here, though a round that cannot list the environments calls nothing.
+    const clients = createEcsClients({ region: "eu-west-1", retry: parsed.config.retry });
+    mockAws(new FakeAws(parsed.config, clock), clients);
+    const downFeed = new CloudWatchFeed({
+      prisma: closed.prisma,
+      log: pino({ level: "warn" }, capture.stream),
+      ecs: new EcsTarget({ clients: () => clients, now: clock }),
+      record: () => {},
+      intervalMs: 20,
+      now: clock,
+    });
+    try {
+      downFeed.start();
+      // Two rounds: the one started at once, and one of the timer's.
+      await waitFor(
+        () => capture.lines.filter((line) => line.includes('"cloudwatch_feed.round_failed"')).length >= 2 || undefined,
+        "two failed rounds logged",
+      );
+      await downFeed.stop();
+      // A rejection nobody handled is reported after the microtasks of its turn: let one full turn pass.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+      await downFeed.stop();
+    }
   });
 });
