@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The greenlight CLI for CI jobs (cli/main.ts). The TypeScript sources are the program, loaded
-// through tsx as the panel itself is (`node --import tsx`); `npx greenlight --help` lists the commands.
+// through tsx (`node --import tsx`); `npx greenlight --help` lists the commands.
 import "tsx";
 
 // tsx compiles the sources as CommonJS (the package declares no "type"): its exports may arrive as the default.

@@ -1,5 +1,5 @@
 /**
- * Builds the panel if needed and starts it exactly as a newcomer would (`tsx server/main.ts` on a
+ * Builds the panel if needed and starts it exactly as a newcomer would (`node scripts/run.mjs server/main.ts` on a
  * fresh data directory), reading the URL and the demo sign-ins from its console output. The returned
  * function stops it.
  */

@@ -1,5 +1,5 @@
 /**
- * A panel started as a newcomer starts it (test/helpers/panel-child.ts: `tsx server/main.ts`, production
+ * A panel started as a newcomer starts it (test/helpers/panel-child.ts: `node scripts/run.mjs server/main.ts`, production
  * build), on an OS-chosen port, for global setup's shared panel and for the specs that need one of their
  * own (their own database, their own identity provider). It reads the demo sign-ins from the console.
  */

@@ -1,6 +1,8 @@
 /**
  * Once per test run: a migrated PGlite database dumped to .cache, so each test file starts from it
- * in about a second instead of running initdb and every migration again.
+ * in about a second instead of running initdb and every migration again; and the bundles of the
+ * programs the tiers start as processes (the panel, the benchmarks), so that the first few started
+ * at once do not each build them (scripts/program-bundle.mjs).
  */
 import { createHash } from "node:crypto";
 import fs from "node:fs";
@@ -8,6 +10,7 @@ import path from "node:path";
 import type { TestProject } from "vitest/node";
 import { testEnvironment } from "../server/config.ts";
 import { migrateDatabase, MIGRATIONS_DIR, openDatabase } from "../server/db/open.ts";
+import { programBundle } from "../scripts/program-bundle.mjs";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -49,6 +52,7 @@ function announceSkippedTiers(): void {
 
 export default async function setup(project: TestProject) {
   announceSkippedTiers();
+  await Promise.all([programBundle("server/main.ts"), programBundle("bench/run.ts")]);
   const cacheDir = path.resolve(__dirname, "../.cache");
   fs.mkdirSync(cacheDir, { recursive: true });
   const file = path.join(cacheDir, `pglite-template-${migrationsFingerprint()}.tar`);

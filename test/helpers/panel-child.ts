@@ -1,5 +1,5 @@
 /**
- * Running the panel as a real child process (`tsx server/main.ts`), the way `npm start` does, with
+ * Running the panel as a real child process (`node scripts/run.mjs server/main.ts`), the way `npm start` does, with
  * its output captured. No test runner is imported here: vitest's tests use it through process.ts
  * (which kills what is left when a file ends) and Playwright's specs through e2e/panel-process.ts.
  */
@@ -8,8 +8,8 @@ import path from "node:path";
 import { waitFor } from "./wait.ts";
 
 export const ROOT = path.resolve(__dirname, "../..");
-// `node --import tsx` runs the panel as this one process (the tsx wrapper would run it as a
-// grandchild, out of reach of a SIGKILL sent to the process we spawned).
+// scripts/run.mjs runs the panel's bundle in its own process, the one spawned here: a SIGKILL sent
+// to it ends the panel (a wrapper that spawned the panel as a grandchild would leave it running).
 
 export interface PanelProcess {
   child: ChildProcess;
@@ -45,7 +45,7 @@ export interface SpawnOptions {
 
 export function spawnPanel(env: Record<string, string>, options: SpawnOptions = {}): PanelProcess {
   const v8Flags = options.liftoffOnly ? ["--liftoff-only"] : [];
-  const child = spawn(process.execPath, [...v8Flags, "--import", "tsx", "server/main.ts"], {
+  const child = spawn(process.execPath, [...v8Flags, "scripts/run.mjs", "server/main.ts"], {
     cwd: ROOT,
     // BCRYPT_COST 4, bcrypt's cheapest: specs create and sign in many users (see README).
     env: { ...baseEnvironment(), NODE_ENV: "production", BCRYPT_COST: "4", ...env },

@@ -24,7 +24,7 @@ function bench(args: string[]): Promise<{ code: number | null; stdout: string; s
   // recompiles the hot functions with its optimizer, which cost a process of a few seconds 2-4 CPU-s on
   // background threads (ecs-silent: 6.6-7.6 CPU-s with it, 9.9-11.6 without). No figure is judged here;
   // measured runs (`npm run bench`) keep V8's defaults.
-  const child = spawn(process.execPath, ["--liftoff-only", "--import", "tsx", "bench/run.ts", ...args, ...template], {
+  const child = spawn(process.execPath, ["--liftoff-only", "scripts/run.mjs", "bench/run.ts", ...args, ...template], {
     cwd: ROOT,
     stdio: ["ignore", "pipe", "pipe"],
   });
