@@ -53,14 +53,7 @@ export default defineConfig({
     // modules or globals. What does carry over is process.env: each panel start sets NODE_ENV and
     // NEXTAUTH_URL again (the last one wins, which is always the running file's), and the one test
     // that edits other variables restores them. The process tier stays isolated.
-    //
-    // Three files at a time on two cores: every file waits on clocks for part of its time (bakes,
-    // polls, scrapes, processes starting), and with two workers a core stood idle for an eighth of
-    // the run. Three took the vitest tiers 424 s in a fresh clone where two took 466-495 s. The
-    // verdicts are built to hold on a busy machine (the data plane's own process, its traffic guard,
-    // the CPU-wait allowance): a good release rolled back under this load is a bug to fix, not a
-    // reason to go back to two.
-    maxWorkers: 3,
+    maxWorkers: 2,
     fileParallelism: true,
     sequence: { sequencer: TierSequencer },
     projects: [
