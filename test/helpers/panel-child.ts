@@ -44,6 +44,9 @@ export interface SpawnOptions {
 }
 
 export function spawnPanel(env: Record<string, string>, options: SpawnOptions = {}): PanelProcess {
+  // Unset, it is ./data in the checkout: the developer's own panel's secret, audit checkpoint key and
+  // checkpoint file (two PostgreSQL-tier tests wrote their checkpoints there).
+  if (!env.DATA_DIR) throw new Error("spawnPanel: give the panel a DATA_DIR of its own (a temporary directory)");
   const v8Flags = options.liftoffOnly ? ["--liftoff-only"] : [];
   const child = spawn(process.execPath, [...v8Flags, "scripts/run.mjs", "server/main.ts"], {
     cwd: ROOT,

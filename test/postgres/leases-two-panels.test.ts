@@ -8,6 +8,8 @@
 import { DEFAULT_GATES } from "../../server/releases/policy.ts";
 import { execFileSync } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -35,6 +37,7 @@ const POLICY: Policy = {
 };
 
 let databaseUrl: string;
+let dataDir: string;
 let db: pg.Client;
 let a: PanelProcess;
 let b: PanelProcess;
@@ -112,9 +115,12 @@ async function expectSound(ids: string[], steps: number): Promise<void> {
 
 beforeAll(async () => {
   databaseUrl = await createPostgresDatabase();
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "greenlight-two-panels-"));
   db = new pg.Client({ connectionString: databaseUrl });
   const shared = {
     DATABASE_URL: databaseUrl,
+    // One data directory for both, as two instances of one deployment share their settings.
+    DATA_DIR: dataDir,
     NEXTAUTH_SECRET: randomBytes(32).toString("hex"),
     SERVE_UI: "false",
     PORT: "0",
@@ -165,6 +171,7 @@ afterAll(async () => {
   }
   await db?.end();
   if (databaseUrl) await dropPostgresDatabase(databaseUrl);
+  if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
 describe("two panels on one PostgreSQL database", () => {

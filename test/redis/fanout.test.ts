@@ -1,4 +1,7 @@
 import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { io } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testEnvironment } from "../../server/config.ts";
@@ -9,6 +12,7 @@ import { trpcMutation } from "../helpers/trpc.ts";
 
 // Two panel instances, as separate processes, on one PostgreSQL database and one Redis.
 let databaseUrl: string;
+let dataDir: string;
 let a: PanelProcess;
 let b: PanelProcess;
 let urlA: string;
@@ -17,8 +21,11 @@ let adminPassword: string;
 
 beforeAll(async () => {
   databaseUrl = await createPostgresDatabase();
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "greenlight-two-panels-"));
   const shared = {
     DATABASE_URL: databaseUrl,
+    // One data directory for both, as two instances of one deployment share their settings.
+    DATA_DIR: dataDir,
     REDIS_URL: testEnvironment().redisUrl!,
     NEXTAUTH_SECRET: randomBytes(32).toString("hex"),
     SERVE_UI: "false",
@@ -35,6 +42,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([a?.kill(), b?.kill()]);
   if (databaseUrl) await dropPostgresDatabase(databaseUrl);
+  if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
 describe("with REDIS_URL", () => {
