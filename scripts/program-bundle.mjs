@@ -46,7 +46,8 @@ function upToDate(root, file, manifestFile) {
   } catch {
     return false;
   }
-  if (manifest.esbuild !== esbuildVersion) return false;
+  if (manifest?.esbuild !== esbuildVersion || typeof manifest.inputs !== "object" || manifest.inputs === null)
+    return false;
   return Object.entries(manifest.inputs).every(([input, hash]) => {
     try {
       return sha256(fs.readFileSync(path.join(root, input))) === hash;
