@@ -620,6 +620,88 @@ describe("a restarted panel", () => {
   });
 });
 
+/** A logger whose warnings and errors the test can read (pino's JSON lines, parsed). */
+function recordingLog(): { log: pino.Logger; lines: { msg: string; pid?: number }[] } {
+  const lines: { msg: string; pid?: number }[] = [];
+  const log = pino(
+    { level: "warn" },
+    { write: (line: string) => void lines.push(JSON.parse(line) as { msg: string }) },
+  );
+  return { log, lines };
+}
+
+/** The recorded data plane of a database. */
+const dataPlaneOf = async (db: TestDatabase) =>
+  (await db.prisma.localDataPlane.findUnique({ where: { id: "local" } }))!;
+
+describe("a data plane that does not answer for a while", () => {
+  it("is left running, and a slot that started meanwhile is routed to once it answers, its predecessor stopped", async () => {
+    // A saturated machine (or a panel starved of a CPU) misses the data plane's 2-second answer: here
+    // the data plane is stopped (SIGSTOP) while a new release starts, so recording and routing it fails.
+    const { db: own, serviceId: ownService } = await openDb();
+    const { log, lines } = recordingLog();
+    const target = newTarget(own, { log, startWaitMs: 100 });
+    const env = newEnv();
+    const r1 = await newRelease(own, ownService);
+    await target.ensureRelease(env, "blue", r1);
+    await steady(target, env, "blue", r1.id);
+    const first = (await slotRow(own, env, "blue"))!;
+    const plane = await dataPlaneOf(own);
+
+    const r2 = await newRelease(own, ownService, { startupDelayMs: 500 });
+    await target.ensureRelease(env, "blue", r2);
+    expect((await target.observe(env)).slots.blue).toMatchObject({ releaseId: r2.id, rollout: "in_progress" });
+    process.kill(plane.pid, "SIGSTOP");
+    try {
+      await waitFor(
+        () => lines.some((l) => l.msg.startsWith("could not record and route to a started slot process yet")),
+        "routing the started process to fail",
+        20_000,
+      );
+    } finally {
+      process.kill(plane.pid, "SIGCONT");
+    }
+    // Nothing else asks again (the planner waits on what observe says): observe routes it.
+    await steady(target, env, "blue", r2.id);
+    const proxyUrl = await target.proxyUrl(env.id);
+    expect((await get(`${proxyUrl}/api/v1/version`)).json).toMatchObject({ version: r2.version });
+    await waitFor(() => !isAlive(first.pid), "the replaced process to be stopped");
+    // The data plane kept running: it was slow, not gone.
+    expect(await dataPlaneOf(own)).toMatchObject({ pid: plane.pid });
+    expect(lines.map((l) => l.msg)).not.toContain("the data plane has answered nothing for too long; replacing it");
+    await target.stop();
+  });
+
+  it("is replaced once it has answered nothing for longer than the limit, and serves every environment again", async () => {
+    const { db: own, serviceId: ownService } = await openDb();
+    const { log, lines } = recordingLog();
+    const target = newTarget(own, { log, dataPlaneUnresponsiveLimitMs: 3000 });
+    const env = newEnv();
+    const r = await newRelease(own, ownService);
+    await target.ensureRelease(env, "blue", r);
+    await steady(target, env, "blue", r.id);
+    const proxyUrl = await target.proxyUrl(env.id);
+    const plane = await dataPlaneOf(own);
+    process.kill(plane.pid, "SIGSTOP");
+    const replaced = await waitFor(
+      async () => {
+        const row = await dataPlaneOf(own);
+        return row.pid !== plane.pid && isAlive(row.pid) ? row : null;
+      },
+      "a new data plane",
+      30_000,
+    );
+    pids.add(replaced.pid);
+    await waitFor(() => !isAlive(plane.pid), "the stalled data plane to be stopped");
+    expect(lines.map((l) => l.msg)).toContain("the data plane has answered nothing for too long; replacing it");
+    await waitFor(
+      async () => (await get(`${proxyUrl}/api/v1/version`).catch(() => null))?.json.version === r.version,
+      "the proxy to serve again on its port",
+    );
+    await target.stop();
+  });
+});
+
 /**
  * Starts `command` as an orphan: an intermediate shell starts it in the background and exits at once,
  * so its parent is gone. Its grace period is 1 s. Its pid and the port it prints.

@@ -231,6 +231,7 @@ describe("two panels on one PostgreSQL database", () => {
       `SELECT id, "environmentId" FROM "Deployment" WHERE id = ANY($1) AND "activeEnvironmentId" IS NOT NULL AND split_part("leaseOwner", '#', 2) = $2`,
       [ids, String(a.child.pid)],
     );
+    const plane = await db.query<{ pid: number }>(`SELECT pid FROM "LocalDataPlane"`);
     await a.kill("SIGKILL");
 
     const finished = await finishAll(ids);
@@ -246,6 +247,9 @@ describe("two panels on one PostgreSQL database", () => {
       expect(answer.status, `${endpoint} of ${environmentId}`).toBe(200);
       expect(await answer.json()).toMatchObject({ version: "1.1.0" });
     }
+    // The data plane A started served on throughout: B adopted it and, however busy the machine, never replaced
+    // it (that restarted every environment's proxy and figures at once, and a good release was judged on them).
+    expect((await db.query<{ pid: number }>(`SELECT pid FROM "LocalDataPlane"`)).rows).toEqual(plane.rows);
     // B took over what A held (every deployment finished, and only B holds leases now).
     expect([...(await leaseOwners()).keys()].every(instanceOf(b))).toBe(true);
     const { rows } = await db.query<{ id: string }>(`SELECT id FROM "ReconcilerInstance"`);

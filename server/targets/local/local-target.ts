@@ -67,6 +67,8 @@ export interface LocalTargetOptions {
   stopGraceMs?: number;
   /** Short checks (health, identity) give up after this long (default 1 s). */
   checkTimeoutMs?: number;
+  /** A data plane that runs but answers nothing for this long is replaced (default 30 s; see DataPlaneSupervisor). */
+  dataPlaneUnresponsiveLimitMs?: number;
   /** The last second the panel stored, so the per-second feed resumes there after a restart. */
   resumeAfter?: () => Promise<Date | null>;
 }
@@ -92,6 +94,12 @@ interface SlotRuntime {
   failure: { releaseId: string; detail: string } | null;
   /** Mirror of the row, for heartbeats and stop(). */
   current: SlotRecord | null;
+  /**
+   * What ran in the slot when a pending process's commit first began, until a commit completes: a
+   * commit that failed half-way (the row rewritten, the route not) is tried again, and this is still
+   * the process to stop then. Undefined while no commit is under way.
+   */
+  replacing?: SlotRecord | null;
 }
 
 interface EnvRuntime {
@@ -147,6 +155,9 @@ export class LocalTarget implements TargetDriver {
       orphanGraceSeconds: this.orphanGraceSeconds,
       stopGraceMs: this.stopGraceMs,
       listenTimeoutMs: this.listenTimeoutMs,
+      ...(options.dataPlaneUnresponsiveLimitMs !== undefined
+        ? { unresponsiveLimitMs: options.dataPlaneUnresponsiveLimitMs }
+        : {}),
       baseEnv: safeEnvironment(),
       onRestarted: (client) => this.setUpAgain(client),
       onSecond: (sample) => {
@@ -216,8 +227,9 @@ export class LocalTarget implements TargetDriver {
     const records: SlotRecord[] = [];
     for (const rt of runtimes) {
       for (const slot of SLOTS) {
-        const current = rt.slots[slot].current;
+        const { current, replacing } = rt.slots[slot];
         if (current) records.push(current);
+        if (replacing && replacing.pid !== current?.pid) records.push(replacing);
       }
     }
     await this.dataPlane.stop();
@@ -280,7 +292,11 @@ export class LocalTarget implements TargetDriver {
     await this.withSlotLock(rt, slot, async () => {
       const state = rt.slots[slot];
       if (state.pending) {
-        if (state.pending.releaseId === release.id && state.pending.exit === null) return;
+        if (state.pending.releaseId === release.id && state.pending.exit === null) {
+          // It listens, but recording or routing it failed (a busy database or data plane): again now.
+          if (state.pending.port !== null) await this.commit(rt, slot, state.pending);
+          return;
+        }
         this.cancelPending(state);
       }
       const row = await this.readSlot(env.id, slot);
@@ -288,6 +304,7 @@ export class LocalTarget implements TargetDriver {
         await this.setUpstream(rt, slot, row.port);
         state.current = row;
         state.failure = null;
+        this.stopReplaced(state, row);
         return;
       }
       await this.startRelease(rt, slot, release);
@@ -355,6 +372,7 @@ export class LocalTarget implements TargetDriver {
         const row = await this.readSlot(env.id, slot);
         await this.setUpstream(rt, slot, null);
         state.current = null;
+        this.stopReplaced(state, row);
         if (!row) return;
         // The row goes first: a panel dying in between must not bring the process back.
         await this.prisma.localSlotProcess.deleteMany({ where: { environmentId: env.id, slot } });
@@ -601,42 +619,48 @@ export class LocalTarget implements TargetDriver {
       () =>
         this.withSlotLock(rt, slot, async () =>
           state.pending === child && !this.stopped ? this.commit(rt, slot, child) : undefined,
-        ).catch((error) => log.error({ err: error }, "could not record a started slot process")),
+        ).catch((error) =>
+          log.warn({ err: error }, "could not record and route to a started slot process yet; observe tries again"),
+        ),
       () => {
         if (state.pending === child) this.recordStartFailure(state, child);
       },
     );
   }
 
-  /** The new process listens: record it, route to it, then stop the previous one. */
+  /**
+   * The new process listens: record it, route to it, then stop the previous one. When a step fails (a
+   * busy database or data plane), the process stays pending and this runs again on the next observe or
+   * ensureRelease; what ran in the slot before is read once, before the row changes, so that it is still
+   * the one stopped.
+   */
   private async commit(rt: EnvRuntime, slot: Slot, child: SlotChild): Promise<void> {
     const state = rt.slots[slot];
-    const previous = await this.readSlot(rt.id, slot);
+    if (state.replacing === undefined) state.replacing = await this.readSlot(rt.id, slot);
+    const previous = state.replacing;
     const record: SlotRecord = { pid: child.pid, port: child.port!, releaseId: child.releaseId, token: child.token };
-    try {
-      await this.prisma.localSlotProcess.upsert({
-        where: { environmentId_slot: { environmentId: rt.id, slot } },
-        create: { environmentId: rt.id, slot, ...record },
-        update: { ...record, startedAt: new Date() },
-      });
-    } catch (error) {
-      state.pending = null;
-      state.failure = {
-        releaseId: child.releaseId,
-        detail: `could not record process ${child.pid}: ${(error as Error).message}`,
-      };
-      void this.stopChild(child);
-      throw error;
-    }
+    await this.prisma.localSlotProcess.upsert({
+      where: { environmentId_slot: { environmentId: rt.id, slot } },
+      create: { environmentId: rt.id, slot, ...record },
+      update: { ...record, startedAt: new Date() },
+    });
     await this.setUpstream(rt, slot, record.port);
     state.pending = null;
     state.failure = null;
     state.current = record;
+    state.replacing = undefined;
     this.log.info(
       { environmentId: rt.id, slot, pid: record.pid, port: record.port, releaseId: record.releaseId },
       "slot process listening and recorded",
     );
     if (previous && previous.pid !== record.pid) this.track(this.stopRecorded(previous));
+  }
+
+  /** A commit that never completed leaves the process it was replacing running: stop it, unless it is `kept`. */
+  private stopReplaced(state: SlotRuntime, kept: SlotRecord | null): void {
+    const replaced = state.replacing;
+    state.replacing = undefined;
+    if (replaced && replaced.pid !== kept?.pid) this.track(this.stopRecorded(replaced));
   }
 
   private recordStartFailure(state: SlotRuntime, child: SlotChild): void {
@@ -687,17 +711,27 @@ export class LocalTarget implements TargetDriver {
   private async observeSlot(rt: EnvRuntime, slot: Slot, row: SlotRecord | null): Promise<SlotState> {
     const state = rt.slots[slot];
     const base = { slot, desired: 1, running: 0, healthy: 0, pending: 0 };
+    if (state.pending) {
+      const pending = state.pending;
+      const starting = { ...base, releaseId: pending.releaseId, pending: 1, rollout: "in_progress" as const };
+      if (pending.port === null)
+        return { ...starting, detail: `process ${pending.pid} is starting (it has not printed its port yet)` };
+      // It listens, but was not recorded and routed to when it did (the database or the data plane failed
+      // that call): nothing else would try again (the planner waits on what this says), so this does.
+      try {
+        await this.withSlotLock(rt, slot, async () => {
+          if (state.pending === pending && !this.stopped) await this.commit(rt, slot, pending);
+        });
+      } catch (error) {
+        return {
+          ...starting,
+          detail: `process ${pending.pid} listens on port ${pending.port} but is not routed to yet: ${(error as Error).message}`,
+        };
+      }
+      row = await this.readSlot(rt.id, slot);
+    }
     if (state.failure)
       return { ...base, releaseId: state.failure.releaseId, rollout: "failed", detail: state.failure.detail };
-    if (state.pending) {
-      return {
-        ...base,
-        releaseId: state.pending.releaseId,
-        pending: 1,
-        rollout: "in_progress",
-        detail: `process ${state.pending.pid} is starting (it has not printed its port yet)`,
-      };
-    }
     if (!row) return { ...base, releaseId: null, desired: 0, rollout: "stopped", detail: null };
     if (!isAlive(row.pid)) {
       const child = this.children.get(row.pid);

@@ -8,6 +8,7 @@
  * It also reads the per-second samples of every environment once a second and hands them on.
  */
 import { randomBytes } from "node:crypto";
+import { setTimeout as delay } from "node:timers/promises";
 import { pathToFileURL } from "node:url";
 import type { Logger } from "pino";
 import type { PrismaClient } from "../../../db/generated/client.ts";
@@ -16,6 +17,7 @@ import type { SecondSlotSample } from "../metrics-recorder.ts";
 import { carriesToken, isAlive, processIdentity, SlotChild, terminatePid } from "../slot-process.ts";
 import { uniqueViolation } from "../../../db/unique-violation.ts";
 import { DataPlaneClient, DataPlaneError } from "./client.ts";
+import { dataPlaneLiveness } from "./liveness.ts";
 import { DATA_PLANE_MAIN, dataPlaneScript } from "./script.ts";
 
 /**
@@ -35,6 +37,13 @@ export async function dataPlaneCommand(
   }
 }
 const ROW_ID = "local";
+/** Between identity checks of a recorded data plane that is running but does not answer yet. */
+const ASK_AGAIN_MS = 250;
+
+/** Whether the client's process still runs: alive and, where /proc tells, started with its token (not a reused pid). */
+function isRunning(client: DataPlaneClient): boolean {
+  return isAlive(client.pid) && (process.platform !== "linux" || carriesToken(client.pid, client.address.token));
+}
 
 interface RecordedDataPlane {
   pid: number;
@@ -65,6 +74,13 @@ export interface DataPlaneSupervisorOptions {
   orphanGraceSeconds: number;
   stopGraceMs: number;
   listenTimeoutMs: number;
+  /**
+   * A data plane that is running but has answered nothing for this long is stalled, and is replaced
+   * (default 30 s). Until then a call that times out is only retried: on a saturated machine a healthy
+   * data plane (or this panel, starved of a CPU) can miss the 2-second answer several times in a row,
+   * and replacing it restarts every environment's proxy, generator and figures at once.
+   */
+  unresponsiveLimitMs?: number;
   /** The environment the process needs, beyond the data plane's own settings. */
   baseEnv: Record<string, string>;
   /** Sets every environment up again on a new data plane process. */
@@ -81,10 +97,16 @@ export class DataPlaneSupervisor {
   private cursor = Math.floor(Date.now() / 1000) - 1;
   private polling = false;
   private checking: Promise<void> | null = null;
+  /** When the data plane last answered this panel (a call, the per-second read or an identity check). */
+  private answeredAt = Date.now();
   /** Set by stop() and detachForTest(); start() clears it. Until then everything starts on first use. */
   private stopped = false;
 
   constructor(private readonly options: DataPlaneSupervisorOptions) {}
+
+  private get unresponsiveLimitMs(): number {
+    return this.options.unresponsiveLimitMs ?? 30_000;
+  }
 
   /** Adopts the recorded data plane or starts one, and resumes the per-second feed where the panel left it. */
   async start(): Promise<DataPlaneClient> {
@@ -194,6 +216,7 @@ export class DataPlaneSupervisor {
         }
       }
       this.cursor = Math.max(this.cursor, answer.now - 1);
+      this.answeredAt = Date.now();
     } catch (error) {
       await this.checkAlive(error as Error);
     } finally {
@@ -210,15 +233,35 @@ export class DataPlaneSupervisor {
   private async checkAliveOnce(error: Error): Promise<void> {
     const client = await this.current?.catch(() => null);
     if (!client || this.stopped) return;
-    if (isAlive(client.pid) && (await client.identity())) {
-      this.options.log.warn({ err: error }, "a call to the data plane failed; it is still running");
-      return;
+    const { log, stopGraceMs } = this.options;
+    const running = isRunning(client);
+    const answered = running && (await client.identity()) !== null;
+    if (answered) this.answeredAt = Date.now();
+    const silentMs = Date.now() - this.answeredAt;
+    switch (dataPlaneLiveness({ running, answered, silentMs, limitMs: this.unresponsiveLimitMs })) {
+      case "answering":
+        log.warn({ err: error }, "a call to the data plane failed; it is still running");
+        return;
+      case "catching_up":
+        log.warn(
+          { err: error, pid: client.pid, silentMs },
+          "the data plane does not answer but is still running; it is left to catch up",
+        );
+        return;
+      case "stalled":
+        log.error(
+          { pid: client.pid, silentMs, err: error },
+          "the data plane has answered nothing for too long; replacing it",
+        );
+        await terminatePid(client.pid, stopGraceMs, this.child?.pid === client.pid ? this.child.exited : undefined);
+        break;
+      case "gone":
+        log.error({ pid: client.pid, err: error }, "the data plane process is gone; starting it again");
     }
-    this.options.log.error({ pid: client.pid, err: error }, "the data plane process is gone; starting it again");
     client.close();
     if (this.current && (await this.current.catch(() => null)) === client) this.current = null;
     this.child = null;
-    await this.client().catch((e: Error) => this.options.log.error({ err: e }, "could not start the data plane again"));
+    await this.client().catch((e: Error) => log.error({ err: e }, "could not start the data plane again"));
   }
 
   private async isOurs(client: DataPlaneClient): Promise<boolean> {
@@ -248,7 +291,11 @@ export class DataPlaneSupervisor {
     return client;
   }
 
-  /** The recorded process, when it is alive and proves it is the one recorded. */
+  /**
+   * The recorded process, when it is alive and proves it is the one recorded. One that is running but
+   * does not answer yet (a saturated machine) is asked again until it has been silent for
+   * unresponsiveLimitMs: replacing a healthy data plane drops every environment's traffic.
+   */
   private async adopt(row: RecordedDataPlane): Promise<DataPlaneClient | null> {
     const recorded = new DataPlaneClient({
       host: this.options.connectHost,
@@ -256,7 +303,15 @@ export class DataPlaneSupervisor {
       token: row.token,
       pid: row.pid,
     });
-    if (isAlive(row.pid) && (await recorded.identity())?.pid === row.pid) return recorded;
+    const deadline = Date.now() + this.unresponsiveLimitMs;
+    while (isAlive(row.pid)) {
+      if ((await recorded.identity())?.pid === row.pid) {
+        this.answeredAt = Date.now();
+        return recorded;
+      }
+      if (Date.now() >= deadline || !isRunning(recorded)) break;
+      await delay(ASK_AGAIN_MS);
+    }
     recorded.close();
     return null;
   }
@@ -319,6 +374,7 @@ export class DataPlaneSupervisor {
       );
     }
     this.child = child;
+    this.answeredAt = Date.now();
     log.info({ pid: child.pid, port }, "data plane listening");
     return new DataPlaneClient({ host: this.options.connectHost, port, token, pid: child.pid });
   }
