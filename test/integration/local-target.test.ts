@@ -630,14 +630,26 @@ function recordingLog(): { log: pino.Logger; lines: { msg: string; pid?: number 
   return { log, lines };
 }
 
+type SlotRecordRow = NonNullable<Awaited<ReturnType<typeof slotRow>>>;
+
 /** The recorded data plane of a database. */
 const dataPlaneOf = async (db: TestDatabase) =>
   (await db.prisma.localDataPlane.findUnique({ where: { id: "local" } }))!;
 
 describe("a data plane that does not answer for a while", () => {
-  it("is left running, and a slot that started meanwhile is routed to once it answers, its predecessor stopped", async () => {
-    // A saturated machine (or a panel starved of a CPU) misses the data plane's 2-second answer: here
-    // the data plane is stopped (SIGSTOP) while a new release starts, so recording and routing it fails.
+  /**
+   * r1 runs in blue; r2 starts there (3 s to listen) and the data plane is stopped (SIGSTOP) until
+   * recording and routing r2's process has failed once: a saturated machine (or a panel starved of a
+   * CPU) misses the data plane's 2-second answer that way. What the test does meanwhile, then SIGCONT.
+   */
+  async function commitFailsOnce(
+    whileStopped: (context: {
+      own: TestDatabase;
+      env: EnvironmentRef;
+      first: SlotRecordRow;
+      started: SlotRecordRow;
+    }) => Promise<void> = async () => {},
+  ) {
     const { db: own, serviceId: ownService } = await openDb();
     const { log, lines } = recordingLog();
     const target = newTarget(own, { log, startWaitMs: 100 });
@@ -648,7 +660,7 @@ describe("a data plane that does not answer for a while", () => {
     const first = (await slotRow(own, env, "blue"))!;
     const plane = await dataPlaneOf(own);
 
-    const r2 = await newRelease(own, ownService, { startupDelayMs: 500 });
+    const r2 = await newRelease(own, ownService, { startupDelayMs: 3000 });
     await target.ensureRelease(env, "blue", r2);
     expect((await target.observe(env)).slots.blue).toMatchObject({ releaseId: r2.id, rollout: "in_progress" });
     process.kill(plane.pid, "SIGSTOP");
@@ -656,11 +668,20 @@ describe("a data plane that does not answer for a while", () => {
       await waitFor(
         () => lines.some((l) => l.msg.startsWith("could not record and route to a started slot process yet")),
         "routing the started process to fail",
-        20_000,
+        30_000,
       );
+      // The row was written before the route failed: it names r2's process.
+      const started = (await slotRow(own, env, "blue"))!;
+      expect(started).toMatchObject({ releaseId: r2.id });
+      await whileStopped({ own, env, first, started });
     } finally {
       process.kill(plane.pid, "SIGCONT");
     }
+    return { own, target, env, r1, r2, first, plane, lines };
+  }
+
+  it("is left running, and a slot that started meanwhile is routed to once it answers, its predecessor stopped", async () => {
+    const { own, target, env, r2, first, plane, lines } = await commitFailsOnce();
     // Nothing else asks again (the planner waits on what observe says): observe routes it.
     await steady(target, env, "blue", r2.id);
     const proxyUrl = await target.proxyUrl(env.id);
@@ -670,6 +691,76 @@ describe("a data plane that does not answer for a while", () => {
     expect(await dataPlaneOf(own)).toMatchObject({ pid: plane.pid });
     expect(lines.map((l) => l.msg)).not.toContain("the data plane has answered nothing for too long; replacing it");
     await target.stop();
+  });
+
+  it("a slot process that dies before it is routed to fails the slot, and the slot goes back to what ran there", async () => {
+    const { own, target, env, r1, first } = await commitFailsOnce(async ({ started }) => {
+      process.kill(started.pid, "SIGKILL");
+      await waitFor(() => !isAlive(started.pid), "r2's process to die");
+    });
+    const failed = await observeUntil(target, env, "blue to fail", (o) => o.slots.blue.rollout === "failed");
+    expect(failed.slots.blue.detail).toMatch(/^process \d+ was killed by SIGKILL$/);
+    expect(await slotRow(own, env, "blue")).toMatchObject({ pid: first.pid, token: first.token, releaseId: r1.id });
+    expect(isAlive(first.pid)).toBe(true);
+    const proxyUrl = await target.proxyUrl(env.id);
+    expect((await get(`${proxyUrl}/api/v1/version`)).json).toMatchObject({ version: r1.version });
+    await target.stop();
+  });
+
+  it("when another panel recorded a process of its own in the slot meanwhile, only the one started here is stopped", async () => {
+    let started: SlotRecordRow | null = null;
+    const { own, target, env, first } = await commitFailsOnce(async (context) => {
+      started = context.started;
+      // What another panel, driving the deployment now, wrote: a process this panel cannot prove is its own.
+      await context.own.prisma.localSlotProcess.updateMany({
+        where: { environmentId: context.env.id, slot: "blue" },
+        data: {
+          pid: context.first.pid,
+          port: context.first.port,
+          releaseId: context.first.releaseId,
+          token: "another-panel's-token",
+        },
+      });
+    });
+    await target.observe(env).catch(() => null);
+    await waitFor(() => !isAlive(started!.pid), "the process started here to be stopped");
+    expect(isAlive(first.pid)).toBe(true);
+    expect(await slotRow(own, env, "blue")).toMatchObject({ pid: first.pid, token: "another-panel's-token" });
+    await target.stop();
+    // Not this panel's to stop (it no longer proves it is ours): the test ends it.
+    pids.add(first.pid);
+  });
+
+  it("a restarted panel keeps asking a recorded slot process that runs but does not answer, and adopts it", async () => {
+    const { db: own, serviceId: ownService } = await openDb();
+    const first = newTarget(own);
+    const env = newEnv();
+    const r = await newRelease(own, ownService);
+    await first.ensureRelease(env, "blue", r);
+    await steady(first, env, "blue", r.id);
+    const recorded = (await slotRow(own, env, "blue"))!;
+    await first.detachForTest();
+    // Held up (SIGSTOP) while the next panel starts: a busy machine can make a healthy slot miss its
+    // 1-second identity check, and stopping it to start it again would drop its traffic.
+    const { log, lines } = recordingLog();
+    const second = newTarget(own, { log });
+    process.kill(recorded.pid, "SIGSTOP");
+    let starting: Promise<void>;
+    try {
+      starting = second.start();
+      await waitFor(
+        () => lines.some((l) => l.msg === "a recorded slot process does not answer yet; asking again"),
+        "the new panel to find the slot silent",
+        20_000,
+      );
+    } finally {
+      process.kill(recorded.pid, "SIGCONT");
+    }
+    await starting;
+    expect(await slotRow(own, env, "blue")).toEqual(recorded);
+    await steady(second, env, "blue", r.id);
+    expect(isAlive(recorded.pid)).toBe(true);
+    await second.stop();
   });
 
   it("is replaced once it has answered nothing for longer than the limit, and serves every environment again", async () => {

@@ -14,8 +14,10 @@
  */
 import { randomBytes } from "node:crypto";
 import path from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
 import type { Logger } from "pino";
 import type { PrismaClient } from "../../db/generated/client.ts";
+import { uniqueViolation } from "../../db/unique-violation.ts";
 import {
   SLOTS,
   type DriverCallOptions,
@@ -108,6 +110,10 @@ interface EnvRuntime {
   port: number;
   slots: Record<Slot, SlotRuntime>;
 }
+
+/** How long a restarted panel keeps asking a recorded slot process that runs but does not answer, before it starts the slot again. */
+const RESTORE_PATIENCE_MS = 10_000;
+const ASK_AGAIN_MS = 250;
 
 const SAFE_ENV = ["PATH", "HOME", "TMPDIR", "TEMP", "TMP", "LANG", "LC_ALL", "TZ", "SYSTEMROOT"];
 
@@ -528,7 +534,7 @@ export class LocalTarget implements TargetDriver {
   /** A recorded slot on start-up: adopt the process if it proves it is ours, else start its release again. */
   private async restoreSlot(rt: EnvRuntime, slot: Slot, row: SlotRecord): Promise<void> {
     const state = rt.slots[slot];
-    if (await this.isOurLiveProcess(row)) {
+    if (await this.provesOurs(row, RESTORE_PATIENCE_MS)) {
       await this.setUpstream(rt, slot, row.port);
       state.current = row;
       this.log.info(
@@ -567,7 +573,13 @@ export class LocalTarget implements TargetDriver {
       { environmentId: rt.id, slot, releaseId: row.releaseId, deadPid: row.pid },
       "restarting a slot whose process is gone",
     );
-    await this.startRelease(rt, slot, release);
+    try {
+      await this.startRelease(rt, slot, release);
+    } catch (error) {
+      // The runtime being set up is thrown away with its pending process: stop that process with it.
+      this.cancelPending(state);
+      throw error;
+    }
   }
 
   // ─── Slot processes ────────────────────────────────────────────────────────────────────────────
@@ -632,18 +644,27 @@ export class LocalTarget implements TargetDriver {
    * The new process listens: record it, route to it, then stop the previous one. When a step fails (a
    * busy database or data plane), the process stays pending and this runs again on the next observe or
    * ensureRelease; what ran in the slot before is read once, before the row changes, so that it is still
-   * the one stopped.
+   * the one stopped. The row is only written where it still names that process (or this one): another
+   * panel may have moved the slot on meanwhile. A process that exited is abandoned, not recorded.
    */
   private async commit(rt: EnvRuntime, slot: Slot, child: SlotChild): Promise<void> {
     const state = rt.slots[slot];
+    if (child.exit || !isAlive(child.pid)) return this.abandonExited(rt, slot, child);
     if (state.replacing === undefined) state.replacing = await this.readSlot(rt.id, slot);
     const previous = state.replacing;
     const record: SlotRecord = { pid: child.pid, port: child.port!, releaseId: child.releaseId, token: child.token };
-    await this.prisma.localSlotProcess.upsert({
-      where: { environmentId_slot: { environmentId: rt.id, slot } },
-      create: { environmentId: rt.id, slot, ...record },
-      update: { ...record, startedAt: new Date() },
-    });
+    if (!(await this.recordInPlaceOf(rt.id, slot, previous, record))) {
+      // Another panel recorded a process of its own in the slot since this one read it (the deployment
+      // moved on without this panel): that panel routes and retires; this one stops only its own child.
+      this.log.warn(
+        { environmentId: rt.id, slot, pid: child.pid },
+        "another panel recorded a different process in the slot meanwhile; stopping the one started here",
+      );
+      state.pending = null;
+      state.replacing = undefined;
+      this.track(this.stopChild(child));
+      return;
+    }
     await this.setUpstream(rt, slot, record.port);
     state.pending = null;
     state.failure = null;
@@ -654,6 +675,62 @@ export class LocalTarget implements TargetDriver {
       "slot process listening and recorded",
     );
     if (previous && previous.pid !== record.pid) this.track(this.stopRecorded(previous));
+  }
+
+  /**
+   * Writes `record` as the slot's process if the row is still `previous` (or already `record`, written by
+   * an earlier attempt); false when another panel wrote a process of its own there meanwhile.
+   */
+  private async recordInPlaceOf(
+    environmentId: string,
+    slot: Slot,
+    previous: SlotRecord | null,
+    record: SlotRecord,
+  ): Promise<boolean> {
+    const data = { ...record, startedAt: new Date() };
+    const ours = [record, ...(previous ? [previous] : [])].map(({ pid, token }) => ({ pid, token }));
+    const { count } = await this.prisma.localSlotProcess.updateMany({
+      where: { environmentId, slot, OR: ours },
+      data,
+    });
+    if (count === 1) return true;
+    if (previous) return false;
+    try {
+      await this.prisma.localSlotProcess.create({ data: { environmentId, slot, ...data } });
+      return true;
+    } catch (error) {
+      if (uniqueViolation(error)) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * A pending process that exited after it listened, before a commit completed: the slot fails with how
+   * it ended, and a row (and route) a half-done commit gave it go back to what ran there before.
+   */
+  private async abandonExited(rt: EnvRuntime, slot: Slot, child: SlotChild): Promise<void> {
+    const state = rt.slots[slot];
+    // A zombie not yet reaped: how it ended is a moment away.
+    if (!child.exit) await Promise.race([child.exited, delay(250)]);
+    const previous = state.replacing;
+    if (previous !== undefined) {
+      const row = await this.readSlot(rt.id, slot);
+      if (row?.pid === child.pid && row.token === child.token) {
+        if (previous)
+          await this.prisma.localSlotProcess.updateMany({
+            where: { environmentId: rt.id, slot, pid: child.pid, token: child.token },
+            data: previous,
+          });
+        else
+          await this.prisma.localSlotProcess.deleteMany({
+            where: { environmentId: rt.id, slot, pid: child.pid, token: child.token },
+          });
+        await this.setUpstream(rt, slot, previous?.port ?? null);
+        state.current = previous;
+      }
+    }
+    state.replacing = undefined;
+    this.recordStartFailure(state, child);
   }
 
   /** A commit that never completed leaves the process it was replacing running: stop it, unless it is `kept`. */
@@ -702,6 +779,25 @@ export class LocalTarget implements TargetDriver {
     void tracked.finally(() => this.stopping.delete(tracked));
   }
 
+  /**
+   * Whether a recorded process proves it is ours, asked again while it runs with its token but does not
+   * answer yet, for up to `patienceMs`: on a busy machine a healthy slot can miss a 1-second check, and
+   * stopping it (the live slot, perhaps) to start it again would drop its traffic.
+   */
+  private async provesOurs(record: SlotRecord, patienceMs: number): Promise<boolean> {
+    const deadline = Date.now() + patienceMs;
+    for (let asked = 1; ; asked++) {
+      if (await this.isOurLiveProcess(record)) return true;
+      if (Date.now() >= deadline || !isAlive(record.pid) || !carriesToken(record.pid, record.token)) return false;
+      if (asked === 1)
+        this.log.warn(
+          { pid: record.pid, port: record.port },
+          "a recorded slot process does not answer yet; asking again",
+        );
+      await delay(ASK_AGAIN_MS);
+    }
+  }
+
   private async isOurLiveProcess(record: SlotRecord): Promise<boolean> {
     if (!isAlive(record.pid)) return false;
     const identity = await identify(this.connectHost, record.port, record.token, this.checkTimeoutMs);
@@ -720,6 +816,7 @@ export class LocalTarget implements TargetDriver {
       // that call): nothing else would try again (the planner waits on what this says), so this does.
       try {
         await this.withSlotLock(rt, slot, async () => {
+          // (A process that exited meanwhile is abandoned there, not recorded.)
           if (state.pending === pending && !this.stopped) await this.commit(rt, slot, pending);
         });
       } catch (error) {

@@ -39,6 +39,8 @@ export async function dataPlaneCommand(
 const ROW_ID = "local";
 /** Between identity checks of a recorded data plane that is running but does not answer yet. */
 const ASK_AGAIN_MS = 250;
+/** The longest a panel's start waits for a recorded data plane that runs but does not answer (it serves nothing meanwhile). */
+const ADOPT_PATIENCE_MS = 10_000;
 
 /** Whether the client's process still runs: alive and, where /proc tells, started with its token (not a reused pid). */
 function isRunning(client: DataPlaneClient): boolean {
@@ -234,8 +236,9 @@ export class DataPlaneSupervisor {
     const client = await this.current?.catch(() => null);
     if (!client || this.stopped) return;
     const { log, stopGraceMs } = this.options;
-    const running = isRunning(client);
-    const answered = running && (await client.identity()) !== null;
+    // Asked first: where /proc cannot tell whose process it is, an answer still proves it runs.
+    const answered = isAlive(client.pid) && (await client.identity()) !== null;
+    const running = answered || isRunning(client);
     if (answered) this.answeredAt = Date.now();
     const silentMs = Date.now() - this.answeredAt;
     switch (dataPlaneLiveness({ running, answered, silentMs, limitMs: this.unresponsiveLimitMs })) {
@@ -253,7 +256,10 @@ export class DataPlaneSupervisor {
           { pid: client.pid, silentMs, err: error },
           "the data plane has answered nothing for too long; replacing it",
         );
-        await terminatePid(client.pid, stopGraceMs, this.child?.pid === client.pid ? this.child.exited : undefined);
+        if (this.child?.pid === client.pid) {
+          this.child.stopRequested = true;
+          await terminatePid(client.pid, stopGraceMs, this.child.exited);
+        } else if (carriesToken(client.pid, client.address.token)) await terminatePid(client.pid, stopGraceMs);
         break;
       case "gone":
         log.error({ pid: client.pid, err: error }, "the data plane process is gone; starting it again");
@@ -293,8 +299,8 @@ export class DataPlaneSupervisor {
 
   /**
    * The recorded process, when it is alive and proves it is the one recorded. One that is running but
-   * does not answer yet (a saturated machine) is asked again until it has been silent for
-   * unresponsiveLimitMs: replacing a healthy data plane drops every environment's traffic.
+   * does not answer yet (a saturated machine) is asked again for up to 10 s (or unresponsiveLimitMs, if
+   * shorter): replacing a healthy data plane drops every environment's traffic.
    */
   private async adopt(row: RecordedDataPlane): Promise<DataPlaneClient | null> {
     const recorded = new DataPlaneClient({
@@ -303,7 +309,7 @@ export class DataPlaneSupervisor {
       token: row.token,
       pid: row.pid,
     });
-    const deadline = Date.now() + this.unresponsiveLimitMs;
+    const deadline = Date.now() + Math.min(this.unresponsiveLimitMs, ADOPT_PATIENCE_MS);
     while (isAlive(row.pid)) {
       if ((await recorded.identity())?.pid === row.pid) {
         this.answeredAt = Date.now();
