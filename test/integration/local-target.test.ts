@@ -632,6 +632,19 @@ function recordingLog(): { log: pino.Logger; lines: { msg: string; pid?: number 
 
 type SlotRecordRow = NonNullable<Awaited<ReturnType<typeof slotRow>>>;
 
+/** A target on a database (and so a data plane) of its own, with a release steady in blue; its warnings are kept. */
+async function blueRunning(options: Partial<LocalTargetOptions> = {}) {
+  const { db: own, serviceId: ownService } = await openDb();
+  const { log, lines } = recordingLog();
+  const target = newTarget(own, { log, ...options });
+  const env = newEnv();
+  const r1 = await newRelease(own, ownService);
+  await target.ensureRelease(env, "blue", r1);
+  await steady(target, env, "blue", r1.id);
+  const first = (await slotRow(own, env, "blue"))!;
+  return { own, ownService, target, env, r1, first, lines };
+}
+
 /** The recorded data plane of a database. */
 const dataPlaneOf = async (db: TestDatabase) =>
   (await db.prisma.localDataPlane.findUnique({ where: { id: "local" } }))!;
@@ -650,14 +663,7 @@ describe("a data plane that does not answer for a while", () => {
       started: SlotRecordRow;
     }) => Promise<void> = async () => {},
   ) {
-    const { db: own, serviceId: ownService } = await openDb();
-    const { log, lines } = recordingLog();
-    const target = newTarget(own, { log, startWaitMs: 100 });
-    const env = newEnv();
-    const r1 = await newRelease(own, ownService);
-    await target.ensureRelease(env, "blue", r1);
-    await steady(target, env, "blue", r1.id);
-    const first = (await slotRow(own, env, "blue"))!;
+    const { own, ownService, target, env, r1, first, lines } = await blueRunning({ startWaitMs: 100 });
     const plane = await dataPlaneOf(own);
 
     const r2 = await newRelease(own, ownService, { startupDelayMs: 3000 });
@@ -732,13 +738,7 @@ describe("a data plane that does not answer for a while", () => {
   });
 
   it("a restarted panel keeps asking a recorded slot process that runs but does not answer, and adopts it", async () => {
-    const { db: own, serviceId: ownService } = await openDb();
-    const first = newTarget(own);
-    const env = newEnv();
-    const r = await newRelease(own, ownService);
-    await first.ensureRelease(env, "blue", r);
-    await steady(first, env, "blue", r.id);
-    const recorded = (await slotRow(own, env, "blue"))!;
+    const { own, target: first, env, r1: r, first: recorded } = await blueRunning();
     await first.detachForTest();
     // Held up (SIGSTOP) while the next panel starts: a busy machine can make a healthy slot miss its
     // 1-second identity check, and stopping it to start it again would drop its traffic.
@@ -764,13 +764,7 @@ describe("a data plane that does not answer for a while", () => {
   });
 
   it("is replaced once it has answered nothing for longer than the limit, and serves every environment again", async () => {
-    const { db: own, serviceId: ownService } = await openDb();
-    const { log, lines } = recordingLog();
-    const target = newTarget(own, { log, dataPlaneUnresponsiveLimitMs: 3000 });
-    const env = newEnv();
-    const r = await newRelease(own, ownService);
-    await target.ensureRelease(env, "blue", r);
-    await steady(target, env, "blue", r.id);
+    const { own, target, env, r1: r, lines } = await blueRunning({ dataPlaneUnresponsiveLimitMs: 3000 });
     const proxyUrl = await target.proxyUrl(env.id);
     const plane = await dataPlaneOf(own);
     process.kill(plane.pid, "SIGSTOP");
