@@ -96,9 +96,11 @@ describe("the data plane held up", () => {
       async () => {
         const window = await control<WindowAnswer>("GET", `/environments/held-up/window?from=${from}&to=${Date.now()}`);
         last = window.green;
-        return window.green.heldBack ? window.green : undefined;
+        // Not the first held-back second it names: on a busy machine an earlier one (the machine's, 69 ms
+        // in one CI run) can be named before the blocked second is read, just after it ends.
+        return (window.green.heldBack?.longestWaitMs ?? 0) >= 300 ? window.green : undefined;
       },
-      "the data plane to name the held-back second",
+      "the data plane to name the blocked second as held back (held up 300 ms or more)",
       10_000,
     ).catch((error: Error) => {
       const { latency: _latency, ...figures } = last ?? {};
@@ -107,7 +109,6 @@ describe("the data plane held up", () => {
     sending = false;
     clearInterval(sender);
     await Promise.allSettled(sent);
-    expect(held.heldBack!.longestWaitMs).toBeGreaterThanOrEqual(300);
     expect(held.heldBack!.seconds).toBeGreaterThanOrEqual(1);
     // The requests the block slowed are all in the held-back seconds.
     const slow = slowerThan(held.latency, 350);
