@@ -14,7 +14,6 @@
  */
 import { randomBytes } from "node:crypto";
 import path from "node:path";
-import { setTimeout as delay } from "node:timers/promises";
 import type { Logger } from "pino";
 import type { PrismaClient } from "../../db/generated/client.ts";
 import { uniqueViolation } from "../../db/unique-violation.ts";
@@ -43,6 +42,7 @@ import {
   identify,
   isAlive,
   SlotChild,
+  askWhileRunning,
   isRunningProcess,
   pidsCarryingToken,
   processIdentity,
@@ -113,7 +113,6 @@ interface EnvRuntime {
 
 /** How long a restarted panel keeps asking a recorded slot process that runs but does not answer, before it starts the slot again. */
 const RESTORE_PATIENCE_MS = 10_000;
-const ASK_AGAIN_MS = 250;
 
 const SAFE_ENV = ["PATH", "HOME", "TMPDIR", "TEMP", "TMP", "LANG", "LC_ALL", "TZ", "SYSTEMROOT"];
 
@@ -710,8 +709,7 @@ export class LocalTarget implements TargetDriver {
    */
   private async abandonExited(rt: EnvRuntime, slot: Slot, child: SlotChild): Promise<void> {
     const state = rt.slots[slot];
-    // A zombie not yet reaped: how it ended is a moment away.
-    if (!child.exit) await Promise.race([child.exited, delay(250)]);
+    await child.reaped();
     const previous = state.replacing;
     if (previous !== undefined) {
       const row = await this.readSlot(rt.id, slot);
@@ -779,23 +777,18 @@ export class LocalTarget implements TargetDriver {
     void tracked.finally(() => this.stopping.delete(tracked));
   }
 
-  /**
-   * Whether a recorded process proves it is ours, asked again while it runs with its token but does not
-   * answer yet, for up to `patienceMs`: on a busy machine a healthy slot can miss a 1-second check, and
-   * stopping it (the live slot, perhaps) to start it again would drop its traffic.
-   */
-  private async provesOurs(record: SlotRecord, patienceMs: number): Promise<boolean> {
-    const deadline = Date.now() + patienceMs;
-    for (let asked = 1; ; asked++) {
-      if (await this.isOurLiveProcess(record)) return true;
-      if (Date.now() >= deadline || !isAlive(record.pid) || !carriesToken(record.pid, record.token)) return false;
-      if (asked === 1)
+  /** Whether a recorded process proves it is ours, asked again while it runs with its token (askWhileRunning). */
+  private provesOurs(record: SlotRecord, patienceMs: number): Promise<boolean> {
+    return askWhileRunning(
+      () => this.isOurLiveProcess(record),
+      () => isAlive(record.pid) && carriesToken(record.pid, record.token),
+      patienceMs,
+      () =>
         this.log.warn(
           { pid: record.pid, port: record.port },
           "a recorded slot process does not answer yet; asking again",
-        );
-      await delay(ASK_AGAIN_MS);
-    }
+        ),
+    );
   }
 
   private async isOurLiveProcess(record: SlotRecord): Promise<boolean> {
@@ -833,8 +826,7 @@ export class LocalTarget implements TargetDriver {
     if (!isAlive(row.pid)) {
       const child = this.children.get(row.pid);
       const ours = child && child.token === row.token ? child : null;
-      // A zombie not yet reaped: its exit status is a moment away.
-      if (ours && !ours.exit) await Promise.race([ours.exited, new Promise((resolve) => setTimeout(resolve, 250))]);
+      await ours?.reaped();
       const detail = ours?.exit ? ours.describeExit() : `process ${row.pid} (port ${row.port}) is not running`;
       return { ...base, releaseId: row.releaseId, rollout: "failed", detail };
     }

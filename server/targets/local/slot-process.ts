@@ -139,6 +139,11 @@ export class SlotChild {
     return this.pid !== 0 && this.exit === null;
   }
 
+  /** Waits a moment for how it ended when it is gone but not yet reaped (a zombie: its exit status is a moment away). */
+  async reaped(): Promise<void> {
+    if (!this.exit) await Promise.race([this.exited, delay(250)]);
+  }
+
   get lastStderrLine(): string | null {
     return this.stderrTail.at(-1) ?? null;
   }
@@ -293,6 +298,26 @@ export function signalProcessGroup(pid: number, signal: NodeJS.Signals): void {
 }
 
 export const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Asks `answers` until it says yes, again every 250 ms while `stillRunning` holds, for up to `patienceMs`:
+ * on a busy machine a healthy process can miss a short check, and stopping it to start another would drop
+ * its traffic. `onSilent` runs once, when the first check goes unanswered and it is asked again.
+ */
+export async function askWhileRunning(
+  answers: () => Promise<boolean>,
+  stillRunning: () => boolean,
+  patienceMs: number,
+  onSilent: () => void = () => {},
+): Promise<boolean> {
+  const deadline = Date.now() + patienceMs;
+  for (let asked = 1; ; asked++) {
+    if (await answers()) return true;
+    if (Date.now() >= deadline || !stillRunning()) return false;
+    if (asked === 1) onSilent();
+    await delay(250);
+  }
+}
 
 /** SIGTERM, then SIGKILL after `graceMs`; resolves once the pid is gone (or after a last, bounded wait). */
 export async function terminatePid(pid: number, graceMs: number, exited?: Promise<unknown>): Promise<void> {

@@ -8,13 +8,12 @@
  * It also reads the per-second samples of every environment once a second and hands them on.
  */
 import { randomBytes } from "node:crypto";
-import { setTimeout as delay } from "node:timers/promises";
 import { pathToFileURL } from "node:url";
 import type { Logger } from "pino";
 import type { PrismaClient } from "../../../db/generated/client.ts";
 import type { Slot } from "../../driver.ts";
 import type { SecondSlotSample } from "../metrics-recorder.ts";
-import { carriesToken, isAlive, processIdentity, SlotChild, terminatePid } from "../slot-process.ts";
+import { askWhileRunning, carriesToken, isAlive, processIdentity, SlotChild, terminatePid } from "../slot-process.ts";
 import { uniqueViolation } from "../../../db/unique-violation.ts";
 import { DataPlaneClient, DataPlaneError } from "./client.ts";
 import { dataPlaneLiveness } from "./liveness.ts";
@@ -37,8 +36,6 @@ export async function dataPlaneCommand(
   }
 }
 const ROW_ID = "local";
-/** Between identity checks of a recorded data plane that is running but does not answer yet. */
-const ASK_AGAIN_MS = 250;
 /** The longest a panel's start waits for a recorded data plane that runs but does not answer (it serves nothing meanwhile). */
 const ADOPT_PATIENCE_MS = 10_000;
 
@@ -309,14 +306,14 @@ export class DataPlaneSupervisor {
       token: row.token,
       pid: row.pid,
     });
-    const deadline = Date.now() + Math.min(this.unresponsiveLimitMs, ADOPT_PATIENCE_MS);
-    while (isAlive(row.pid)) {
-      if ((await recorded.identity())?.pid === row.pid) {
-        this.answeredAt = Date.now();
-        return recorded;
-      }
-      if (Date.now() >= deadline || !isRunning(recorded)) break;
-      await delay(ASK_AGAIN_MS);
+    const answered = await askWhileRunning(
+      async () => isAlive(row.pid) && (await recorded.identity())?.pid === row.pid,
+      () => isRunning(recorded),
+      Math.min(this.unresponsiveLimitMs, ADOPT_PATIENCE_MS),
+    );
+    if (answered) {
+      this.answeredAt = Date.now();
+      return recorded;
     }
     recorded.close();
     return null;
