@@ -1,11 +1,15 @@
+import { spawn, type ChildProcess } from "node:child_process";
 import http from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   CpuWaitMeter,
+  firstBaseline,
   listenerOf,
   listeningInodes,
   meanWaitMs,
   parseSchedstat,
+  processAge,
+  processAgeMs,
 } from "../../server/targets/local/data-plane/cpu-wait.ts";
 
 const TABLE = [
@@ -53,9 +57,59 @@ describe("parseSchedstat and meanWaitMs: a request's turn, delayed", () => {
   });
 });
 
+describe("firstBaseline and processAgeMs: a young process is measured from its start", () => {
+  it.each([
+    ["started 300 ms ago: since its start", 300, { waitNs: 0, slices: 0 }],
+    ["started just now", 0, { waitNs: 0, slices: 0 }],
+    ["started 9.9 s ago", 9_900, { waitNs: 0, slices: 0 }],
+    ["running for 10 s: waits for a second reading", 10_000, null],
+    ["running for an hour (adopted)", 3_600_000, null],
+    ["age unknown", null, null],
+    ["a start time after now (a clock read wrong)", -50, null],
+  ] as const)("%s", (_what, ageMs, baseline) => {
+    expect(firstBaseline(ageMs)).toEqual(baseline);
+  });
+
+  const STAT = (command: string, startTicks: number) =>
+    `4242 (${command}) S 1 4242 4242 0 -1 4194560 100 0 0 0 5 2 0 0 20 0 1 0 ${startTicks} 1000000 100 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0`;
+  it.each([
+    ["started at 1000 s after boot, up 1000.25 s", STAT("node", 100_000), "1000.25 3000.00\n", 250],
+    ["a command name with spaces and a parenthesis", STAT("my ) odd name", 100_000), "1002.00 1.00", 2000],
+    ["no /proc/uptime figures", STAT("node", 100_000), "", null],
+    ["not a stat line", "garbage", "1000.00 1.00", null],
+  ] as const)("%s", (_what, stat, uptime, ageMs) => {
+    const age = processAgeMs(stat, uptime);
+    if (ageMs === null) expect(age).toBeNull();
+    else expect(age).toBeCloseTo(ageMs, 6);
+  });
+});
+
 describe("CpuWaitMeter on this machine's /proc", () => {
   let server: http.Server | null = null;
-  afterEach(() => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())));
+  let child: ChildProcess | null = null;
+  afterEach(() => {
+    child?.kill("SIGKILL");
+    child = null;
+    return new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  });
+
+  /** A process of its own, started now, listening on an OS-chosen port. */
+  async function youngListener(): Promise<{ port: number }> {
+    const started = spawn(
+      process.execPath,
+      [
+        "-e",
+        `require("node:http").createServer().listen(0, "127.0.0.1", function () { console.log(this.address().port) })`,
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    child = started;
+    const port = await new Promise<number>((resolve, reject) => {
+      started.stdout.once("data", (chunk) => resolve(Number(String(chunk).trim())));
+      started.once("exit", (code) => reject(new Error(`the listener exited with ${code}`)));
+    });
+    return { port };
+  }
 
   async function listen(): Promise<number> {
     server = http.createServer((_req, res) => res.end());
@@ -67,15 +121,23 @@ describe("CpuWaitMeter on this machine's /proc", () => {
     expect(await listenerOf(await listen())).toBe(process.pid);
   });
 
-  it("reads the listener's and its own mean wait since the previous reading: nothing at first, then a number", async () => {
+  it("reads a listener running for a while, and its own wait, from the second reading on: nothing at first, then a number", async () => {
     const port = await listen();
-    const meter = new CpuWaitMeter();
+    const meter = new CpuWaitMeter(listenerOf, Date.now, async () => 60_000);
     const first = await meter.read([port]);
     expect(first.ports.get(port)).toBeNull();
     expect(first.own).toBeNull();
     const second = await meter.read([port]);
     expect(second.ports.get(port)).toBeGreaterThanOrEqual(0);
     expect(second.own).toBeGreaterThanOrEqual(0);
+  });
+
+  it("measures a listener that started moments ago, and itself when young, from the first reading", async () => {
+    const child = await youngListener();
+    const meter = new CpuWaitMeter(listenerOf, Date.now, async (pid) => (pid === "self" ? 1000 : processAge(pid)));
+    const first = await meter.read([child.port]);
+    expect(first.ports.get(child.port)).toBeGreaterThanOrEqual(0);
+    expect(first.own).toBeGreaterThanOrEqual(0);
   });
 
   it("looks a port up again when its listener has gone, and not more often than every 5 s while nobody listens", async () => {

@@ -13,6 +13,12 @@
  * Only its main thread is read: that is where Node (the demo service, and the services the local
  * target is built for) answers requests. Where /proc says nothing (another OS, a process of another
  * user), nothing is measured and no second is ever set aside.
+ *
+ * A process seen for the first time has no previous reading. When it started moments ago (a new
+ * release's slot, or a data plane started afresh) its counters since birth are that reading: its first
+ * seconds, the ones a saturated machine holds up most (forty processes starting at once), are measured
+ * like any other. Only a process already running for a while when it is first seen (one adopted by a
+ * restarted data plane) waits for a second reading.
  */
 import fs from "node:fs/promises";
 
@@ -58,6 +64,36 @@ async function readText(file: string): Promise<string | null> {
 /** A process's main-thread figures, or null where /proc says nothing. */
 async function schedstatOf(pid: number | "self"): Promise<Schedstat | null> {
   return parseSchedstat((await readText(`/proc/${pid}/schedstat`)) ?? "");
+}
+
+/** Younger than this when first seen: measured from its start (see the top of this file). */
+export const MEASURED_FROM_START_MS = 10_000;
+
+const BIRTH: Schedstat = { waitNs: 0, slices: 0 };
+
+/** The reading to compare a process's first one with: its birth when it is young, else none. */
+export function firstBaseline(ageMs: number | null): Schedstat | null {
+  return ageMs !== null && ageMs >= 0 && ageMs < MEASURED_FROM_START_MS ? BIRTH : null;
+}
+
+/**
+ * How long ago a process started (ms), from its start time in /proc/<pid>/stat (clock ticks since
+ * boot, field 22; Linux reports them at USER_HZ, 100 a second, on every architecture) and
+ * /proc/uptime; null where /proc says nothing.
+ */
+export function processAgeMs(stat: string, uptime: string): number | null {
+  // The command name (field 2) is in parentheses and may hold spaces: count from after it.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const startTicks = Number(fields[19]);
+  const upSeconds = Number(uptime.split(" ")[0]);
+  if (!stat.includes(")") || !Number.isFinite(startTicks) || !Number.isFinite(upSeconds) || !uptime.trim()) return null;
+  return upSeconds * 1000 - startTicks * 10;
+}
+
+/** How long ago a process started (ms), or null where /proc says nothing. */
+export async function processAge(pid: number | "self"): Promise<number | null> {
+  const [stat, uptime] = await Promise.all([readText(`/proc/${pid}/stat`), readText("/proc/uptime")]);
+  return stat === null || uptime === null ? null : processAgeMs(stat, uptime);
 }
 
 /** The process holding a socket with one of `inodes` open, or null. */
@@ -111,6 +147,7 @@ export class CpuWaitMeter {
   constructor(
     private readonly findListener: (port: number) => Promise<number | null> = listenerOf,
     private readonly now: () => number = Date.now,
+    private readonly ageOfProcess: (pid: number | "self") => Promise<number | null> = processAge,
   ) {}
 
   /** Mean wait per slice (ms) of each port's listener (null: not known yet, or not measurable), and this process's. */
@@ -131,11 +168,14 @@ export class CpuWaitMeter {
         let now = await reading(entry);
         // Gone: whoever listens now (if anyone) starts a new reading.
         if (now === null && entry.pid !== null) now = await reading((entry = await lookUp(port)));
+        if (now !== null && entry.last === null && entry.pid !== null)
+          entry.last = firstBaseline(await this.ageOfProcess(entry.pid));
         waited.set(port, now !== null && entry.last !== null ? meanWaitMs(entry.last, now) : null);
         entry.last = now;
       }),
     );
     const own = await schedstatOf("self");
+    if (own !== null && this.own === null) this.own = firstBaseline(await this.ageOfProcess("self"));
     const ownWait = own !== null && this.own !== null ? meanWaitMs(this.own, own) : null;
     this.own = own;
     return { ports: waited, own: ownWait };
