@@ -763,6 +763,28 @@ describe("a data plane that does not answer for a while", () => {
     await second.stop();
   });
 
+  it("a release asked for again, whose recorded process runs but misses a check, keeps that process", async () => {
+    const { own, target, env, r1: r, first: recorded, lines } = await blueRunning();
+    // A panel taking over a deployment asks for the release its slot already runs; on a busy machine the
+    // process can miss the 1-second identity check, and starting another would only add to the load.
+    process.kill(recorded.pid, "SIGSTOP");
+    let ensuring: Promise<void>;
+    try {
+      ensuring = target.ensureRelease(env, "blue", r);
+      await waitFor(
+        () => lines.some((l) => l.msg === "a recorded slot process does not answer yet; asking again"),
+        "the slot to be found silent",
+        20_000,
+      );
+    } finally {
+      process.kill(recorded.pid, "SIGCONT");
+    }
+    await ensuring;
+    expect(await slotRow(own, env, "blue")).toEqual(recorded);
+    await steady(target, env, "blue", r.id);
+    await target.stop();
+  });
+
   it("is replaced once it has answered nothing for longer than the limit, and serves every environment again", async () => {
     const { own, target, env, r1: r, lines } = await blueRunning({ dataPlaneUnresponsiveLimitMs: 3000 });
     const proxyUrl = await target.proxyUrl(env.id);

@@ -113,6 +113,11 @@ interface EnvRuntime {
 
 /** How long a restarted panel keeps asking a recorded slot process that runs but does not answer, before it starts the slot again. */
 const RESTORE_PATIENCE_MS = 10_000;
+/**
+ * The same, when a deployment pass asks for the release a recorded process already runs (a panel taking
+ * over another's deployment): shorter, as the pass has 30 s in all (DEFAULT_PASS_DEADLINE_MS).
+ */
+const ENSURE_PATIENCE_MS = 5_000;
 
 const SAFE_ENV = ["PATH", "HOME", "TMPDIR", "TEMP", "TMP", "LANG", "LC_ALL", "TZ", "SYSTEMROOT"];
 
@@ -305,7 +310,9 @@ export class LocalTarget implements TargetDriver {
         this.cancelPending(state);
       }
       const row = await this.readSlot(env.id, slot);
-      if (row && row.releaseId === release.id && (await this.isOurLiveProcess(row))) {
+      // A process of this release that misses one check on a busy machine is asked again: starting
+      // another would only add to the load, and cost the new one its warm-up.
+      if (row && row.releaseId === release.id && (await this.provesOurs(row, ENSURE_PATIENCE_MS))) {
         await this.setUpstream(rt, slot, row.port);
         state.current = row;
         state.failure = null;
