@@ -645,6 +645,26 @@ async function blueRunning(options: Partial<LocalTargetOptions> = {}) {
   return { own, ownService, target, env, r1, first, lines };
 }
 
+/**
+ * Runs `call` with the slot process `pid` stopped (SIGSTOP) until the target has found it silent and
+ * said it asks again, then lets it run (SIGCONT) and waits for the call.
+ */
+async function whileSilent(pid: number, lines: { msg: string }[], call: () => Promise<void>): Promise<void> {
+  process.kill(pid, "SIGSTOP");
+  let calling: Promise<void>;
+  try {
+    calling = call();
+    await waitFor(
+      () => lines.some((l) => l.msg === "a recorded slot process does not answer yet; asking again"),
+      "the target to find the slot process silent",
+      20_000,
+    );
+  } finally {
+    process.kill(pid, "SIGCONT");
+  }
+  await calling;
+}
+
 /** The recorded data plane of a database. */
 const dataPlaneOf = async (db: TestDatabase) =>
   (await db.prisma.localDataPlane.findUnique({ where: { id: "local" } }))!;
@@ -744,19 +764,7 @@ describe("a data plane that does not answer for a while", () => {
     // 1-second identity check, and stopping it to start it again would drop its traffic.
     const { log, lines } = recordingLog();
     const second = newTarget(own, { log });
-    process.kill(recorded.pid, "SIGSTOP");
-    let starting: Promise<void>;
-    try {
-      starting = second.start();
-      await waitFor(
-        () => lines.some((l) => l.msg === "a recorded slot process does not answer yet; asking again"),
-        "the new panel to find the slot silent",
-        20_000,
-      );
-    } finally {
-      process.kill(recorded.pid, "SIGCONT");
-    }
-    await starting;
+    await whileSilent(recorded.pid, lines, () => second.start());
     expect(await slotRow(own, env, "blue")).toEqual(recorded);
     await steady(second, env, "blue", r.id);
     expect(isAlive(recorded.pid)).toBe(true);
@@ -767,19 +775,7 @@ describe("a data plane that does not answer for a while", () => {
     const { own, target, env, r1: r, first: recorded, lines } = await blueRunning();
     // A panel taking over a deployment asks for the release its slot already runs; on a busy machine the
     // process can miss the 1-second identity check, and starting another would only add to the load.
-    process.kill(recorded.pid, "SIGSTOP");
-    let ensuring: Promise<void>;
-    try {
-      ensuring = target.ensureRelease(env, "blue", r);
-      await waitFor(
-        () => lines.some((l) => l.msg === "a recorded slot process does not answer yet; asking again"),
-        "the slot to be found silent",
-        20_000,
-      );
-    } finally {
-      process.kill(recorded.pid, "SIGCONT");
-    }
-    await ensuring;
+    await whileSilent(recorded.pid, lines, () => target.ensureRelease(env, "blue", r));
     expect(await slotRow(own, env, "blue")).toEqual(recorded);
     await steady(target, env, "blue", r.id);
     await target.stop();
