@@ -225,14 +225,26 @@ export function processGroupOf(pid: number): number | null {
 }
 
 /**
- * /proc/<pid>/stat's fields after the command's closing parenthesis (the command may hold spaces and
- * parentheses), from the third (state) on; null where there is no such process or no /proc.
+ * A /proc/<pid>/stat line's fields after the command's closing parenthesis (the command may hold spaces
+ * and parentheses), from the third (state) on; null when the line has no command.
  */
+function parseStatFields(stat: string): string[] | null {
+  const commandEnd = stat.lastIndexOf(")");
+  return commandEnd === -1 ? null : stat.slice(commandEnd + 2).split(" ");
+}
+
+/** When a process started, in clock ticks since boot, from its /proc/<pid>/stat line; null when the line says nothing. */
+export function startTicksOf(stat: string): number | null {
+  const field = parseStatFields(stat)?.[STARTTIME];
+  const ticks = Number(field);
+  return field !== undefined && field !== "" && Number.isFinite(ticks) ? ticks : null;
+}
+
+/** parseStatFields of a running process; null where there is no such process or no /proc. */
 function statFields(pid: number): string[] | null {
   if (process.platform !== "linux") return null;
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return parseStatFields(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
   } catch {
     return null;
   }

@@ -21,6 +21,7 @@
  * restarted data plane) waits for a second reading.
  */
 import fs from "node:fs/promises";
+import { startTicksOf } from "../slot-process.ts";
 
 /** The inodes of the sockets listening on `port` in a /proc/net/tcp or tcp6 table. */
 export function listeningInodes(table: string, port: number): string[] {
@@ -82,11 +83,9 @@ export function firstBaseline(ageMs: number | null): Schedstat | null {
  * /proc/uptime; null where /proc says nothing.
  */
 export function processAgeMs(stat: string, uptime: string): number | null {
-  // The command name (field 2) is in parentheses and may hold spaces: count from after it.
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const startTicks = Number(fields[19]);
+  const startTicks = startTicksOf(stat);
   const upSeconds = Number(uptime.split(" ")[0]);
-  if (!stat.includes(")") || !Number.isFinite(startTicks) || !Number.isFinite(upSeconds) || !uptime.trim()) return null;
+  if (startTicks === null || !uptime.trim() || !Number.isFinite(upSeconds)) return null;
   return upSeconds * 1000 - startTicks * 10;
 }
 
