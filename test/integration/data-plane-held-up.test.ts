@@ -3,13 +3,16 @@
  * data-plane/cpu-wait.ts): a real data plane in this process, proxying to a real demo service (a child
  * process answering in 100 ms), whose event loop this test blocks for 400 ms. The requests in flight
  * then are timed ~400 ms slower than the service answered; the window names that second as held back,
- * with those requests in it.
+ * with those requests in it. And a host that takes a CPU away (steal time, which no process's own
+ * figures show) is named too: a second data plane reads a /proc/stat in which it does.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { slowerThan } from "../../server/releases/judge/latency.ts";
+import { countOf, slowerThan } from "../../server/releases/judge/latency.ts";
+import { CpuWaitMeter, listenerOf, processAge } from "../../server/targets/local/data-plane/cpu-wait.ts";
 import { DataPlane } from "../../server/targets/local/data-plane/data-plane.ts";
 import {
   TOKEN_HEADER,
@@ -23,10 +26,11 @@ const token = randomBytes(24).toString("hex");
 let plane: DataPlane;
 let controlUrl: string;
 let service: ChildProcess;
+let servicePort: number;
 let proxyPort: number;
 
-async function control<T>(method: string, route: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${controlUrl}${route}`, {
+async function control<T>(method: string, route: string, body?: unknown, url = controlUrl): Promise<T> {
+  const res = await fetch(`${url}${route}`, {
     method,
     headers: { [TOKEN_HEADER]: token, "content-type": "application/json" },
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -46,7 +50,7 @@ beforeAll(async () => {
     },
     stdio: ["ignore", "pipe", "inherit"],
   });
-  const servicePort = await new Promise<number>((resolve, reject) => {
+  servicePort = await new Promise<number>((resolve, reject) => {
     service.once("exit", (code) => reject(new Error(`the demo service exited (${code})`)));
     service.stdout!.on("data", (chunk: Buffer) => {
       const listening = /GREENLIGHT_LISTENING (\d+)/.exec(chunk.toString("utf8"));
@@ -114,5 +118,58 @@ describe("the data plane held up", () => {
     const slow = slowerThan(held.latency, 350);
     expect(slow).toBeGreaterThanOrEqual(1);
     expect(slowerThan(held.heldBack!.latency, 350)).toBe(slow);
+  });
+
+  it("names a second in which the host took a CPU away as held back", async () => {
+    // This machine's /proc/stat, but with CPU 0's steal time jumping by 400 ms once the test says so.
+    let stolenTicks = 0;
+    let reads = 0;
+    const withSteal = async () => {
+      reads++;
+      return (await fs.readFile("/proc/stat", "utf8")).replace(
+        /^(cpu0(?: \d+){7} )(\d+)/m,
+        (_line, head: string, steal: string) => `${head}${Number(steal) + stolenTicks}`,
+      );
+    };
+    const stolenPlane = new DataPlane({
+      token,
+      host: "127.0.0.1",
+      cpuWait: new CpuWaitMeter(listenerOf, Date.now, processAge, withSteal),
+    });
+    try {
+      const url = `http://127.0.0.1:${await stolenPlane.listen(0)}`;
+      await control<EnvironmentState>(
+        "PUT",
+        "/environments/stolen",
+        {
+          port: null,
+          weights: { blue: 0, green: 100 },
+          upstreams: { blue: null, green: servicePort },
+          generator: { enabled: true, rate: 20 },
+        },
+        url,
+      );
+      const from = Date.now();
+      const window = () =>
+        control<WindowAnswer>("GET", `/environments/stolen/window?from=${from}&to=${Date.now()}`, undefined, url);
+      // Once the data plane has a reading to compare with: the jump lands between two of its readings.
+      await waitFor(
+        async () => (reads >= 1 && (await window()).green.requests >= 10 ? true : undefined),
+        "generated requests to flow, and the data plane to read /proc/stat",
+      );
+      stolenTicks = 40;
+      const held = await waitFor(
+        async () => {
+          const green = (await window()).green;
+          return (green.heldBack?.longestWaitMs ?? 0) >= 400 ? green : undefined;
+        },
+        "the data plane to name the second the host took CPU 0 for 400 ms as held back",
+        10_000,
+      );
+      expect(held.heldBack!.seconds).toBeGreaterThanOrEqual(1);
+      expect(countOf(held.heldBack!.latency)).toBeGreaterThanOrEqual(1);
+    } finally {
+      await stolenPlane.close(100);
+    }
   });
 });

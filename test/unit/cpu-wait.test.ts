@@ -7,9 +7,11 @@ import {
   listenerOf,
   listeningInodes,
   meanWaitMs,
+  mostStolenMs,
   parseSchedstat,
   processAge,
   processAgeMs,
+  stealTicksPerCpu,
 } from "../../server/targets/local/data-plane/cpu-wait.ts";
 
 const TABLE = [
@@ -84,6 +86,38 @@ describe("firstBaseline and processAgeMs: a young process is measured from its s
   });
 });
 
+/** A /proc/stat with each CPU's steal ticks (the other figures made up). */
+const PROC_STAT = (...steal: number[]) =>
+  [
+    `cpu  64976 0 14396 124068 642 0 771 ${steal.reduce((a, b) => a + b, 0)} 0 0`,
+    ...steal.map((ticks, cpu) => `cpu${cpu} 32000 0 7000 62000 300 0 380 ${ticks} 0 0`),
+    "intr 1234 0 0",
+    "ctxt 987654",
+    "btime 1764800000",
+  ].join("\n");
+
+describe("stealTicksPerCpu and mostStolenMs: the time the host took a CPU away", () => {
+  it.each([
+    ["two CPUs (the all-CPU line is not one)", PROC_STAT(41, 50), [41, 50]],
+    ["one CPU", PROC_STAT(7), [7]],
+    ["a kernel without the steal figure", "cpu  1 2 3 4 5 6 7\ncpu0 1 2 3 4 5 6 7\n", null],
+    ["a figure that is not a count", "cpu0 1 2 3 4 5 6 7 x 0 0\n", null],
+    ["nothing", "", null],
+  ] as const)("%s", (_what, stat, ticks) => {
+    expect(stealTicksPerCpu(stat)).toEqual(ticks);
+  });
+
+  it.each([
+    // [what, before, after, ms]
+    ["the host took CPU 1 for 340 ms", [41, 50], [41, 84], 340],
+    ["both a little: the most from one counts, not the sum", [0, 0], [3, 4], 40],
+    ["nothing taken", [41, 50], [41, 50], 0],
+    ["a CPU came or went: not comparable", [41, 50], [41, 50, 0], 0],
+  ] as const)("%s", (_what, before, after, ms) => {
+    expect(mostStolenMs([...before], [...after])).toBe(ms);
+  });
+});
+
 describe("CpuWaitMeter on this machine's /proc", () => {
   let server: http.Server | null = null;
   let child: ChildProcess | null = null;
@@ -138,6 +172,22 @@ describe("CpuWaitMeter on this machine's /proc", () => {
     const first = await meter.read([child.port]);
     expect(first.ports.get(child.port)).toBeGreaterThanOrEqual(0);
     expect(first.own).toBeGreaterThanOrEqual(0);
+  });
+
+  it("reports the most the host took one CPU since the previous reading, from the second reading on", async () => {
+    const readings = [PROC_STAT(41, 50), PROC_STAT(41, 84), PROC_STAT(42, 84), null];
+    const meter = new CpuWaitMeter(listenerOf, Date.now, processAge, async () => readings.shift()!);
+    expect((await meter.read([])).stolen).toBeNull();
+    expect((await meter.read([])).stolen).toBe(340);
+    expect((await meter.read([])).stolen).toBe(10);
+    // /proc/stat unreadable: nothing known.
+    expect((await meter.read([])).stolen).toBeNull();
+  });
+
+  it("reads this machine's steal time: a number from the second reading on", async () => {
+    const meter = new CpuWaitMeter();
+    await meter.read([]);
+    expect((await meter.read([])).stolen).toBeGreaterThanOrEqual(0);
   });
 
   it("looks a port up again when its listener has gone, and not more often than every 5 s while nobody listens", async () => {

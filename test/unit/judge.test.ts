@@ -590,7 +590,7 @@ describe("judge: verdicts and their explanations", () => {
         /^green \(new\): 0 of 20 requests took longer than the 500 ms ceiling .*; 4 seconds in which the machine held up green \(new\) or the proxy timing it \(up to 640 ms in one\) set aside$/,
       );
       expect(verdict.explanation.test).toMatch(
-        /without the seconds in which the slot waited for a CPU, or the proxy timing it fell behind/,
+        /without the seconds in which the slot waited for a CPU, the host took a CPU away, or the proxy timing it fell behind/,
       );
       const waiting = ceilingOf(judge(gates, firstRelease(slot(EVERY_SECOND_HELD), true)));
       expect(waiting.detail).toMatch(

@@ -17,8 +17,9 @@
  *                         gate waits with its error; once it has not answered for its limit, this gate fails
  *
  * Both latency gates leave out the seconds the machine held the new slot back (HeldBack: its process
- * waited for a CPU, or the proxy timing it fell behind, by 50 ms or more), where the source measures
- * that (the local data plane), and pass only once the other seconds hold enough requests.
+ * waited for a CPU, the host took a CPU away, or the proxy timing it fell behind, by 50 ms or more),
+ * where the source measures that (the local data plane), and pass only once the other seconds hold
+ * enough requests.
  *
  * A gate fails only at the stated confidence, whatever minRequests says (a release failing half its
  * requests fails within its first few). It passes when the opposite holds at that confidence, or when
@@ -298,7 +299,7 @@ function heldBackSaid(
     detail: `${detail}; ${words}`,
     explanation: {
       ...verdict.explanation,
-      test: `${verdict.explanation.test}, without the seconds in which the slot waited for a CPU, or the proxy timing it fell behind, by 50 ms or more (and the second after each)`,
+      test: `${verdict.explanation.test}, without the seconds in which the slot waited for a CPU, the host took a CPU away, or the proxy timing it fell behind, by 50 ms or more (and the second after each)`,
     },
   };
 }

@@ -19,6 +19,12 @@
  * seconds, the ones a saturated machine holds up most (forty processes starting at once), are measured
  * like any other. Only a process already running for a while when it is first seen (one adopted by a
  * restarted data plane) waits for a second reading.
+ *
+ * On a virtual machine, the host can also take a CPU away (steal time, which Linux counts per CPU in
+ * /proc/stat). A process running on a CPU the host took stops dead, and its own schedstat counts that
+ * time neither as running nor as waiting: only the processes queued behind it show a wait. So the meter
+ * also reads how long the host took each CPU since the previous reading, and reports the most it took
+ * one: a slot's process may have been on it.
  */
 import fs from "node:fs/promises";
 import { startTicksOf } from "../slot-process.ts";
@@ -95,6 +101,28 @@ export async function processAge(pid: number | "self"): Promise<number | null> {
   return stat === null || uptime === null ? null : processAgeMs(stat, uptime);
 }
 
+/**
+ * Each CPU's steal time so far (USER_HZ ticks, 100 a second), from /proc/stat's "cpuN" lines (the eighth
+ * figure after the name: user nice system idle iowait irq softirq steal); null where it says nothing.
+ */
+export function stealTicksPerCpu(procStat: string): number[] | null {
+  const ticks: number[] = [];
+  for (const line of procStat.split("\n")) {
+    const fields = line.trim().split(/\s+/);
+    if (!/^cpu\d+$/.test(fields[0] ?? "")) continue;
+    const steal = Number(fields[8]);
+    if (fields.length < 9 || !Number.isInteger(steal) || steal < 0) return null;
+    ticks.push(steal);
+  }
+  return ticks.length > 0 ? ticks : null;
+}
+
+/** The most time the host took one CPU between two readings (ms); 0 when the CPUs are not the same ones. */
+export function mostStolenMs(before: number[], after: number[]): number {
+  if (before.length !== after.length) return 0;
+  return Math.max(0, ...after.map((ticks, cpu) => (ticks - before[cpu]!) * 10));
+}
+
 /** The process holding a socket with one of `inodes` open, or null. */
 async function processHolding(inodes: string[]): Promise<number | null> {
   if (inodes.length === 0) return null;
@@ -134,23 +162,35 @@ interface Watched {
   last: Schedstat | null;
 }
 
+/** What the machine held up since the previous reading (ms; null: not known yet, or not measurable). */
+export interface MachineWaits {
+  /** Each port's listener's mean wait per time slice for a CPU. */
+  ports: Map<number, number | null>;
+  /** This process's own. */
+  own: number | null;
+  /** The most time the host took one CPU away (steal). */
+  stolen: number | null;
+}
+
 /**
- * Each port's listener's mean wait per time slice since the previous reading, and this process's own.
- * A port's listener is looked up when the port is first read and again whenever its process has gone
- * (a slot restarted on the same port).
+ * Each port's listener's mean wait per time slice since the previous reading, this process's own, and
+ * the most the host took one CPU. A port's listener is looked up when the port is first read and again
+ * whenever its process has gone (a slot restarted on the same port).
  */
 export class CpuWaitMeter {
   private readonly watched = new Map<number, Watched>();
   private own: Schedstat | null = null;
+  private steal: number[] | null = null;
 
   constructor(
     private readonly findListener: (port: number) => Promise<number | null> = listenerOf,
     private readonly now: () => number = Date.now,
     private readonly ageOfProcess: (pid: number | "self") => Promise<number | null> = processAge,
+    private readonly readProcStat: () => Promise<string | null> = () => readText("/proc/stat"),
   ) {}
 
-  /** Mean wait per slice (ms) of each port's listener (null: not known yet, or not measurable), and this process's. */
-  async read(ports: number[]): Promise<{ ports: Map<number, number | null>; own: number | null }> {
+  /** What the machine held up since the previous reading (see MachineWaits). */
+  async read(ports: number[]): Promise<MachineWaits> {
     for (const port of this.watched.keys()) if (!ports.includes(port)) this.watched.delete(port);
     const waited = new Map<number, number | null>();
     const lookUp = async (port: number): Promise<Watched> => {
@@ -177,6 +217,9 @@ export class CpuWaitMeter {
     if (own !== null && this.own === null) this.own = firstBaseline(await this.ageOfProcess("self"));
     const ownWait = own !== null && this.own !== null ? meanWaitMs(this.own, own) : null;
     this.own = own;
-    return { ports: waited, own: ownWait };
+    const steal = stealTicksPerCpu((await this.readProcStat()) ?? "");
+    const stolen = steal !== null && this.steal !== null ? mostStolenMs(this.steal, steal) : null;
+    this.steal = steal;
+    return { ports: waited, own: ownWait, stolen };
   }
 }

@@ -28,7 +28,7 @@ import { MetricsRecorder } from "../metrics-recorder.ts";
 import { TrafficGenerator } from "../traffic-generator.ts";
 import { WeightedProxy } from "../weighted-proxy.ts";
 import { TrafficGuard } from "./traffic-guard.ts";
-import { CpuWaitMeter } from "./cpu-wait.ts";
+import { CpuWaitMeter, type MachineWaits } from "./cpu-wait.ts";
 import {
   environmentBody,
   generatorBody,
@@ -56,6 +56,8 @@ export interface DataPlaneOptions {
   /** Interface the proxies listen on and reach the slot processes at. */
   host: string;
   log?: Logger;
+  /** How the machine's waits are read (/proc, by default; a test gives it a host that takes a CPU away). */
+  cpuWait?: CpuWaitMeter;
 }
 
 class RequestError extends Error {
@@ -76,13 +78,14 @@ export class DataPlane {
   private readonly server: http.Server;
   /** The last time someone who knows the token asked anything (the orphan watchdog reads it). */
   lastContactAt = Date.now();
-  private readonly cpuWait = new CpuWaitMeter();
+  private readonly cpuWait: CpuWaitMeter;
   /** This process's event-loop delay: while it falls behind, every request it times takes longer. */
   private readonly loopDelay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
   private heldUpTimer: NodeJS.Timeout | null = null;
   private heldUpReadAt = Date.now();
 
   constructor(private readonly options: DataPlaneOptions) {
+    this.cpuWait = options.cpuWait ?? new CpuWaitMeter();
     this.server = http.createServer((req, res) => {
       this.route(req, res).catch((error: unknown) => {
         const status = error instanceof RequestError ? error.status : error instanceof ZodError ? 400 : 500;
@@ -101,8 +104,9 @@ export class DataPlane {
 
   /**
    * Each second (just after it ends): how long a request of each slot could have been held up by the
-   * machine in it (the slot's process waiting for a CPU, this process waiting for one, or its event loop
-   * behind: the longest), for the recorders to set such seconds aside (see cpu-wait.ts and HeldBack).
+   * machine in it (the slot's process waiting for a CPU, this process waiting for one, the host taking a
+   * CPU away, or this process's event loop behind: the longest), for the recorders to set such seconds
+   * aside (see cpu-wait.ts and HeldBack).
    */
   private scheduleHeldUp(): void {
     this.heldUpTimer = setTimeout(
@@ -119,7 +123,9 @@ export class DataPlane {
   private async readHeldUp(): Promise<void> {
     const planes = await this.planes();
     const ports = planes.flatMap((plane) => SLOTS.map((slot) => plane.proxy.upstreamPort(slot) ?? 0)).filter(Boolean);
-    const waited = await this.cpuWait.read(ports).catch(() => ({ ports: new Map<number, number | null>(), own: null }));
+    const waited = await this.cpuWait
+      .read(ports)
+      .catch((): MachineWaits => ({ ports: new Map<number, number | null>(), own: null, stolen: null }));
     const lagMs = Math.max(0, this.loopDelay.max / 1e6 - LOOP_RESOLUTION_MS);
     this.loopDelay.reset();
     const from = this.heldUpReadAt;
@@ -128,7 +134,7 @@ export class DataPlane {
     for (const plane of planes)
       for (const slot of SLOTS) {
         const slotWaitMs = waited.ports.get(plane.proxy.upstreamPort(slot) ?? 0) ?? 0;
-        plane.recorder.recordHeldUp(slot, from, to, Math.max(slotWaitMs, waited.own ?? 0, lagMs));
+        plane.recorder.recordHeldUp(slot, from, to, Math.max(slotWaitMs, waited.own ?? 0, waited.stolen ?? 0, lagMs));
       }
   }
 
