@@ -109,8 +109,8 @@ export interface SlowestMoment {
  * The seconds of a window in which the machine, not the release, held a slot back: its process's turns
  * on a CPU were delayed, the host took a CPU away, or the proxy timing its requests fell behind, by 50 ms
  * or more (the local target's slots and its data plane share the panel's machine, and a saturated
- * machine makes every slot slow at once). Their requests (and the next second's, in flight through it)
- * are set aside by the latency gates, which judge the release on the other seconds.
+ * machine makes every slot slow at once). Their requests, and those of later seconds that were in flight
+ * through them, are set aside by the latency gates, which judge the release on the other seconds.
  */
 export interface HeldBack {
   /** How many of the window's seconds with requests were set aside. */

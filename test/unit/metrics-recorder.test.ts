@@ -6,6 +6,7 @@ import {
   MetricsRecorder,
   newHistogram,
   RETENTION_SECONDS,
+  secondsInFlightBefore,
 } from "../../server/targets/local/metrics-recorder.ts";
 import { percentileOf } from "../../server/stats/latency-buckets.ts";
 
@@ -242,6 +243,36 @@ describe("window()", () => {
       expect(count(green.heldBack!.latency.filter((b) => b.upToMs > 500))).toBe(5);
       // The stall was the machine's; the moment is some other pair of quiet seconds, with no slow request.
       expect(green.slowestMoment!.latency.every((b) => b.upToMs < 500)).toBe(true);
+    });
+
+    it("sets aside a slower second's requests when the machine held the slot while they were in flight", () => {
+      // 5 requests of 2.5 s answered in second 7 may have begun in second 4, when the machine held the slot.
+      const { recorder } = recorderAt(20);
+      for (let s = 2; s <= 9; s++) for (let i = 0; i < 10; i++) recorder.record("green", 200, 3, at(s) + 10 * i);
+      for (let i = 0; i < 5; i++) recorder.record("green", 200, 2_500, at(7) + 100);
+      recorder.recordHeldUp("green", at(4), at(5), 300);
+      const green = recorder.window(at(2), at(10)).green;
+      // Second 4, the next (5), and 7; not 6, whose requests took 3 ms and began in second 5 or 6.
+      expect(green.heldBack).toMatchObject({ seconds: 3, longestWaitMs: 300 });
+      expect(count(green.heldBack!.latency)).toBe(35);
+      expect(count(green.heldBack!.latency.filter((b) => b.upToMs > 2_000))).toBe(5);
+      // Held up in second 3 instead: before they could have begun, so they are judged.
+      const earlier = recorderAt(20).recorder;
+      for (let i = 0; i < 5; i++) earlier.record("green", 200, 2_500, at(7) + 100);
+      earlier.recordHeldUp("green", at(3), at(4), 300);
+      expect(earlier.window(at(2), at(10)).green).not.toHaveProperty("heldBack");
+    });
+
+    it.each([
+      // [slowest request's ms, seconds before it answered that it may have been in flight through]
+      [3, 1],
+      [999, 1],
+      [1_000, 1],
+      [1_001, 2],
+      [2_500, 3],
+      [10 ** 9, RETENTION_SECONDS],
+    ])("a second whose slowest request took %d ms looks back %d second(s)", (slowestMs, seconds) => {
+      expect(secondsInFlightBefore(slowestMs)).toBe(seconds);
     });
 
     it("keeps each slot's waits apart, and drops waits beyond retention", () => {

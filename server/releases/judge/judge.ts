@@ -299,7 +299,7 @@ function heldBackSaid(
     detail: `${detail}; ${words}`,
     explanation: {
       ...verdict.explanation,
-      test: `${verdict.explanation.test}, without the seconds in which the slot waited for a CPU, the host took a CPU away, or the proxy timing it fell behind, by 50 ms or more (and the second after each)`,
+      test: `${verdict.explanation.test}, without the seconds in which the slot waited for a CPU, the host took a CPU away, or the proxy timing it fell behind, by 50 ms or more (and the requests in flight through them)`,
     },
   };
 }

@@ -63,10 +63,19 @@ export const MOMENT_SECONDS = 2;
 
 /**
  * A second in which a request of a slot could have been held up this long by the machine (a tenth of the
- * default 500 ms ceiling) was the machine's: its requests, and those answered in the next second (they
- * were in flight through it), are set aside.
+ * default 500 ms ceiling) was the machine's: its requests, and those in flight through it (answered in the
+ * next second, or later for slower ones), are set aside.
  */
 export const HELD_BACK_MS = 50;
+
+/**
+ * How many seconds before the one its requests were answered in they may have been in flight through:
+ * as many as its slowest took, rounded up, and at least one (a request answered early in a second began
+ * in the one before). A request of 2.5 s answered in second 7 may have begun in second 4.
+ */
+export function secondsInFlightBefore(slowestMs: number): number {
+  return Math.min(RETENTION_SECONDS, Math.max(1, Math.ceil(slowestMs / 1000)));
+}
 
 /** An error is a 5xx answer or an upstream failure (recorded as status 0 or 502 by the proxy). */
 export const isError = (status: number): boolean => status >= 500 || status <= 0;
@@ -213,6 +222,14 @@ export class MetricsRecorder {
     return bucket.second === second ? bucket.slots[slot].heldUpMs : 0;
   }
 
+  /** The longest the slot was held up in a second, or in the seconds before it its requests were in flight through. */
+  private heldUpWhileInFlight(second: number, slot: Slot, slowestMs: number): number {
+    let longest = 0;
+    for (let s = second - secondsInFlightBefore(slowestMs); s <= second; s++)
+      longest = Math.max(longest, this.heldUpIn(s, slot));
+    return longest;
+  }
+
   /**
    * Requests, errors, percentiles and the latency distribution over every second that overlaps [from, to),
    * and the slot's slowest moment in it (see SlowestMoment).
@@ -243,7 +260,7 @@ export class MetricsRecorder {
         if (!data.requests) continue;
         const buckets = data.buckets;
         all.push(buckets);
-        const waitedMs = Math.max(data.heldUpMs, this.heldUpIn(s - 1, slot));
+        const waitedMs = this.heldUpWhileInFlight(s, slot, buckets.at(-1)!.upToMs);
         if (waitedMs >= HELD_BACK_MS) {
           heldBack.seconds++;
           heldBack.longestWaitMs = Math.max(heldBack.longestWaitMs, waitedMs);
