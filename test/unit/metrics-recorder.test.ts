@@ -246,21 +246,28 @@ describe("window()", () => {
     });
 
     it("sets aside a slower second's requests when the machine held the slot while they were in flight", () => {
-      // 5 requests of 2.5 s answered in second 7 may have begun in second 4, when the machine held the slot.
+      // 5 requests of 1.5 s answered in second 7 may have begun in second 5, when the machine held the slot.
       const { recorder } = recorderAt(20);
       for (let s = 2; s <= 9; s++) for (let i = 0; i < 10; i++) recorder.record("green", 200, 3, at(s) + 10 * i);
-      for (let i = 0; i < 5; i++) recorder.record("green", 200, 2_500, at(7) + 100);
-      recorder.recordHeldUp("green", at(4), at(5), 300);
+      for (let i = 0; i < 5; i++) recorder.record("green", 200, 1_500, at(7) + 100);
+      recorder.recordHeldUp("green", at(5), at(6), 300);
       const green = recorder.window(at(2), at(10)).green;
-      // Second 4, the next (5), and 7; not 6, whose requests took 3 ms and began in second 5 or 6.
+      // Second 5, the next (6), and 7; not 8, whose requests took 3 ms and began in second 7 or 8.
       expect(green.heldBack).toMatchObject({ seconds: 3, longestWaitMs: 300 });
       expect(count(green.heldBack!.latency)).toBe(35);
-      expect(count(green.heldBack!.latency.filter((b) => b.upToMs > 2_000))).toBe(5);
-      // Held up in second 3 instead: before they could have begun, so they are judged.
-      const earlier = recorderAt(20).recorder;
-      for (let i = 0; i < 5; i++) earlier.record("green", 200, 2_500, at(7) + 100);
-      earlier.recordHeldUp("green", at(3), at(4), 300);
-      expect(earlier.window(at(2), at(10)).green).not.toHaveProperty("heldBack");
+      expect(count(green.heldBack!.latency.filter((b) => b.upToMs > 1_000))).toBe(5);
+    });
+
+    it.each([
+      // [what, the slow requests' ms, the second held up, set aside]
+      ["1.5 s, held two seconds before: in flight then", 1_500, 5, true],
+      ["1.5 s, held three seconds before: not begun yet", 1_500, 4, false],
+      ["10 s, held three seconds before: slower than a hold explains, judged", 10_000, 4, false],
+    ] as const)("%s", (_what, ms, heldSecond, setAside) => {
+      const { recorder } = recorderAt(20);
+      for (let i = 0; i < 5; i++) recorder.record("green", 200, ms, at(7) + 100);
+      recorder.recordHeldUp("green", at(heldSecond), at(heldSecond + 1), 300);
+      expect(recorder.window(at(2), at(10)).green.heldBack?.seconds ?? 0).toBe(setAside ? 1 : 0);
     });
 
     it.each([
@@ -269,8 +276,8 @@ describe("window()", () => {
       [999, 1],
       [1_000, 1],
       [1_001, 2],
-      [2_500, 3],
-      [10 ** 9, RETENTION_SECONDS],
+      [2_500, 2],
+      [10 ** 9, 2],
     ])("a second whose slowest request took %d ms looks back %d second(s)", (slowestMs, seconds) => {
       expect(secondsInFlightBefore(slowestMs)).toBe(seconds);
     });

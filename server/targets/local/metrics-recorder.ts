@@ -69,12 +69,15 @@ export const MOMENT_SECONDS = 2;
 export const HELD_BACK_MS = 50;
 
 /**
- * How many seconds before the one its requests were answered in they may have been in flight through:
- * as many as its slowest took, rounded up, and at least one (a request answered early in a second began
- * in the one before). A request of 2.5 s answered in second 7 may have begun in second 4.
+ * How many seconds before the one its requests were answered in they may have been in flight through,
+ * and held up there: as many as its slowest took, rounded up, at least one (a request answered early in a
+ * second began in the one before) and at most two. A hold read in one second adds at most about a second
+ * to a request, so one answered more than two seconds after it took over a second more than the hold
+ * could add: slower than the default ceiling by itself, and judged. A request of 1.5 s answered in
+ * second 7 may have begun in second 5, and been held up then.
  */
 export function secondsInFlightBefore(slowestMs: number): number {
-  return Math.min(RETENTION_SECONDS, Math.max(1, Math.ceil(slowestMs / 1000)));
+  return Math.min(2, Math.max(1, Math.ceil(slowestMs / 1000)));
 }
 
 /** An error is a 5xx answer or an upstream failure (recorded as status 0 or 502 by the proxy). */
