@@ -15,6 +15,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Policy } from "../../server/releases/policy.ts";
 import { createPostgresDatabase, dropPostgresDatabase } from "../helpers/database.ts";
+import { logMachine, type MachineLog } from "../helpers/machine-log.ts";
 import { signInOverHttp } from "../helpers/panel.ts";
 import { ROOT, spawnPanel, type PanelProcess } from "../helpers/process.ts";
 import { panelClient, type PanelClient } from "../helpers/panel-client.ts";
@@ -47,6 +48,8 @@ let urlB: string;
 let rmA: PanelClient;
 let rmB: PanelClient;
 const services: { id: string; environmentId: string }[] = [];
+/** Printed with a failure: a release rolled back here, on a busy host, names what the host did meanwhile. */
+let machine: MachineLog;
 
 function markedProcesses(): number[] {
   return execFileSync("ps", ["-eo", "pid=,args="], { encoding: "utf8" })
@@ -114,6 +117,7 @@ async function expectSound(ids: string[], steps: number): Promise<void> {
 }
 
 beforeAll(async () => {
+  machine = logMachine();
   databaseUrl = await createPostgresDatabase();
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "greenlight-two-panels-"));
   db = new pg.Client({ connectionString: databaseUrl });
@@ -160,6 +164,7 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
+  machine?.stop();
   await Promise.all([a?.kill("SIGKILL"), b?.kill()]);
   // Slot processes the killed panel left behind (an orphan waits for adoption for minutes).
   for (const pid of markedProcesses()) {
@@ -193,7 +198,7 @@ describe("two panels on one PostgreSQL database", () => {
         held.filter((h) => instanceOf(b)(h.owner)).length,
       );
     });
-    expect(finished).toEqual(ids.map(() => "succeeded"));
+    expect(finished, machine.report()).toEqual(ids.map(() => "succeeded"));
     // Both drove a good part of them (all twenty were started through A), and neither ever held more than half.
     expect(drivenBy.a.size).toBeGreaterThanOrEqual(5);
     expect(drivenBy.b.size).toBeGreaterThanOrEqual(5);
@@ -235,7 +240,7 @@ describe("two panels on one PostgreSQL database", () => {
     await a.kill("SIGKILL");
 
     const finished = await finishAll(ids);
-    expect(finished).toEqual(ids.map(() => "succeeded"));
+    expect(finished, machine.report()).toEqual(ids.map(() => "succeeded"));
     await expectSound(ids, 2);
     // What A was driving, B finished, through processes A had started: B's proxy serves the new release.
     expect(takenOver.length).toBeGreaterThan(0);
