@@ -30,6 +30,7 @@ import {
   processGroupOf,
   processIdentity,
   signalProcessGroup,
+  threadsOf,
 } from "../../server/targets/local/slot-process.ts";
 import { openTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { waitFor } from "../helpers/wait.ts";
@@ -515,13 +516,19 @@ describe("a restarted panel", () => {
     const before = { blue: (await slotRow(db, env, "blue"))!, green: (await slotRow(db, env, "green"))! };
     const plane = (await db.prisma.localDataPlane.findUnique({ where: { id: "local" } }))!;
     pids.add(plane.pid);
-    // The data plane and the slots run ahead of the panel where it may raise priorities (root here and in CI).
+    // The data plane and the slots run ahead of the panel where it may raise priorities (root here and in CI),
+    // every thread of them: Linux keeps a nice value per thread.
     const raised = process.getuid?.() === 0 ? TRAFFIC_PRIORITY : os.getPriority();
     expect([plane.pid, before.blue.pid, before.green.pid].map((pid) => os.getPriority(pid))).toEqual([
       raised,
       raised,
       raised,
     ]);
+    for (const pid of [plane.pid, before.blue.pid, before.green.pid]) {
+      const threads = threadsOf(pid);
+      expect(threads.length, `threads of ${pid}`).toBeGreaterThan(1);
+      expect(new Set(threads.map((thread) => os.getPriority(thread))), `threads of ${pid}`).toEqual(new Set([raised]));
+    }
 
     await first.detachForTest();
     expect(isAlive(before.blue.pid) && isAlive(before.green.pid) && isAlive(plane.pid)).toBe(true);

@@ -180,13 +180,36 @@ export class SlotChild {
   }
 }
 
-/** Asks for a scheduling priority; a refusal (no privilege to raise it) leaves the process as it is. */
+/**
+ * Asks for a scheduling priority for every thread of a process. Linux keeps a nice value per thread, and
+ * setpriority on a pid changes its main thread alone: Node's other threads (V8's garbage-collection and
+ * compiler helpers, libuv's pool), started before a slot process listens, stayed at the panel's
+ * priority, and a main thread that waits on a helper is held up without waiting for a CPU itself (so
+ * its schedstat shows nothing). Threads started later take the value of the thread that starts them. A
+ * refusal (no privilege to raise it) leaves the process as it is.
+ */
 export function raisePriority(pid: number, priority: number): boolean {
   try {
     os.setPriority(pid, priority);
-    return true;
   } catch {
     return false;
+  }
+  for (const thread of threadsOf(pid))
+    if (thread !== pid)
+      try {
+        os.setPriority(thread, priority);
+      } catch {
+        // That thread has ended.
+      }
+  return true;
+}
+
+/** The ids of a process's threads, from /proc; none where /proc says nothing. */
+export function threadsOf(pid: number): number[] {
+  try {
+    return fs.readdirSync(`/proc/${pid}/task`).map(Number);
+  } catch {
+    return [];
   }
 }
 
