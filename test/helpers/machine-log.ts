@@ -9,7 +9,7 @@ import { mostStolenMs, stealTicksPerCpu } from "../../server/targets/local/data-
 
 interface Reading {
   at: number;
-  /** Busy and all ticks, over every CPU ("cpu" line: everything but idle and iowait is busy). */
+  /** Busy and all ticks, over every CPU ("cpu" line, user to steal: everything but idle and iowait is busy). */
   busy: number;
   all: number;
   steal: number[];
@@ -23,7 +23,8 @@ function read(): Reading | null {
   } catch {
     return null;
   }
-  const total = stat.split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+  // The guest figures after steal are already counted in user and nice.
+  const total = stat.split("\n")[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
   const steal = stealTicksPerCpu(stat);
   if (total.length < 8 || steal === null) return null;
   const all = total.reduce((sum, ticks) => sum + ticks, 0);
