@@ -83,16 +83,18 @@ export function firstBaseline(ageMs: number | null): Schedstat | null {
   return ageMs !== null && ageMs >= 0 && ageMs < MEASURED_FROM_START_MS ? BIRTH : null;
 }
 
+/** Milliseconds in one of /proc's clock ticks: Linux reports them at USER_HZ, 100 a second, on every architecture. */
+const MS_PER_TICK = 10;
+
 /**
  * How long ago a process started (ms), from its start time in /proc/<pid>/stat (clock ticks since
- * boot, field 22; Linux reports them at USER_HZ, 100 a second, on every architecture) and
- * /proc/uptime; null where /proc says nothing.
+ * boot, field 22) and /proc/uptime; null where /proc says nothing.
  */
 export function processAgeMs(stat: string, uptime: string): number | null {
   const startTicks = startTicksOf(stat);
   const upSeconds = Number(uptime.split(" ")[0]);
   if (startTicks === null || !uptime.trim() || !Number.isFinite(upSeconds)) return null;
-  return upSeconds * 1000 - startTicks * 10;
+  return upSeconds * 1000 - startTicks * MS_PER_TICK;
 }
 
 /** How long ago a process started (ms), or null where /proc says nothing. */
@@ -102,7 +104,7 @@ export async function processAge(pid: number | "self"): Promise<number | null> {
 }
 
 /**
- * Each CPU's steal time so far (USER_HZ ticks, 100 a second), from /proc/stat's "cpuN" lines (the eighth
+ * Each CPU's steal time so far (clock ticks, see MS_PER_TICK), from /proc/stat's "cpuN" lines (the eighth
  * figure after the name: user nice system idle iowait irq softirq steal); null where it says nothing.
  */
 export function stealTicksPerCpu(procStat: string): number[] | null {
@@ -120,7 +122,7 @@ export function stealTicksPerCpu(procStat: string): number[] | null {
 /** The most time the host took one CPU between two readings (ms); 0 when the CPUs are not the same ones. */
 export function mostStolenMs(before: number[], after: number[]): number {
   if (before.length !== after.length) return 0;
-  return Math.max(0, ...after.map((ticks, cpu) => (ticks - before[cpu]!) * 10));
+  return Math.max(0, ...after.map((ticks, cpu) => (ticks - before[cpu]!) * MS_PER_TICK));
 }
 
 /** The process holding a socket with one of `inodes` open, or null. */
